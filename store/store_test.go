@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/liftwatch/liftwatch/registry"
+)
+
+func TestRegistryRoundTripAndReopen(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "lw.db")
+	db, err := OpenSQLite(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := registry.Jiangwan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.Import(ctx, db.Lifts(), fleet); err != nil {
+		t.Fatal(err)
+	}
+	// Importing again updates in place.
+	fleet[0].Contractor = "changed"
+	if err := registry.Import(ctx, db.Lifts(), fleet); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = OpenSQLite(ctx, file) // migrations must not re-run
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Lifts().ListLifts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, registry.NewIndex(fleet).Lifts()) {
+		t.Fatalf("registry differs after reopen (%d vs %d lifts)", len(got), len(fleet))
+	}
+	var n int
+	if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("schema_migrations has %d rows (%v)", n, err)
+	}
+}
+
+func TestImportRejectsInvalid(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bad := registry.Generate(1)[:2]
+	bad[1].ID = bad[0].ID
+	if err := registry.Import(ctx, db.Lifts(), bad); err == nil {
+		t.Fatal("duplicate accepted")
+	}
+	if got, _ := db.Lifts().ListLifts(ctx); len(got) != 0 {
+		t.Fatal("partial import written")
+	}
+}
+
+func TestRebind(t *testing.T) {
+	if got := Postgres.Rebind("a = ? AND b = ?"); got != "a = $1 AND b = $2" {
+		t.Fatal(got)
+	}
+	if got := SQLite.Rebind("a = ?"); got != "a = ?" {
+		t.Fatal(got)
+	}
+}
