@@ -58,12 +58,12 @@ func TestCSVRoundTrip(t *testing.T) {
 func TestValidationMessages(t *testing.T) {
 	good := Generate(1)[0]
 	cases := map[string]func(l *Lift){
-		"id must be":            func(l *Lift) { l.ID = "-bad" },
-		"estate slug":           func(l *Lift) { l.Estate = "a b" },
-		"landings 1 out of":     func(l *Lift) { l.Landings = 1 },
-		"rated_speed":           func(l *Lift) { l.RatedSpeed = 0 },
-		"half landing 9":        func(l *Lift) { l.HalfLandings = []int{9} },
-		"install_date":          func(l *Lift) { l.InstallDate = "2020/01/01" },
+		"id must be":        func(l *Lift) { l.ID = "-bad" },
+		"estate slug":       func(l *Lift) { l.Estate = "a b" },
+		"landings 1 out of": func(l *Lift) { l.Landings = 1 },
+		"rated_speed":       func(l *Lift) { l.RatedSpeed = 0 },
+		"half landing 9":    func(l *Lift) { l.HalfLandings = []int{9} },
+		"install_date":      func(l *Lift) { l.InstallDate = "2020/01/01" },
 	}
 	for want, mutate := range cases {
 		l := good

@@ -1,0 +1,74 @@
+package testrig
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// MosquittoOptions tune a private broker.
+type MosquittoOptions struct {
+	// MaxInflight is max_inflight_messages per client (0: 1000).
+	MaxInflight int
+	// Extra lines appended to mosquitto.conf.
+	Extra string
+}
+
+// Mosquitto is a private Mosquitto broker with persistence on and no cap on
+// queued messages, so a persistent session loses nothing while its client is
+// away, across broker restarts too.
+type Mosquitto struct {
+	Port int
+	Addr string // host:port
+	URL  string // tcp://host:port
+	Dir  string
+	p    *process
+}
+
+// StartMosquitto starts a broker for the test and stops it at cleanup.
+func StartMosquitto(t testing.TB, opt MosquittoOptions) *Mosquitto {
+	t.Helper()
+	bin := findBinary(t, "mosquitto", "apt-get install -y mosquitto", "/usr/sbin")
+	if opt.MaxInflight == 0 {
+		opt.MaxInflight = 1000
+	}
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := fmt.Sprintf(`listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 1
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages %d
+max_packet_size 1048576
+log_dest stderr
+log_type error
+log_type warning
+%s
+`, port, dir, opt.MaxInflight, opt.Extra)
+	cf := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	m := &Mosquitto{Port: port, Addr: addr, URL: "tcp://" + addr, Dir: dir, p: &process{
+		t: t, name: "mosquitto", bin: bin, args: []string{"-c", cf}, log: filepath.Join(dir, "mosquitto.log"),
+		ready: dialReady(addr),
+	}}
+	m.p.start()
+	t.Cleanup(func() { m.p.stop(syscall.SIGTERM) })
+	return m
+}
+
+// Stop shuts the broker down cleanly (it saves its persistence file).
+func (m *Mosquitto) Stop() { m.p.stop(syscall.SIGTERM) }
+
+// Start starts a stopped broker again on the same port with the same data.
+func (m *Mosquitto) Start() { m.p.start() }
+
+// Log returns the end of the broker's log.
+func (m *Mosquitto) Log() string { return m.p.tail() }
