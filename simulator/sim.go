@@ -1,0 +1,285 @@
+// Package simulator stands in for the monitoring terminals of a fleet of
+// lifts, so that liftwatch runs and is tested without hardware.
+//
+// Each lift is a small, physically consistent state machine driven by a
+// discrete-event engine on a virtual clock: passenger calls follow the daily
+// profile of a 6-storey walk-up (60–150 runs a day, morning and evening
+// peaks), every run ends with a door cycle, lifetime counters in status grow
+// exactly with the trips and door cycles published, and seq restarts on every
+// reboot. Faults, entrapments (explicit, and as the raw conditions the
+// service must recognise), technician visits, offline periods with buffered
+// and reordered delivery, reboots and resends happen at configurable rates, or
+// exactly when a scenario file says. A hostile mode mixes in messages that
+// must be rejected and counts them by the reason they must be rejected with.
+//
+// The engine is single-threaded and seeded, so the same configuration and
+// seed give the same messages. Time runs live, accelerated, or as fast as
+// possible (backfill) up to a point and live after it.
+package simulator
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// Out is one message the simulator sends.
+type Out struct {
+	Lift    string
+	Kind    telemetry.Kind
+	Topic   string
+	Payload []byte
+	// Msg is the message as sent; zero for hostile messages.
+	Msg telemetry.Message
+	// Resend marks a repeat of an already-sent message.
+	Resend bool
+	// Hostile is the reason the message must be rejected with; "" if valid.
+	Hostile telemetry.Reason
+}
+
+// Sink receives the simulator's messages in order.
+type Sink interface {
+	Send(ctx context.Context, o *Out) error
+}
+
+// Rates are the random behaviour of the fleet. Zero values switch a behaviour
+// off; DefaultRates gives the domain's figures.
+type Rates struct {
+	TripsPerDayMin, TripsPerDayMax float64       // runs a day, drawn per lift
+	StatusInterval                 time.Duration // heartbeat
+	FaultsPerLiftDay               float64       // non-entrapment faults
+	EntrapmentsPerLiftMonth        float64       // passengers trapped
+	VisitInterval                  time.Duration // routine technician visits
+	DisconnectsPerLiftDay          float64       // terminal offline periods
+	RebootsPerLiftDay              float64       // terminal restarts
+	ResendProb                     float64       // chance a message is sent twice
+	Hostile                        float64       // hostile messages per valid message
+	BufferLimit                    int           // messages a terminal buffers while offline
+}
+
+// DefaultRates are the simulator's defaults from the domain reference.
+func DefaultRates() Rates {
+	return Rates{
+		TripsPerDayMin: 60, TripsPerDayMax: 150,
+		StatusInterval:          time.Minute,
+		FaultsPerLiftDay:        0.02,
+		EntrapmentsPerLiftMonth: 0.005,
+		VisitInterval:           15 * 24 * time.Hour,
+		DisconnectsPerLiftDay:   0.05,
+		RebootsPerLiftDay:       0.01,
+		ResendProb:              0.001,
+		BufferLimit:             1000,
+	}
+}
+
+// Config configures a simulation.
+type Config struct {
+	Root  string
+	Lifts []registry.Lift
+	Seed  uint64
+	// Start is the virtual time of the first event (zero: now).
+	Start time.Time
+	// End stops the simulation at this virtual time (zero: never).
+	End time.Time
+	// FastUntil: events before this virtual time are sent as fast as
+	// possible (backfill); after it the clock is paced by Speed.
+	FastUntil time.Time
+	// Speed paces virtual time against wall time: 1 is live, N is ×N, 0 is
+	// as fast as possible throughout.
+	Speed float64
+	Rates Rates
+	// Scenario scripts exact events; with Scenario.Background false only
+	// heartbeats and the script run.
+	Scenario *Scenario
+	// Now is the wall clock (default time.Now).
+	Now func() time.Time
+}
+
+// Simulator runs a fleet.
+type Simulator struct {
+	cfg     Config
+	sink    Sink
+	lifts   []*lift
+	byID    map[string]*lift
+	known   map[string]bool
+	events  eventHeap
+	evSeq   uint64
+	r       *rand.Rand // hostile and engine-level draws
+	stats   *Stats
+	paceV   time.Time
+	paceW   time.Time
+	sendErr error
+	ctx     context.Context
+}
+
+// New prepares a simulator; nothing is sent until Run.
+func New(cfg Config, sink Sink) (*Simulator, error) {
+	if cfg.Root == "" {
+		cfg.Root = telemetry.DefaultRoot
+	}
+	if err := telemetry.ValidRoot(cfg.Root); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	if len(cfg.Lifts) == 0 {
+		return nil, fmt.Errorf("simulator: no lifts")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = cfg.Now()
+	}
+	if cfg.Scenario != nil {
+		if !cfg.Scenario.Start.IsZero() {
+			cfg.Start = cfg.Scenario.Start
+		}
+		lifts, err := cfg.Scenario.FilterLifts(cfg.Lifts)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Lifts = lifts
+	}
+	if cfg.Rates.StatusInterval <= 0 {
+		cfg.Rates.StatusInterval = time.Minute
+	}
+	if cfg.Rates.TripsPerDayMax < cfg.Rates.TripsPerDayMin {
+		return nil, fmt.Errorf("simulator: trips per day max %g below min %g", cfg.Rates.TripsPerDayMax, cfg.Rates.TripsPerDayMin)
+	}
+	s := &Simulator{cfg: cfg, sink: sink, byID: map[string]*lift{}, known: map[string]bool{},
+		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats()}
+	background := cfg.Scenario == nil || cfg.Scenario.Background
+	for i := range cfg.Lifts {
+		reg := &cfg.Lifts[i]
+		l := newLift(s, i, reg, background)
+		s.lifts = append(s.lifts, l)
+		s.byID[reg.ID] = l
+		s.known[reg.ID] = true
+	}
+	if cfg.Scenario != nil {
+		if err := cfg.Scenario.schedule(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Stats are the counts of what was sent so far.
+func (s *Simulator) Stats() *Stats { return s.stats }
+
+// Run simulates until End, the scenario's end, or ctx is cancelled.
+func (s *Simulator) Run(ctx context.Context) error {
+	s.ctx = ctx
+	for _, l := range s.lifts {
+		l.start(s.cfg.Start)
+	}
+	end := s.cfg.End
+	if s.cfg.Scenario != nil && !s.cfg.Scenario.Background && end.IsZero() {
+		end = s.cfg.Start.Add(s.cfg.Scenario.length())
+	}
+	for s.events.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		ev := heap.Pop(&s.events).(*event)
+		if !end.IsZero() && ev.at.After(end) {
+			break
+		}
+		if err := s.pace(ctx, ev.at); err != nil {
+			return nil
+		}
+		ev.fn(ev.at)
+		if s.sendErr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return s.sendErr
+		}
+	}
+	return nil
+}
+
+// pace waits until wall time catches up with virtual time v.
+func (s *Simulator) pace(ctx context.Context, v time.Time) error {
+	if s.cfg.Speed <= 0 || v.Before(s.cfg.FastUntil) {
+		return nil
+	}
+	if s.paceW.IsZero() {
+		s.paceV, s.paceW = v, s.cfg.Now()
+		if !s.cfg.FastUntil.IsZero() && s.paceV.After(s.cfg.FastUntil) {
+			s.paceV = s.cfg.FastUntil
+		}
+	}
+	due := s.paceW.Add(time.Duration(float64(v.Sub(s.paceV)) / s.cfg.Speed))
+	wait := due.Sub(s.cfg.Now())
+	if wait <= time.Millisecond {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *Simulator) at(t time.Time, fn func(time.Time)) {
+	s.evSeq++
+	heap.Push(&s.events, &event{at: t, seq: s.evSeq, fn: fn})
+}
+
+// send hands one message to the sink, then maybe a resend and a hostile one.
+func (s *Simulator) send(o *Out, l *lift) {
+	s.deliver(o)
+	if s.cfg.Rates.ResendProb > 0 && l.r.Float64() < s.cfg.Rates.ResendProb {
+		dup := *o
+		dup.Resend = true
+		s.deliver(&dup)
+	}
+	if s.cfg.Rates.Hostile > 0 && s.r.Float64() < s.cfg.Rates.Hostile {
+		s.deliver(s.hostile(l, o.Msg.TS))
+	}
+}
+
+func (s *Simulator) deliver(o *Out) {
+	if s.sendErr != nil {
+		return
+	}
+	if err := s.sink.Send(s.ctx, o); err != nil {
+		s.stats.update(func(c *Counts) { c.Failed++ })
+		s.sendErr = fmt.Errorf("send %s: %w", o.Topic, err)
+		return
+	}
+	s.stats.add(o)
+}
+
+type event struct {
+	at  time.Time
+	seq uint64
+	fn  func(time.Time)
+}
+
+type eventHeap []*event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(*event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
+}
