@@ -1,0 +1,99 @@
+// Package mqttconn holds the broker connection settings shared by everything
+// in liftwatch that talks MQTT (ingest, simulator): address, credentials, TLS
+// and reconnect policy.
+package mqttconn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Options are the connection settings.
+type Options struct {
+	Broker   string // tcp://host:port, ssl://host:port or mqtts://host:port
+	Username string
+	Password string
+	CAFile   string // PEM CA bundle to verify the broker
+	CertFile string // client certificate (mutual TLS)
+	KeyFile  string
+	Insecure bool // skip broker certificate verification (tests only)
+	// MaxReconnect bounds the reconnect backoff (paho's default is 10 min).
+	MaxReconnect time.Duration
+}
+
+// RegisterFlags adds the connection flags to fs with the given prefix
+// ("mqtt." gives -mqtt.broker and so on).
+func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix, defBroker string) {
+	fs.StringVar(&o.Broker, prefix+"broker", defBroker, "MQTT broker URL: tcp://host:port, or ssl://host:port for TLS")
+	fs.StringVar(&o.Username, prefix+"username", "", "MQTT username")
+	fs.StringVar(&o.Password, prefix+"password", "", "MQTT password")
+	fs.StringVar(&o.CAFile, prefix+"ca-file", "", "PEM CA bundle to verify the broker's TLS certificate")
+	fs.StringVar(&o.CertFile, prefix+"cert-file", "", "client TLS certificate (PEM)")
+	fs.StringVar(&o.KeyFile, prefix+"key-file", "", "client TLS key (PEM)")
+	fs.BoolVar(&o.Insecure, prefix+"insecure-skip-verify", false, "do not verify the broker's TLS certificate (testing only)")
+	fs.DurationVar(&o.MaxReconnect, prefix+"max-reconnect-interval", 5*time.Second, "longest wait between reconnect attempts")
+}
+
+// Validate checks the settings and says precisely what is wrong.
+func (o *Options) Validate() error {
+	u, err := url.Parse(o.Broker)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("broker %q: want a URL like tcp://127.0.0.1:1883", o.Broker)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return fmt.Errorf("broker %q: scheme %q not supported (tcp, ssl, mqtts, ws, wss)", o.Broker, u.Scheme)
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return fmt.Errorf("client TLS needs both cert-file and key-file")
+	}
+	if o.MaxReconnect <= 0 {
+		return fmt.Errorf("max-reconnect-interval must be positive")
+	}
+	return nil
+}
+
+// ClientOptions builds paho options for clientID. Callers add handlers and
+// session settings.
+func (o *Options) ClientOptions(clientID string) (*mqtt.ClientOptions, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	co := mqtt.NewClientOptions().AddBroker(o.Broker).SetClientID(clientID).
+		SetUsername(o.Username).SetPassword(o.Password).
+		SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(o.MaxReconnect).
+		SetConnectTimeout(10 * time.Second).SetKeepAlive(30 * time.Second).
+		SetPingTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second)
+	if o.CAFile != "" || o.CertFile != "" || o.Insecure {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.Insecure} //nolint:gosec // opt-in for tests
+		if o.CAFile != "" {
+			pem, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("read CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if o.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("load client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		co.SetTLSConfig(tc)
+	}
+	return co, nil
+}

@@ -1,0 +1,161 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/liftwatch/liftwatch/internal/mqttconn"
+)
+
+// MQTTConfig configures the simulator's MQTT transport.
+type MQTTConfig struct {
+	Conn mqttconn.Options
+	// PerLift opens one connection per lift with client ID = lift ID, as real
+	// terminals do. Otherwise lifts share Conns connections (for load).
+	PerLift bool
+	Conns   int
+	// ClientPrefix prefixes the client IDs of shared connections.
+	ClientPrefix string
+	// Window bounds unacknowledged publishes per connection.
+	Window int
+}
+
+// MQTTSink publishes with QoS 1. Messages of one lift always go over the
+// same connection, so their order is kept.
+type MQTTSink struct {
+	clients []*pubConn
+	byLift  map[string]*pubConn
+	perLift bool
+	failed  atomic.Int64
+}
+
+type pubConn struct {
+	c       mqtt.Client
+	pending chan mqtt.Token
+	done    chan struct{}
+	reaping bool
+	failed  *atomic.Int64
+}
+
+// DialMQTT connects the transport for lifts.
+func DialMQTT(ctx context.Context, cfg MQTTConfig, lifts []string) (*MQTTSink, error) {
+	if cfg.Window <= 0 {
+		cfg.Window = 1000
+	}
+	if cfg.Conns <= 0 {
+		cfg.Conns = 4
+	}
+	if cfg.ClientPrefix == "" {
+		cfg.ClientPrefix = fmt.Sprintf("liftwatch-sim-%d", time.Now().UnixNano()%1_000_000)
+	}
+	s := &MQTTSink{byLift: map[string]*pubConn{}, perLift: cfg.PerLift}
+	ids := make([]string, 0, cfg.Conns)
+	if cfg.PerLift {
+		ids = lifts
+	} else {
+		for i := 0; i < cfg.Conns; i++ {
+			ids = append(ids, fmt.Sprintf("%s-%d", cfg.ClientPrefix, i))
+		}
+	}
+	errs := make(chan error, len(ids))
+	s.clients = make([]*pubConn, len(ids))
+	sem := make(chan struct{}, 64) // connect at most 64 at once
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		co, err := cfg.Conn.ClientOptions(id)
+		if err != nil {
+			return nil, err
+		}
+		co.SetCleanSession(true).SetConnectRetry(false)
+		pc := &pubConn{c: mqtt.NewClient(co), pending: make(chan mqtt.Token, cfg.Window), done: make(chan struct{}), failed: &s.failed}
+		s.clients[i] = pc
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			tok := pc.c.Connect()
+			select {
+			case <-tok.Done():
+				if err := tok.Error(); err != nil {
+					errs <- fmt.Errorf("connect %s to %s: %w", id, cfg.Conn.Broker, err)
+				}
+			case <-ctx.Done():
+				errs <- ctx.Err()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		s.Close()
+		return nil, err
+	}
+	for i, pc := range s.clients {
+		pc.reaping = true
+		go pc.reap()
+		if cfg.PerLift {
+			s.byLift[lifts[i]] = pc
+		}
+	}
+	return s, nil
+}
+
+// reap waits for acknowledgements in publish order, freeing window slots.
+func (pc *pubConn) reap() {
+	defer close(pc.done)
+	for tok := range pc.pending {
+		tok.Wait()
+		if tok.Error() != nil {
+			pc.failed.Add(1)
+		}
+	}
+}
+
+func (s *MQTTSink) conn(lift string) *pubConn {
+	if s.perLift {
+		if pc := s.byLift[lift]; pc != nil {
+			return pc
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(lift))
+	return s.clients[h.Sum32()%uint32(len(s.clients))]
+}
+
+// Send publishes o with QoS 1; it blocks while the connection's window of
+// unacknowledged messages is full.
+func (s *MQTTSink) Send(ctx context.Context, o *Out) error {
+	pc := s.conn(o.Lift)
+	tok := pc.c.Publish(o.Topic, 1, false, o.Payload)
+	select {
+	case pc.pending <- tok:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Failed is the number of publishes the broker never acknowledged.
+func (s *MQTTSink) Failed() int64 { return s.failed.Load() }
+
+// Close waits for outstanding acknowledgements and disconnects.
+func (s *MQTTSink) Close() {
+	for _, pc := range s.clients {
+		if pc == nil {
+			continue
+		}
+		if pc.reaping {
+			close(pc.pending)
+			<-pc.done
+			pc.reaping = false
+		}
+		pc.c.Disconnect(250)
+	}
+}
