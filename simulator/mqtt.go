@@ -33,11 +33,19 @@ type MQTTSink struct {
 	byLift  map[string]*pubConn
 	perLift bool
 	failed  atomic.Int64
+	retries atomic.Int64
+}
+
+type pending struct {
+	tok     mqtt.Token
+	topic   string
+	payload []byte
 }
 
 type pubConn struct {
 	c       mqtt.Client
-	pending chan mqtt.Token
+	pending chan pending
+	retries *atomic.Int64
 	done    chan struct{}
 	reaping bool
 	failed  *atomic.Int64
@@ -73,7 +81,8 @@ func DialMQTT(ctx context.Context, cfg MQTTConfig, lifts []string) (*MQTTSink, e
 			return nil, err
 		}
 		co.SetCleanSession(true).SetConnectRetry(false)
-		pc := &pubConn{c: mqtt.NewClient(co), pending: make(chan mqtt.Token, cfg.Window), done: make(chan struct{}), failed: &s.failed}
+		pc := &pubConn{c: mqtt.NewClient(co), pending: make(chan pending, cfg.Window), done: make(chan struct{}),
+			failed: &s.failed, retries: &s.retries}
 		s.clients[i] = pc
 		wg.Add(1)
 		go func() {
@@ -107,13 +116,31 @@ func DialMQTT(ctx context.Context, cfg MQTTConfig, lifts []string) (*MQTTSink, e
 	return s, nil
 }
 
-// reap waits for acknowledgements in publish order, freeing window slots.
+// Publishing is at least once: a publish that fails or is not acknowledged
+// in ackTimeout is sent again (the broker may then hold it twice, which the
+// receiver must detect) for up to giveUpAfter.
+const (
+	ackTimeout  = 15 * time.Second
+	giveUpAfter = 5 * time.Minute
+)
+
+// reap waits for acknowledgements in publish order, freeing window slots and
+// republishing what failed.
 func (pc *pubConn) reap() {
 	defer close(pc.done)
-	for tok := range pc.pending {
-		tok.Wait()
-		if tok.Error() != nil {
-			pc.failed.Add(1)
+	for p := range pc.pending {
+		start := time.Now()
+		for {
+			if p.tok.WaitTimeout(ackTimeout) && p.tok.Error() == nil {
+				break
+			}
+			if time.Since(start) > giveUpAfter {
+				pc.failed.Add(1)
+				break
+			}
+			pc.retries.Add(1)
+			time.Sleep(200 * time.Millisecond)
+			p.tok = pc.c.Publish(p.topic, 1, false, p.payload)
 		}
 	}
 }
@@ -135,7 +162,7 @@ func (s *MQTTSink) Send(ctx context.Context, o *Out) error {
 	pc := s.conn(o.Lift)
 	tok := pc.c.Publish(o.Topic, 1, false, o.Payload)
 	select {
-	case pc.pending <- tok:
+	case pc.pending <- pending{tok: tok, topic: o.Topic, payload: o.Payload}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -144,6 +171,9 @@ func (s *MQTTSink) Send(ctx context.Context, o *Out) error {
 
 // Failed is the number of publishes the broker never acknowledged.
 func (s *MQTTSink) Failed() int64 { return s.failed.Load() }
+
+// Retries is the number of republished messages.
+func (s *MQTTSink) Retries() int64 { return s.retries.Load() }
 
 // Close waits for outstanding acknowledgements and disconnects.
 func (s *MQTTSink) Close() {

@@ -1,0 +1,482 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// Consumer receives every accepted, non-duplicate message, in order per lift.
+// Consume runs on the ingest path and must return quickly; m is only valid
+// during the call.
+type Consumer interface {
+	Consume(m *telemetry.Message)
+}
+
+// Config configures an Ingester.
+type Config struct {
+	Root         string
+	Decoder      telemetry.Decoder
+	MaxUnacked   int           // messages received but not acked (default 20000)
+	Shards       int           // parallel lift shards (default GOMAXPROCS)
+	SpoolDir     string        // required
+	Spool        SpoolOptions  //
+	BatchPoints  int           // points per store write (default 5000)
+	OfflineAfter time.Duration // default 3 minutes
+	DeadLetters  int           // rejections kept (default 1000)
+	FlushTimeout time.Duration // at shutdown, time to flush the spool (default 5s)
+	Clock        func() time.Time
+	Logger       *slog.Logger
+}
+
+// Ingester is the pipeline; see the package doc.
+type Ingester struct {
+	cfg       Config
+	reg       *registry.Index
+	sink      Sink
+	spool     *Spool
+	state     *State
+	dead      *DeadLetters
+	m         *metrics
+	log       *slog.Logger
+	consumers []Consumer
+	onChange  []func(StateChange)
+
+	seed     maphash.Seed
+	sem      chan struct{}
+	stop     chan struct{}
+	closeMu  sync.RWMutex
+	closed   bool
+	shards   []chan *inbound
+	toSpool  chan *accepted
+	dispatch []chan dispatchItem
+	seqs     []map[string]*liftSeq // per shard, owned by its worker
+	unacked  atomic.Int64
+	sinkErr  atomic.Pointer[error]
+}
+
+type inbound struct {
+	topic   string
+	payload []byte
+	ack     func()
+	recv    time.Time
+	shard   int
+}
+
+type accepted struct {
+	in       *inbound
+	rec      []byte
+	msg      telemetry.Message
+	dispatch bool
+}
+
+type dispatchItem struct {
+	msg  telemetry.Message
+	recv time.Time
+}
+
+// New builds an ingester; Run starts it. Consumers must be added before Run.
+func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Registerer) (*Ingester, error) {
+	if cfg.Root == "" {
+		cfg.Root = telemetry.DefaultRoot
+	}
+	if err := telemetry.ValidRoot(cfg.Root); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	if cfg.SpoolDir == "" {
+		return nil, errors.New("ingest: spool directory is required")
+	}
+	if cfg.MaxUnacked <= 0 {
+		cfg.MaxUnacked = 20000
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = runtime.GOMAXPROCS(0)
+	}
+	if cfg.BatchPoints <= 0 {
+		cfg.BatchPoints = 5000
+	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = 3 * time.Minute
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = 5 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	sp, err := OpenSpool(cfg.SpoolDir, cfg.Spool)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	ing := &Ingester{cfg: cfg, reg: reg, sink: sink, spool: sp, state: NewState(reg, cfg.OfflineAfter),
+		dead: NewDeadLetters(cfg.DeadLetters), log: cfg.Logger, seed: maphash.MakeSeed(),
+		sem: make(chan struct{}, cfg.MaxUnacked), stop: make(chan struct{}),
+		toSpool: make(chan *accepted, cfg.MaxUnacked)}
+	for i := 0; i < cfg.Shards; i++ {
+		ing.shards = append(ing.shards, make(chan *inbound, cfg.MaxUnacked))
+		ing.dispatch = append(ing.dispatch, make(chan dispatchItem, 4096))
+		ing.seqs = append(ing.seqs, map[string]*liftSeq{})
+	}
+	if promReg == nil {
+		promReg = prometheus.NewRegistry()
+	}
+	ing.m = newMetrics(promReg, ing)
+	// Rebuild duplicate detection from what the spool still holds.
+	now := cfg.Clock()
+	n := 0
+	if err := sp.Replay(func(r *Record) {
+		ing.seq(ing.shardOf(r.Lift), r.Lift).check(r.Boot, r.Seq, now)
+		n++
+	}); err != nil {
+		sp.Close()
+		return nil, fmt.Errorf("ingest: rebuild duplicate detection: %w", err)
+	}
+	recs, _ := sp.Depth()
+	ing.log.Info("spool opened", "dir", cfg.SpoolDir, "replayed", n, "undrained", recs)
+	return ing, nil
+}
+
+// AddConsumer registers a consumer; call before Run.
+func (ing *Ingester) AddConsumer(c Consumer) { ing.consumers = append(ing.consumers, c) }
+
+// OnStateChange registers a callback for lifts going offline or coming back;
+// call before Run.
+func (ing *Ingester) OnStateChange(f func(StateChange)) { ing.onChange = append(ing.onChange, f) }
+
+// State is the live lift state.
+func (ing *Ingester) State() *State { return ing.state }
+
+// DeadLetters are the recent rejections.
+func (ing *Ingester) DeadLetters() *DeadLetters { return ing.dead }
+
+// Spool is the durable spool.
+func (ing *Ingester) Spool() *Spool { return ing.spool }
+
+func (ing *Ingester) now() time.Time { return ing.cfg.Clock() }
+
+func (ing *Ingester) shardOf(lift string) int {
+	return int(maphash.String(ing.seed, lift) % uint64(len(ing.shards)))
+}
+
+func (ing *Ingester) seq(shard int, lift string) *liftSeq {
+	s := ing.seqs[shard][lift]
+	if s == nil {
+		s = &liftSeq{}
+		ing.seqs[shard][lift] = s
+	}
+	return s
+}
+
+// Offer hands one received message to the pipeline; ack is called once the
+// message may be acknowledged to the broker. It blocks while MaxUnacked
+// messages are outstanding and returns false if the ingester is stopping
+// (the message is then not acked and the broker will redeliver it).
+func (ing *Ingester) Offer(topic string, payload []byte, ack func()) bool {
+	select {
+	case ing.sem <- struct{}{}:
+	case <-ing.stop:
+		return false
+	}
+	ing.closeMu.RLock()
+	defer ing.closeMu.RUnlock()
+	if ing.closed {
+		<-ing.sem
+		return false
+	}
+	ing.m.unacked.Set(float64(ing.unacked.Add(1)))
+	in := &inbound{topic: topic, payload: payload, ack: ack, recv: ing.now()}
+	// Shard by the lift level of the topic without a full parse; a topic that
+	// does not parse goes to shard 0 to be rejected there.
+	lift := ""
+	if rest, ok := strings.CutPrefix(topic, ing.cfg.Root+"/"); ok {
+		lift, _, _ = strings.Cut(rest, "/")
+	}
+	in.shard = ing.shardOf(lift)
+	ing.shards[in.shard] <- in
+	return true
+}
+
+// release acknowledges a message and frees its slot.
+func (ing *Ingester) release(in *inbound) {
+	if in.ack != nil {
+		in.ack()
+	}
+	ing.m.unacked.Set(float64(ing.unacked.Add(-1)))
+	<-ing.sem
+}
+
+func (ing *Ingester) reject(in *inbound, err error) {
+	ing.m.rejected.WithLabelValues(string(telemetry.ReasonOf(err))).Inc()
+	ing.dead.Add(in.recv, in.topic, in.payload, err)
+	ing.release(in)
+}
+
+// work is one shard worker: validation and duplicate detection for the lifts
+// hashed to it, in arrival order.
+func (ing *Ingester) work(shard int) {
+	var m telemetry.Message
+	for in := range ing.shards[shard] {
+		lift, kind, err := telemetry.ParseTopic(ing.cfg.Root, in.topic)
+		if err != nil {
+			ing.m.received.WithLabelValues("invalid").Inc()
+			ing.reject(in, err)
+			continue
+		}
+		ing.m.received.WithLabelValues(kind.String()).Inc()
+		l, ok := ing.reg.Get(lift)
+		if !ok {
+			ing.reject(in, &telemetry.DecodeError{Reason: telemetry.ReasonUnknownLift, Msg: "lift " + lift + " is not registered"})
+			continue
+		}
+		if err := ing.cfg.Decoder.Decode(l.ID, kind, in.payload, in.recv, &m); err != nil {
+			ing.reject(in, err)
+			continue
+		}
+		v, lost := ing.seq(shard, l.ID).check(m.Boot, m.Seq, in.recv)
+		if lost > 0 {
+			ing.m.gaps.Add(float64(lost))
+			ing.state.addGaps(l.ID, lost)
+		}
+		switch v {
+		case duplicate:
+			ing.m.duplicates.Inc()
+			ing.state.addDup(l.ID)
+			ing.release(in)
+			continue
+		case stale:
+			ing.m.stale.Inc()
+		}
+		ing.m.accepted.WithLabelValues(kind.String()).Inc()
+		line := telemetry.AppendLine(make([]byte, 0, 384), &m, l.Estate)
+		r := Record{Kind: kind, Lift: l.ID, Boot: m.Boot, Seq: m.Seq, RecvMS: in.recv.UnixMilli(), PointNS: m.PointTime(), Line: line}
+		ing.toSpool <- &accepted{in: in, rec: appendRecord(make([]byte, 0, len(line)+64), &r), msg: m, dispatch: v == fresh}
+	}
+}
+
+// spoolWriter appends accepted messages in batches, syncs, then acks them
+// and hands them to the dispatchers. A spool write failure is fatal: the
+// messages were already marked seen, so carrying on could lose them.
+func (ing *Ingester) spoolWriter(ctx context.Context) error {
+	const maxBatch = 4096
+	batch := make([]*accepted, 0, maxBatch)
+	var buf []byte
+	for first := range ing.toSpool {
+		batch = append(batch[:0], first)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case a, ok := <-ing.toSpool:
+				if !ok {
+					break more
+				}
+				batch = append(batch, a)
+			default:
+				break more
+			}
+		}
+		buf = buf[:0]
+		for _, a := range batch {
+			buf = append(buf, a.rec...)
+		}
+		if err := ing.spool.Append(ctx, buf, len(batch)); err != nil {
+			if ctx.Err() != nil {
+				// Shutting down with a full spool: leave these unacked; the
+				// broker redelivers them.
+				for _, a := range batch {
+					a.in.ack = nil
+					ing.release(a.in)
+				}
+				continue
+			}
+			return fmt.Errorf("spool append: %w", err)
+		}
+		for _, a := range batch {
+			ing.release(a.in)
+			if a.dispatch {
+				ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv}
+			}
+		}
+	}
+	return nil
+}
+
+// dispatchLoop feeds one shard's messages to the consumers, in order.
+func (ing *Ingester) dispatchLoop(shard int) {
+	for it := range ing.dispatch[shard] {
+		m := it.msg
+		if ing.state.observe(&m, it.recv) {
+			ing.m.stateChanges.WithLabelValues("online").Inc()
+			for _, f := range ing.onChange {
+				f(StateChange{Lift: m.Lift, Online: true, LastSeen: it.recv})
+			}
+		}
+		for _, c := range ing.consumers {
+			c.Consume(&m)
+		}
+	}
+}
+
+// drain writes the spool to the sink until ctx ends, then flushes for at
+// most FlushTimeout.
+func (ing *Ingester) drain(ctx context.Context, final bool) {
+	backoff := 100 * time.Millisecond
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		b, err := ing.spool.Read(ctx, ing.cfg.BatchPoints, 8<<20, 500*time.Millisecond)
+		if err != nil {
+			if ctx.Err() == nil {
+				ing.log.Error("spool read failed", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if len(b.Records) == 0 {
+			if final {
+				return
+			}
+			continue
+		}
+		for {
+			start := time.Now()
+			err := ing.sink.Write(ctx, b.Records)
+			ing.m.writeLatency.Observe(time.Since(start).Seconds())
+			if err == nil {
+				ing.m.pointsWritten.Add(float64(len(b.Records)))
+				ing.sinkErr.Store(nil)
+				backoff = 100 * time.Millisecond
+				break
+			}
+			ing.m.writeFailures.Inc()
+			if IsPermanent(err) {
+				ing.m.pointsDropped.Add(float64(len(b.Records)))
+				ing.log.Error("store refused a batch; skipping it", "points", len(b.Records), "err", err)
+				break
+			}
+			ing.sinkErr.Store(&err)
+			ing.log.Warn("store write failed; retrying", "points", len(b.Records), "backoff", backoff, "err", err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 10*time.Second)
+		}
+		if err := ing.spool.Commit(b); err != nil {
+			ing.log.Error("spool commit failed", "err", err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// sweep marks silent lifts offline every second.
+func (ing *Ingester) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, ch := range ing.state.Sweep(ing.now()) {
+				ing.m.stateChanges.WithLabelValues("offline").Inc()
+				for _, f := range ing.onChange {
+					f(ch)
+				}
+			}
+		}
+	}
+}
+
+// SinkError is the last store write error, nil once a write succeeds.
+func (ing *Ingester) SinkError() error {
+	if p := ing.sinkErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Run processes offered messages until ctx ends, then stops in order: no
+// new messages, everything received is spooled (acks are sent if the
+// receiver is still connected), consumers finish, and the spool is flushed to
+// the sink for at most FlushTimeout; what is left stays in the spool.
+func (ing *Ingester) Run(ctx context.Context) error {
+	var workers, dispatchers sync.WaitGroup
+	for i := range ing.shards {
+		workers.Add(1)
+		go func() { defer workers.Done(); ing.work(i) }()
+		dispatchers.Add(1)
+		go func() { defer dispatchers.Done(); ing.dispatchLoop(i) }()
+	}
+	spoolErr := make(chan error, 1)
+	spoolCtx, cancelSpool := context.WithCancel(context.Background())
+	defer cancelSpool()
+	go func() { spoolErr <- ing.spoolWriter(spoolCtx) }()
+	drainCtx, cancelDrain := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	go func() { ing.drain(drainCtx, false); close(drained) }()
+	sweepCtx, cancelSweep := context.WithCancel(ctx)
+	defer cancelSweep()
+	go ing.sweep(sweepCtx)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-spoolErr:
+		spoolErr <- runErr
+	}
+	// Stop intake.
+	close(ing.stop)
+	ing.closeMu.Lock()
+	ing.closed = true
+	for _, ch := range ing.shards {
+		close(ch)
+	}
+	ing.closeMu.Unlock()
+	workers.Wait()
+	close(ing.toSpool)
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), ing.cfg.FlushTimeout)
+	defer cancelFlush()
+	go func() { <-flushCtx.Done(); cancelSpool() }()
+	if err := <-spoolErr; err != nil && runErr == nil {
+		runErr = err
+	}
+	for _, ch := range ing.dispatch {
+		close(ch)
+	}
+	dispatchers.Wait()
+	// Flush what the store will take in the time left.
+	cancelDrain()
+	<-drained
+	ing.drain(flushCtx, true)
+	recs, _ := ing.spool.Depth()
+	ing.log.Info("ingest stopped", "left_in_spool", recs)
+	if err := ing.spool.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}

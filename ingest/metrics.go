@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+type metrics struct {
+	received      *prometheus.CounterVec
+	accepted      *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+	duplicates    prometheus.Counter
+	stale         prometheus.Counter
+	gaps          prometheus.Counter
+	unacked       prometheus.Gauge
+	writeLatency  prometheus.Histogram
+	pointsWritten prometheus.Counter
+	pointsDropped prometheus.Counter
+	writeFailures prometheus.Counter
+	connected     prometheus.Gauge
+	reconnects    prometheus.Counter
+	stateChanges  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_ingest_messages_received_total",
+			Help: "Messages received from the broker, by kind (invalid for an unparseable topic)."}, []string{"kind"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_ingest_messages_accepted_total",
+			Help: "Messages accepted and spooled (not duplicates), by kind."}, []string{"kind"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_ingest_messages_rejected_total",
+			Help: "Messages rejected, by reason."}, []string{"reason"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_duplicates_total",
+			Help: "Messages dropped as repeats of (lift, boot, seq) already received."}),
+		stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_stale_total",
+			Help: "Messages too far behind their lift's sequence to check for repeats: stored, not dispatched."}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_gaps_total",
+			Help: "Sequence numbers confirmed lost upstream (within a boot)."}),
+		unacked: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_unacked_messages",
+			Help: "Messages received but not yet acknowledged to the broker."}),
+		writeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liftwatch_ingest_write_duration_seconds",
+			Help: "Time to write one batch to the time-series store.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
+		pointsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_written_total",
+			Help: "Points written to the time-series store."}),
+		pointsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_refused_total",
+			Help: "Points the store refused permanently (for example a field type conflict)."}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_write_failures_total",
+			Help: "Failed batch writes to the time-series store (each retried)."}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_broker_connected",
+			Help: "1 while connected to the MQTT broker."}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_broker_reconnects_total",
+			Help: "Connections to the broker after the first."}),
+		stateChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_lift_state_changes_total",
+			Help: "Lifts going online or offline."}, []string{"to"}),
+	}
+	for _, k := range telemetry.Kinds {
+		m.received.WithLabelValues(k.String())
+		m.accepted.WithLabelValues(k.String())
+	}
+	for _, r := range telemetry.Reasons {
+		m.rejected.WithLabelValues(string(r))
+	}
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.gaps, m.unacked, m.writeLatency,
+		m.pointsWritten, m.pointsDropped, m.writeFailures, m.connected, m.reconnects, m.stateChanges,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
+			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_bytes", Help: "Bytes in the spool not yet written to the store."},
+			func() float64 { _, b := ing.spool.Depth(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_oldest_age_seconds", Help: "Age of the oldest record not yet written to the store."},
+			func() float64 {
+				ms := ing.spool.OldestMS()
+				if ms == 0 {
+					return 0
+				}
+				return float64(ing.now().UnixMilli()-ms) / 1000
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_lifts_online", Help: "Registered lifts heard from recently."},
+			func() float64 { on, _ := ing.state.Online(); return float64(on) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_lifts_offline", Help: "Registered lifts silent for longer than the offline threshold, or never heard from."},
+			func() float64 { _, off := ing.state.Online(); return float64(off) }),
+	)
+	return m
+}
