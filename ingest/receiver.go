@@ -33,6 +33,11 @@ type Receiver struct {
 	client    mqtt.Client
 	connected atomic.Bool
 	conns     atomic.Int64
+	// gen changes whenever the connection is lost or made. An ack belongs
+	// to the connection that delivered the message: a PUBACK sent on a later
+	// connection could carry a message ID the broker has since given to a
+	// different message, and acknowledge that one instead.
+	gen atomic.Int64
 }
 
 // NewReceiver prepares a receiver for ing.
@@ -56,9 +61,15 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 		// Messages queued in the session arrive right after CONNACK, before
 		// our SUBSCRIBE; the default handler takes them all.
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
-			ing.Offer(m.Topic(), m.Payload(), m.Ack)
+			g := r.gen.Load()
+			ing.Offer(m.Topic(), m.Payload(), func() {
+				if r.gen.Load() == g {
+					m.Ack()
+				}
+			})
 		}).
 		SetOnConnectHandler(func(c mqtt.Client) {
+			r.gen.Add(1)
 			r.connected.Store(true)
 			ing.m.connected.Set(1)
 			if r.conns.Add(1) > 1 {
@@ -76,6 +87,7 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 			}()
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			r.gen.Add(1)
 			r.connected.Store(false)
 			ing.m.connected.Set(0)
 			ing.log.Warn("broker connection lost", "err", err)

@@ -36,7 +36,15 @@ func StartMosquitto(t testing.TB, opt MosquittoOptions) *Mosquitto {
 	}
 	dir := t.TempDir()
 	port := FreePort(t)
-	conf := fmt.Sprintf(`listener %d 127.0.0.1
+	// Mosquitto started as root drops to the user "mosquitto", which cannot
+	// write the persistence file into this test's directory; stay as the
+	// invoking user (the option is ignored when not root).
+	user := "user mosquitto"
+	if os.Geteuid() == 0 {
+		user = "user root"
+	}
+	conf := fmt.Sprintf(`%s
+listener %d 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location %s/
@@ -49,7 +57,7 @@ log_dest stderr
 log_type error
 log_type warning
 %s
-`, port, dir, opt.MaxInflight, opt.Extra)
+`, user, port, dir, opt.MaxInflight, opt.Extra)
 	cf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 package testrig
 
 import (
+	"time"
+
 	"context"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,11 +30,44 @@ func TestInfluxDBWriteCountRestart(t *testing.T) {
 	}
 }
 
-func TestMosquittoRestart(t *testing.T) {
+// TestMosquittoRestartKeepsQueuedMessages: a message queued for an offline
+// persistent session survives a broker restart (persistence really works).
+func TestMosquittoRestartKeepsQueuedMessages(t *testing.T) {
 	m := StartMosquitto(t, MosquittoOptions{})
+	got := make(chan string, 1)
+	opts := func(id string) *mqtt.ClientOptions {
+		return mqtt.NewClientOptions().AddBroker(m.URL).SetClientID(id).SetCleanSession(false).
+			SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { got <- string(msg.Payload()) })
+	}
+	sub := mqtt.NewClient(opts("sub"))
+	if tok := sub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := sub.Subscribe("q/#", 1, nil); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	sub.Disconnect(100)
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(m.URL).SetClientID("pub"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := pub.Publish("q/1", 1, false, "kept"); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	pub.Disconnect(100)
 	m.Stop()
 	m.Start()
-	if err := dialReady(m.Addr)(context.Background()); err != nil {
-		t.Fatal(err)
+	sub = mqtt.NewClient(opts("sub"))
+	if tok := sub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer sub.Disconnect(100)
+	select {
+	case p := <-got:
+		if p != "kept" {
+			t.Fatalf("got %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("queued message lost across the restart; broker log:\n%s", m.Log())
 	}
 }

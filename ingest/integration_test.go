@@ -1,0 +1,353 @@
+package ingest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/internal/mqttconn"
+	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/simulator"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+type countingConsumer struct{ n atomic.Int64 }
+
+func (c *countingConsumer) Consume(*telemetry.Message) { c.n.Add(1) }
+
+type pipeline struct {
+	ing      *ingest.Ingester
+	rcv      *ingest.Receiver
+	reg      *prometheus.Registry
+	consumer *countingConsumer
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, fleet []registry.Lift, spoolDir string) *pipeline {
+	t.Helper()
+	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{reg: prometheus.NewRegistry(), consumer: &countingConsumer{}, done: make(chan error, 2)}
+	p.ing, err = ingest.New(ingest.Config{SpoolDir: spoolDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		FlushTimeout: 2 * time.Second}, registry.NewIndex(fleet), sink, p.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ing.AddConsumer(p.consumer)
+	p.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{ClientID: "liftwatch-test",
+		Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: 500 * time.Millisecond}}, p.ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go func() { p.done <- p.ing.Run(ctx) }()
+	go func() { p.done <- p.rcv.Run(ctx) }()
+	return p
+}
+
+func (p *pipeline) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-p.done; err != nil {
+			t.Fatalf("pipeline stopped with %v", err)
+		}
+	}
+}
+
+func (p *pipeline) counter(name string, labels ...string) float64 {
+	mfs, _ := p.reg.Gather()
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue metric
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// simulate publishes the fleet's last span of history as fast as possible.
+func simulate(t *testing.T, broker *testrig.Mosquitto, fleet []registry.Lift, seed uint64, span time.Duration, rates simulator.Rates) simulator.Counts {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]string, len(fleet))
+	for i, l := range fleet {
+		ids[i] = l.ID
+	}
+	sink, err := simulator.DialMQTT(ctx, simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: 500 * time.Millisecond}, Conns: 2}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	sim, err := simulator.New(simulator.Config{Lifts: fleet, Seed: seed, Start: now.Add(-span), End: now, Rates: rates}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sink.Close()
+	if sink.Failed() > 0 {
+		t.Fatalf("%d publishes failed", sink.Failed())
+	}
+	c := sim.Stats().Snapshot()
+	c.Failed = sink.Retries() // republished messages: possible extra duplicates at the broker
+	return c
+}
+
+// waitPoints waits until InfluxDB holds exactly the points the simulator
+// sent, kind by kind, and fails with the difference otherwise.
+func waitPoints(t *testing.T, influx *testrig.InfluxDB, sent map[string]int64, within time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for {
+		got := map[string]int64{}
+		ok := true
+		for _, k := range telemetry.Kinds {
+			n, err := influx.Count(ctx, k.String())
+			if err != nil {
+				ok = false
+				break
+			}
+			got[k.String()] = n
+			if n != sent[k.String()] {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("InfluxDB holds %v, simulator sent %v", got, sent)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func baseRates() simulator.Rates {
+	r := simulator.DefaultRates()
+	r.FaultsPerLiftDay = 2
+	r.EntrapmentsPerLiftMonth = 10
+	r.RebootsPerLiftDay = 2
+	r.DisconnectsPerLiftDay = 4
+	r.ResendProb = 0.01
+	r.BufferLimit = 100000
+	return r
+}
+
+// TestFleetIntoInfluxDB: every valid message becomes exactly one point, every
+// hostile one is rejected with its reason, every resend is counted as a
+// duplicate and never reaches the consumers.
+func TestFleetIntoInfluxDB(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	p := startPipeline(t, broker, influx, fleet, t.TempDir())
+	defer p.stop(t)
+	waitConnected(t, p)
+
+	rates := baseRates()
+	rates.Hostile = 0.02
+	c := simulate(t, broker, fleet, 5, 3*time.Hour, rates)
+	waitPoints(t, influx, c.Sent, 60*time.Second)
+
+	for _, r := range simulator.HostileReasons {
+		if got := p.counter("liftwatch_ingest_messages_rejected_total", "reason", string(r)); int64(got) != c.Hostile[string(r)] {
+			t.Errorf("rejected %s: %v, simulator sent %d", r, got, c.Hostile[string(r)])
+		}
+	}
+	var resent int64
+	for _, n := range c.Resent {
+		resent += n
+	}
+	dups := int64(p.counter("liftwatch_ingest_duplicates_total"))
+	if dups < resent || dups > resent+c.Failed {
+		t.Errorf("duplicates %d, simulator resent %d (+%d republished)", dups, resent, c.Failed)
+	}
+	if got := p.consumer.n.Load(); got != c.TotalSent() {
+		t.Errorf("consumers got %d messages, want %d distinct", got, c.TotalSent())
+	}
+	if got := int64(len(p.ing.DeadLetters().List("", 0))); got == 0 {
+		t.Error("no dead letters kept")
+	}
+	if on, _ := p.ing.State().Online(); on != len(fleet) {
+		t.Errorf("%d lifts online, want %d", on, len(fleet))
+	}
+	if p.counter("liftwatch_ingest_unacked_messages") != 0 {
+		t.Error("unacked messages left after the run")
+	}
+	t.Logf("sent %v, hostile %v, resent %v", c.Sent, c.Hostile, c.Resent)
+}
+
+func waitConnected(t *testing.T, p *pipeline) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !p.rcv.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("receiver did not connect")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the subscription follows the connection
+}
+
+// TestInfluxOutage: InfluxDB down mid-stream; the consumers keep receiving,
+// the spool grows, and after InfluxDB returns the counts are exact.
+func TestInfluxOutage(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	p := startPipeline(t, broker, influx, fleet, t.TempDir())
+	defer p.stop(t)
+	waitConnected(t, p)
+
+	first := simulate(t, broker, fleet[:100], 1, time.Hour, baseRates())
+	waitPoints(t, influx, first.Sent, 60*time.Second)
+
+	influx.Stop()
+	before := p.consumer.n.Load()
+	second := simulate(t, broker, fleet[100:], 2, time.Hour, baseRates())
+	// While InfluxDB is down every new message still reaches the consumers.
+	deadline := time.Now().Add(30 * time.Second)
+	for p.consumer.n.Load()-before < second.TotalSent() {
+		if time.Now().After(deadline) {
+			t.Fatalf("during the outage consumers got %d of %d messages", p.consumer.n.Load()-before, second.TotalSent())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := p.counter("liftwatch_ingest_spool_records"); n < float64(second.TotalSent()) {
+		t.Fatalf("spool holds %v records during the outage, want at least %d", n, second.TotalSent())
+	}
+	if p.counter("liftwatch_ingest_write_failures_total") == 0 {
+		t.Fatal("no write failure counted during the outage")
+	}
+	influx.Start()
+	total := map[string]int64{}
+	for k, v := range first.Sent {
+		total[k] += v
+	}
+	for k, v := range second.Sent {
+		total[k] += v
+	}
+	waitPoints(t, influx, total, 90*time.Second)
+	if got := p.consumer.n.Load(); got != first.TotalSent()+second.TotalSent() {
+		t.Errorf("consumers got %d, want %d", got, first.TotalSent()+second.TotalSent())
+	}
+}
+
+// TestBrokerRestart: Mosquitto (persistence on) restarted while the fleet
+// publishes; nothing is lost and nothing is stored twice.
+func TestBrokerRestart(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	p := startPipeline(t, broker, influx, fleet, t.TempDir())
+	defer p.stop(t)
+	waitConnected(t, p)
+
+	done := make(chan simulator.Counts)
+	go func() {
+		done <- simulate(t, broker, fleet, 9, 4*time.Hour, baseRates())
+	}()
+	// Restart the broker while the simulator is publishing.
+	waitUntil(t, 20*time.Second, func() bool { return p.consumer.n.Load() > 5000 })
+	broker.Stop()
+	time.Sleep(500 * time.Millisecond)
+	broker.Start()
+	c := <-done
+	waitPoints(t, influx, c.Sent, 90*time.Second)
+	if got := p.consumer.n.Load(); got != c.TotalSent() {
+		t.Errorf("consumers got %d, want %d distinct messages", got, c.TotalSent())
+	}
+	if p.counter("liftwatch_ingest_broker_reconnects_total") < 1 {
+		t.Error("reconnect not counted")
+	}
+	t.Logf("sent %d, republished %d, duplicates dropped %v", c.TotalSent(), c.Failed, p.counter("liftwatch_ingest_duplicates_total"))
+}
+
+func waitUntil(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRestartKeepsDuplicateDetection: stopping and starting the ingester
+// between a message and its resend still drops the resend (detection is
+// rebuilt from the spool).
+func TestRestartKeepsDuplicateDetection(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	dir := t.TempDir()
+	p := startPipeline(t, broker, influx, fleet[:3], dir)
+	waitConnected(t, p)
+	sc, err := simulator.ParseScenario([]byte(`
+lifts: [JW-0001]
+events:
+  - {at: "00:00:10", lift: JW-0001, do: alarm}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &simulator.Recorder{}
+	sim, _ := simulator.New(simulator.Config{Lifts: fleet, Seed: 1, Scenario: sc, Start: time.Now().Add(-10 * time.Minute)}, rec)
+	_ = sim.Run(context.Background())
+	pub := func(o simulator.Out) {
+		c, err := simulator.DialMQTT(context.Background(), simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: time.Second}, Conns: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Send(context.Background(), &o)
+		c.Close()
+	}
+	for _, o := range rec.Out {
+		pub(o)
+	}
+	waitUntil(t, 20*time.Second, func() bool { return p.consumer.n.Load() == int64(len(rec.Out)) })
+	p.stop(t)
+
+	p2 := startPipeline(t, broker, influx, fleet[:3], dir)
+	defer p2.stop(t)
+	waitConnected(t, p2)
+	for _, o := range rec.Out {
+		pub(o) // every one a resend now
+	}
+	waitUntil(t, 20*time.Second, func() bool {
+		return p2.counter("liftwatch_ingest_duplicates_total") == float64(len(rec.Out))
+	})
+	if p2.consumer.n.Load() != 0 {
+		t.Fatalf("consumers got %d resent messages after restart", p2.consumer.n.Load())
+	}
+}
