@@ -1,0 +1,294 @@
+// Package api is liftwatch's HTTP interface: health and readiness, the
+// Prometheus metrics endpoint, and the JSON API over lifts, their live state,
+// their history and the rejected messages. Handlers take their data through
+// small interfaces, so authentication (the web issue) wraps the handler
+// without touching them.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// Lifts is the register.
+type Lifts interface {
+	Lifts() []registry.Lift
+	Get(id string) (*registry.Lift, bool)
+}
+
+// States is the live state of lifts.
+type States interface {
+	Get(lift string) (ingest.LiftState, bool)
+}
+
+// DeadLetters lists rejected messages.
+type DeadLetters interface {
+	List(reason telemetry.Reason, limit int) []ingest.DeadLetter
+}
+
+// History reads stored telemetry; nil when history lives in InfluxDB.
+type History interface {
+	Recent(ctx context.Context, lift, kind string, limit int) ([]store.Point, error)
+}
+
+// Check is a readiness check of one dependency; nil means ready.
+type Check func(ctx context.Context) error
+
+// Deps are what the handlers read.
+type Deps struct {
+	Lifts       Lifts
+	States      States
+	DeadLetters DeadLetters
+	History     History
+	Ready       map[string]Check
+	Gatherer    prometheus.Gatherer
+	Registerer  prometheus.Registerer
+	Logger      *slog.Logger
+}
+
+// Server serves the API.
+type Server struct {
+	d    Deps
+	mux  *http.ServeMux
+	reqs *prometheus.CounterVec
+}
+
+// New builds the server and registers its request metric.
+func New(d Deps) *Server {
+	s := &Server{d: d, mux: http.NewServeMux(),
+		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_http_requests_total",
+			Help: "HTTP requests by route and status code."}, []string{"route", "code"})}
+	if d.Registerer != nil {
+		d.Registerer.MustRegister(s.reqs)
+	}
+	if s.d.Logger == nil {
+		s.d.Logger = slog.Default()
+	}
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	s.handle("GET /api/v1/lifts", s.listLifts)
+	s.handle("GET /api/v1/lifts/{id}", s.getLift)
+	s.handle("GET /api/v1/lifts/{id}/history", s.history)
+	s.handle("GET /api/v1/deadletters", s.deadLetters)
+	s.handle("/", func(w http.ResponseWriter, r *http.Request) int {
+		return writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// Handler is the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request) int) {
+	route := pattern
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		code := h(w, r)
+		s.reqs.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) int {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	return code
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) int {
+	return writeJSON(w, code, apiError{Error: msg})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) int {
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok\n"))
+	return http.StatusOK
+}
+
+// readyz reports each dependency; 503 names the ones not ready.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) int {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	code := http.StatusOK
+	for name, check := range s.d.Ready {
+		if err := check(ctx); err != nil {
+			out[name] = err.Error()
+			code = http.StatusServiceUnavailable
+		} else {
+			out[name] = "ok"
+		}
+	}
+	return writeJSON(w, code, out)
+}
+
+// Lift is a lift as the API shows it: register entry and live state.
+type Lift struct {
+	registry.Lift
+	Online     bool       `json:"online"`
+	LastSeen   *time.Time `json:"last_seen,omitempty"`
+	LastEvent  *time.Time `json:"last_event,omitempty"`
+	Boot       int64      `json:"boot"`
+	Messages   int64      `json:"messages"`
+	Duplicates int64      `json:"duplicates"`
+	Gaps       int64      `json:"gaps"`
+	Status     *Status    `json:"status,omitempty"`
+}
+
+// Status is a lift's last status report.
+type Status struct {
+	Time       time.Time `json:"time"`
+	Mode       string    `json:"mode"`
+	Floor      int       `json:"floor"`
+	Moving     bool      `json:"moving"`
+	Direction  string    `json:"direction"`
+	Door       string    `json:"door"`
+	DoorZone   bool      `json:"door_zone"`
+	Occupied   bool      `json:"occupied"`
+	Trips      int64     `json:"trips"`
+	DoorCycles int64     `json:"door_cycles"`
+	RunS       int64     `json:"run_s"`
+	BatteryPct *int      `json:"battery_pct,omitempty"`
+}
+
+func (s *Server) view(l *registry.Lift) Lift {
+	v := Lift{Lift: *l}
+	st, ok := s.d.States.Get(l.ID)
+	if !ok {
+		return v
+	}
+	v.Online, v.LastSeen, v.LastEvent, v.Boot = st.Online, st.LastSeen, st.LastEvent, st.Boot
+	v.Messages, v.Duplicates, v.Gaps = st.Messages, st.Duplicates, st.Gaps
+	if m := st.Status; m != nil {
+		v.Status = &Status{Time: m.Time().UTC(), Mode: m.Mode.String(), Floor: m.Floor, Moving: m.Moving,
+			Direction: m.Direction.String(), Door: m.Door.String(), DoorZone: m.DoorZone, Occupied: m.Occupied,
+			Trips: m.Trips, DoorCycles: m.DoorCycles, RunS: m.RunS}
+		if m.Has&telemetry.FieldBattery != 0 {
+			b := m.BatteryPct
+			v.Status.BatteryPct = &b
+		}
+	}
+	return v
+}
+
+// listLifts: ?estate=slug&online=true|false
+func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "estate" && k != "online" {
+			return writeError(w, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k)+"; allowed: estate, online")
+		}
+	}
+	estate := q.Get("estate")
+	var online *bool
+	if v := q.Get("online"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return writeError(w, http.StatusBadRequest, "online must be true or false, not "+strconv.Quote(v))
+		}
+		online = &b
+	}
+	all := s.d.Lifts.Lifts()
+	out := make([]Lift, 0, len(all))
+	for i := range all {
+		if estate != "" && all[i].Estate != estate {
+			continue
+		}
+		v := s.view(&all[i])
+		if online != nil && v.Online != *online {
+			continue
+		}
+		out = append(out, v)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getLift(w http.ResponseWriter, r *http.Request) int {
+	id := r.PathValue("id")
+	l, ok := s.d.Lifts.Get(id)
+	if !ok {
+		return writeError(w, http.StatusNotFound, "no lift "+strconv.Quote(id))
+	}
+	return writeJSON(w, http.StatusOK, s.view(l))
+}
+
+// history: ?kind=trip&limit=100 (embedded store only).
+func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
+	id := r.PathValue("id")
+	if _, ok := s.d.Lifts.Get(id); !ok {
+		return writeError(w, http.StatusNotFound, "no lift "+strconv.Quote(id))
+	}
+	if s.d.History == nil {
+		return writeError(w, http.StatusNotImplemented, "telemetry history is in InfluxDB in this deployment; query it there (measurement per kind, tag lift)")
+	}
+	kind := r.URL.Query().Get("kind")
+	if kind != "" {
+		if _, ok := telemetry.ParseKind(kind); !ok {
+			return writeError(w, http.StatusBadRequest, "kind must be one of status, trip, door, fault, alarm")
+		}
+	}
+	limit, err := intParam(r, "limit", 100, 1, 10000)
+	if err != nil {
+		return writeError(w, http.StatusBadRequest, err.Error())
+	}
+	pts, err := s.d.History.Recent(r.Context(), id, kind, limit)
+	if err != nil {
+		s.d.Logger.Error("history query failed", "lift", id, "err", err)
+		return writeError(w, http.StatusInternalServerError, "history query failed")
+	}
+	if pts == nil {
+		pts = []store.Point{}
+	}
+	return writeJSON(w, http.StatusOK, pts)
+}
+
+// deadLetters: ?reason=malformed_json&limit=100
+func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) int {
+	reason := telemetry.Reason(r.URL.Query().Get("reason"))
+	if reason != "" {
+		known := false
+		for _, rr := range telemetry.Reasons {
+			known = known || rr == reason
+		}
+		if !known {
+			return writeError(w, http.StatusBadRequest, "unknown reason "+strconv.Quote(string(reason)))
+		}
+	}
+	limit, err := intParam(r, "limit", 100, 1, 10000)
+	if err != nil {
+		return writeError(w, http.StatusBadRequest, err.Error())
+	}
+	return writeJSON(w, http.StatusOK, s.d.DeadLetters.List(reason, limit))
+}
+
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errors.New(name + " must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+	}
+	return n, nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/liftwatch/liftwatch/internal/app"
+	"github.com/liftwatch/liftwatch/internal/embedded"
+	"github.com/liftwatch/liftwatch/internal/run"
+	"github.com/liftwatch/liftwatch/simulator"
+)
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("demo", "Runs everything in one process with no external service: an embedded MQTT broker,\nthe service with the embedded store, and the simulated Jiangwan fleet (history\nbackfilled, then live).", stderr)
+	var cfg app.Config
+	registerServeFlags(fs, &cfg)
+	brokerListen := fs.String("broker.listen", "127.0.0.1:18830", "address of the embedded MQTT broker")
+	var o simOptions
+	o.register(fs, "sim.")
+	var lo logOptions
+	lo.register(fs)
+	// Demo defaults differ from serve's: a fresh data dir, the embedded
+	// broker, a day of history.
+	_ = fs.Set("data.dir", "")
+	_ = fs.Set("sim.backfill", "24h")
+	_ = fs.Set("sim.hostile", "0.0005")
+	_ = fs.Set("sim.per-lift-connections", "true")
+	_ = fs.Set("ingest.max-unacked", fmt.Sprint(embedded.MaxInflight+1000))
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	log, err := lo.logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 2
+	}
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "liftwatch-demo-")
+		if err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	cfg.MQTT.Broker = "tcp://" + *brokerListen
+	o.root, o.mqtt = cfg.Root, cfg.MQTT
+	o.mqtt.Username, o.mqtt.Password = "", ""
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	simCfg, err := o.build(time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 2
+	}
+
+	broker, err := embedded.Start(*brokerListen, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 1
+	}
+	defer broker.Close()
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, `liftwatch demo running
+  lifts and live state  http://%[1]s/api/v1/lifts
+  one lift              http://%[1]s/api/v1/lifts/JW-0042
+  its history           http://%[1]s/api/v1/lifts/JW-0042/history?kind=trip
+  rejected messages     http://%[1]s/api/v1/deadletters
+  Prometheus metrics    http://%[1]s/metrics
+  health / readiness    http://%[1]s/healthz  http://%[1]s/readyz
+  MQTT broker           %[2]s (embedded; anyone may connect)
+  data                  %[3]s
+Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
+`, a.HTTPAddr(), cfg.MQTT.Broker, cfg.DataDir, len(simCfg.Lifts), o.backfill)
+
+	var g run.Group
+	g.Add("service", a.Run)
+	g.Add("simulator", func(ctx context.Context) error {
+		time.Sleep(300 * time.Millisecond) // let the service subscribe first
+		ms, err := dialSim(ctx, &o, simCfg.Lifts, log)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		sim, err := simulator.New(simCfg, ms)
+		if err != nil {
+			return err
+		}
+		err = sim.Run(ctx)
+		c := sim.Stats().Snapshot()
+		c.Print(stderr)
+		if err == nil && ctx.Err() == nil {
+			<-ctx.Done() // a finished simulation leaves the service up
+		}
+		return err
+	})
+	if err := g.Run(ctx); err != nil {
+		log.Error("demo stopped", "err", err)
+		return 1
+	}
+	return 0
+}

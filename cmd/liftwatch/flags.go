@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// envName is the environment variable that sets flag name.
+func envName(name string) string {
+	return "LIFTWATCH_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
+}
+
+// newFlags makes a subcommand's flag set with a usage text that lists the
+// environment variables too.
+func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("liftwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: liftwatch %s [flags]\n\n%s\n\nFlags (each also settable as LIFTWATCH_<FLAG>):\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from its environment variable. It returns the exit code to use if it
+// fails (0 for --help) and whether to go on.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false // the flag package has printed the error and usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "liftwatch: unexpected argument %q (flags only; see --help)\n", fs.Arg(0))
+		return 2, false
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var bad error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || bad != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if err := f.Value.Set(v); err != nil {
+				bad = fmt.Errorf("invalid value %q for %s (flag --%s): %v", v, envName(f.Name), f.Name, err)
+			}
+		}
+	})
+	if bad != nil {
+		fmt.Fprintf(fs.Output(), "liftwatch: %v\n", bad)
+		return 2, false
+	}
+	return 0, true
+}
+
+type logOptions struct {
+	level  string
+	format string
+}
+
+func (o *logOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.level, "log.level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.format, "log.format", "text", "log format: text or json")
+}
+
+func (o *logOptions) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.level)); err != nil {
+		return nil, fmt.Errorf("log.level %q: want debug, info, warn or error", o.level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch o.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format %q: want text or json", o.format)
+}

@@ -1,0 +1,73 @@
+// Command liftwatch monitors retrofitted lifts: it ingests their terminals'
+// telemetry, keeps their live state and serves it, and simulates a fleet for
+// demos and tests. Run "liftwatch help" for the subcommands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand; each lives in its own file.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{
+	"serve": {"run the service against an MQTT broker (and InfluxDB)", runServe},
+	"demo":  {"run everything in one process: embedded broker, service, simulated Jiangwan fleet", runDemo},
+	"sim":   {"simulate a fleet of lift terminals publishing over MQTT", runSim},
+	"fleet": {"print a generated fleet register (JSON or CSV)", runFleet},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `liftwatch: monitoring and maintenance for retrofitted lifts (加装电梯).
+
+Usage: liftwatch <command> [flags]
+
+Commands:`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-7s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, `
+"liftwatch <command> --help" lists a command's flags. Every flag can also be
+set by an environment variable: LIFTWATCH_ and the flag name in capitals with
+dots and dashes as underscores (--mqtt.broker is LIFTWATCH_MQTT_BROKER).
+A flag given on the command line wins over the environment.`)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "liftwatch: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}

@@ -1,0 +1,224 @@
+// Package app is liftwatch's composition root: it builds the service from a
+// validated Config (store, register, ingest, HTTP API) and runs its parts as
+// one run group. The serve and demo commands both use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/liftwatch/liftwatch/api"
+	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/internal/listen"
+	"github.com/liftwatch/liftwatch/internal/mqttconn"
+	"github.com/liftwatch/liftwatch/internal/run"
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	HTTPListen   string
+	DataDir      string
+	RegistryFile string // "" loads the shipped Jiangwan fleet
+	Root         string
+	MQTT         mqttconn.Options
+	ClientID     string
+	SharedGroup  string
+	Influx       ingest.InfluxConfig // URL "" keeps history in the embedded store
+	MaxUnacked   int
+	Shards       int
+	BatchPoints  int
+	SpoolMax     int64
+	OfflineAfter time.Duration
+	MaxPayload   int
+	Horizon      time.Duration
+	MaxFuture    time.Duration
+	ShutdownWait time.Duration
+}
+
+// Validate checks the configuration and says precisely what is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+		errs = append(errs, fmt.Errorf("http.listen %q: want HOST:PORT", c.HTTPListen))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data.dir is required"))
+	}
+	if err := telemetry.ValidRoot(c.Root); err != nil {
+		errs = append(errs, fmt.Errorf("topic.root: %w", err))
+	}
+	if err := c.MQTT.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("mqtt: %w", err))
+	}
+	if c.ClientID == "" {
+		errs = append(errs, errors.New("mqtt.client-id is required (and must stay the same across restarts)"))
+	}
+	if c.Influx.URL != "" && c.Influx.Bucket == "" {
+		errs = append(errs, errors.New("influx.bucket is required with influx.url (InfluxDB 1.8: db/retention-policy)"))
+	}
+	if c.MaxUnacked < 1 {
+		errs = append(errs, fmt.Errorf("ingest.max-unacked %d must be at least 1", c.MaxUnacked))
+	}
+	if c.Shards < 0 || c.BatchPoints < 1 || c.SpoolMax < 1<<20 {
+		errs = append(errs, fmt.Errorf("ingest.shards must be ≥ 0, ingest.batch-points ≥ 1, spool.max-bytes ≥ 1MiB"))
+	}
+	if c.OfflineAfter <= 0 || c.Horizon <= 0 || c.MaxFuture <= 0 || c.MaxPayload < 256 {
+		errs = append(errs, fmt.Errorf("offline-after, ts.horizon and ts.max-future must be positive and payload.max-bytes ≥ 256"))
+	}
+	return errors.Join(errs...)
+}
+
+// App is a built service.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	index    *registry.Index
+	ing      *ingest.Ingester
+	rcv      *ingest.Receiver
+	sink     ingest.Sink
+	api      *api.Server
+	prom     *prometheus.Registry
+	listener net.Listener
+}
+
+// New builds the service: opens the store, imports the register, prepares
+// ingest and the API, and binds the HTTP port.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, prom: prometheus.NewRegistry()}
+	a.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	a.db, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "liftwatch.db"))
+	if err != nil {
+		return nil, err
+	}
+	var lifts []registry.Lift
+	if cfg.RegistryFile != "" {
+		lifts, err = registry.LoadFile(cfg.RegistryFile)
+	} else {
+		lifts, err = registry.Jiangwan()
+	}
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	if err := registry.Import(ctx, a.db.Lifts(), lifts); err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	stored, err := a.db.Lifts().ListLifts(ctx)
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.index = registry.NewIndex(stored)
+
+	var history api.History
+	if cfg.Influx.URL != "" {
+		s, err := ingest.NewInfluxSink(cfg.Influx)
+		if err != nil {
+			a.db.Close()
+			return nil, err
+		}
+		a.sink = s
+	} else {
+		h := a.db.History()
+		a.sink, history = h, h
+	}
+	a.ing, err = ingest.New(ingest.Config{
+		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints,
+		SpoolDir: filepath.Join(cfg.DataDir, "spool"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
+		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
+		Decoder: telemetry.Decoder{MaxPayload: cfg.MaxPayload, Horizon: cfg.Horizon, MaxFuture: cfg.MaxFuture},
+	}, a.index, a.sink, a.prom)
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT, ClientID: cfg.ClientID, SharedGroup: cfg.SharedGroup}, a.ing)
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"),
+		Ready: map[string]api.Check{
+			"broker": func(context.Context) error {
+				if !a.rcv.Connected() {
+					return errors.New("not connected to " + cfg.MQTT.Broker)
+				}
+				return nil
+			},
+			"store": func(ctx context.Context) error {
+				if err := a.ing.SinkError(); err != nil {
+					return fmt.Errorf("last write failed: %w", err)
+				}
+				return a.sink.Ping(ctx)
+			},
+			"database": func(ctx context.Context) error { return a.db.SQL.PingContext(ctx) },
+		}})
+	a.listener, err = listen.TCP(cfg.HTTPListen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// HTTPAddr is the bound HTTP address.
+func (a *App) HTTPAddr() string { return a.listener.Addr().String() }
+
+// Ingester is the ingest pipeline (consumers are added to it before Run).
+func (a *App) Ingester() *ingest.Ingester { return a.ing }
+
+// Registry is the register of lifts.
+func (a *App) Registry() *registry.Index { return a.index }
+
+// Run runs the service until ctx ends or a part fails, then stops every
+// part: the receiver disconnects, ingest spools what it has and flushes the
+// spool for at most ShutdownWait, and the HTTP server drains.
+func (a *App) Run(ctx context.Context) error {
+	defer a.db.Close()
+	if s, ok := a.sink.(*ingest.InfluxSink); ok {
+		defer s.Close()
+	}
+	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	var g run.Group
+	g.Logger = a.log
+	g.Add("http", func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(a.listener) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		}
+	})
+	g.Add("ingest", a.ing.Run)
+	g.Add("mqtt", a.rcv.Run)
+	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
+		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])
+	return g.Run(ctx)
+}
