@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 	"github.com/liftwatch/liftwatch/registry"
@@ -92,76 +93,6 @@ func (p *pipeline) counter(name string, labels ...string) float64 {
 	return sum
 }
 
-// simulate publishes the fleet's last span of history as fast as possible.
-func simulate(t *testing.T, broker *testrig.Mosquitto, fleet []registry.Lift, seed uint64, span time.Duration, rates simulator.Rates) simulator.Counts {
-	t.Helper()
-	ctx := context.Background()
-	ids := make([]string, len(fleet))
-	for i, l := range fleet {
-		ids[i] = l.ID
-	}
-	sink, err := simulator.DialMQTT(ctx, simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: 500 * time.Millisecond}, Conns: 2}, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	sim, err := simulator.New(simulator.Config{Lifts: fleet, Seed: seed, Start: now.Add(-span), End: now, Rates: rates}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sink.Close()
-	if sink.Failed() > 0 {
-		t.Fatalf("%d publishes failed", sink.Failed())
-	}
-	c := sim.Stats().Snapshot()
-	c.Failed = sink.Retries() // republished messages: possible extra duplicates at the broker
-	return c
-}
-
-// waitPoints waits until InfluxDB holds exactly the points the simulator
-// sent, kind by kind, and fails with the difference otherwise.
-func waitPoints(t *testing.T, influx *testrig.InfluxDB, sent map[string]int64, within time.Duration) {
-	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(within)
-	for {
-		got := map[string]int64{}
-		ok := true
-		for _, k := range telemetry.Kinds {
-			n, err := influx.Count(ctx, k.String())
-			if err != nil {
-				ok = false
-				break
-			}
-			got[k.String()] = n
-			if n != sent[k.String()] {
-				ok = false
-			}
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("InfluxDB holds %v, simulator sent %v", got, sent)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func baseRates() simulator.Rates {
-	r := simulator.DefaultRates()
-	r.FaultsPerLiftDay = 2
-	r.EntrapmentsPerLiftMonth = 10
-	r.RebootsPerLiftDay = 2
-	r.DisconnectsPerLiftDay = 4
-	r.ResendProb = 0.01
-	r.BufferLimit = 100000
-	return r
-}
-
 // TestFleetIntoInfluxDB: every valid message becomes exactly one point, every
 // hostile one is rejected with its reason, every resend is counted as a
 // duplicate and never reaches the consumers.
@@ -173,10 +104,10 @@ func TestFleetIntoInfluxDB(t *testing.T) {
 	defer p.stop(t)
 	waitConnected(t, p)
 
-	rates := baseRates()
+	rates := itest.Rates()
 	rates.Hostile = 0.02
-	c := simulate(t, broker, fleet, 5, 3*time.Hour, rates)
-	waitPoints(t, influx, c.Sent, 60*time.Second)
+	c := itest.Publish(t, broker.URL, fleet, 5, 3*time.Hour, rates)
+	itest.WaitPoints(t, influx, c.Sent, 60*time.Second)
 
 	for _, r := range simulator.HostileReasons {
 		if got := p.counter("liftwatch_ingest_messages_rejected_total", "reason", string(r)); int64(got) != c.Hostile[string(r)] {
@@ -188,8 +119,8 @@ func TestFleetIntoInfluxDB(t *testing.T) {
 		resent += n
 	}
 	dups := int64(p.counter("liftwatch_ingest_duplicates_total"))
-	if dups < resent || dups > resent+c.Failed {
-		t.Errorf("duplicates %d, simulator resent %d (+%d republished)", dups, resent, c.Failed)
+	if dups < resent || dups > resent+c.Republished {
+		t.Errorf("duplicates %d, simulator resent %d (+%d republished)", dups, resent, c.Republished)
 	}
 	if got := p.consumer.n.Load(); got != c.TotalSent() {
 		t.Errorf("consumers got %d messages, want %d distinct", got, c.TotalSent())
@@ -228,12 +159,12 @@ func TestInfluxOutage(t *testing.T) {
 	defer p.stop(t)
 	waitConnected(t, p)
 
-	first := simulate(t, broker, fleet[:100], 1, time.Hour, baseRates())
-	waitPoints(t, influx, first.Sent, 60*time.Second)
+	first := itest.Publish(t, broker.URL, fleet[:100], 1, time.Hour, itest.Rates())
+	itest.WaitPoints(t, influx, first.Sent, 60*time.Second)
 
 	influx.Stop()
 	before := p.consumer.n.Load()
-	second := simulate(t, broker, fleet[100:], 2, time.Hour, baseRates())
+	second := itest.Publish(t, broker.URL, fleet[100:], 2, time.Hour, itest.Rates())
 	// While InfluxDB is down every new message still reaches the consumers.
 	deadline := time.Now().Add(30 * time.Second)
 	for p.consumer.n.Load()-before < second.TotalSent() {
@@ -249,14 +180,7 @@ func TestInfluxOutage(t *testing.T) {
 		t.Fatal("no write failure counted during the outage")
 	}
 	influx.Start()
-	total := map[string]int64{}
-	for k, v := range first.Sent {
-		total[k] += v
-	}
-	for k, v := range second.Sent {
-		total[k] += v
-	}
-	waitPoints(t, influx, total, 90*time.Second)
+	itest.WaitPoints(t, influx, itest.Sum(first.Sent, second.Sent), 90*time.Second)
 	if got := p.consumer.n.Load(); got != first.TotalSent()+second.TotalSent() {
 		t.Errorf("consumers got %d, want %d", got, first.TotalSent()+second.TotalSent())
 	}
@@ -272,35 +196,24 @@ func TestBrokerRestart(t *testing.T) {
 	defer p.stop(t)
 	waitConnected(t, p)
 
-	done := make(chan simulator.Counts)
+	done := make(chan itest.Published)
 	go func() {
-		done <- simulate(t, broker, fleet, 9, 4*time.Hour, baseRates())
+		done <- itest.Publish(t, broker.URL, fleet, 9, 4*time.Hour, itest.Rates())
 	}()
 	// Restart the broker while the simulator is publishing.
-	waitUntil(t, 20*time.Second, func() bool { return p.consumer.n.Load() > 5000 })
+	itest.WaitUntil(t, 20*time.Second, "5000 messages consumed", func() bool { return p.consumer.n.Load() > 5000 })
 	broker.Stop()
 	time.Sleep(500 * time.Millisecond)
 	broker.Start()
 	c := <-done
-	waitPoints(t, influx, c.Sent, 90*time.Second)
+	itest.WaitPoints(t, influx, c.Sent, 90*time.Second)
 	if got := p.consumer.n.Load(); got != c.TotalSent() {
 		t.Errorf("consumers got %d, want %d distinct messages", got, c.TotalSent())
 	}
 	if p.counter("liftwatch_ingest_broker_reconnects_total") < 1 {
 		t.Error("reconnect not counted")
 	}
-	t.Logf("sent %d, republished %d, duplicates dropped %v", c.TotalSent(), c.Failed, p.counter("liftwatch_ingest_duplicates_total"))
-}
-
-func waitUntil(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	t.Logf("sent %d, republished %d, duplicates dropped %v", c.TotalSent(), c.Republished, p.counter("liftwatch_ingest_duplicates_total"))
 }
 
 // TestRestartKeepsDuplicateDetection: stopping and starting the ingester
@@ -335,7 +248,7 @@ events:
 	for _, o := range rec.Out {
 		pub(o)
 	}
-	waitUntil(t, 20*time.Second, func() bool { return p.consumer.n.Load() == int64(len(rec.Out)) })
+	itest.WaitUntil(t, 20*time.Second, "all consumed", func() bool { return p.consumer.n.Load() == int64(len(rec.Out)) })
 	p.stop(t)
 
 	p2 := startPipeline(t, broker, influx, fleet[:3], dir)
@@ -344,7 +257,7 @@ events:
 	for _, o := range rec.Out {
 		pub(o) // every one a resend now
 	}
-	waitUntil(t, 20*time.Second, func() bool {
+	itest.WaitUntil(t, 20*time.Second, "all resends dropped", func() bool {
 		return p2.counter("liftwatch_ingest_duplicates_total") == float64(len(rec.Out))
 	})
 	if p2.consumer.n.Load() != 0 {
