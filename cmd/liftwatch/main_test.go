@@ -141,7 +141,7 @@ func startServe(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxD
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	itest.WaitUntil(t, 20*time.Second, "liftwatch ready", func() bool {
+	itest.WaitUntil(t, 2*time.Minute, "liftwatch ready", func() bool {
 		resp, err := http.Get("http://" + p.http + "/readyz")
 		if err != nil {
 			return false
@@ -164,7 +164,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 
 	done := make(chan itest.Published)
 	go func() { done <- itest.Publish(t, broker.URL, fleet, 21, 6*time.Hour, itest.Rates()) }()
-	itest.WaitUntil(t, 30*time.Second, "points flowing into InfluxDB", func() bool {
+	itest.WaitUntil(t, 2*time.Minute, "points flowing into InfluxDB", func() bool {
 		n, _ := influx.Count(context.Background(), "status")
 		return n > 2000
 	})
@@ -176,7 +176,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	t.Logf("killed with %d status points stored", n)
 	p = startServe(t, broker, influx, data)
 	c := <-done
-	itest.WaitPoints(t, influx, c.Sent, 120*time.Second)
+	itest.WaitPoints(t, influx, c.Sent, 5*time.Minute)
 
 	// Graceful stop.
 	start := time.Now()

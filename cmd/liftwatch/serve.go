@@ -35,12 +35,17 @@ func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.DurationVar(&cfg.ShutdownWait, "shutdown.timeout", 5*time.Second, "at shutdown, time to flush the spool to the store; the rest stays spooled")
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *app.Config, *logOptions) {
 	fs := newFlags("serve", "Runs the service: subscribes to the lifts' telemetry, stores it, keeps live state and serves the API.", stderr)
 	var cfg app.Config
 	registerServeFlags(fs, &cfg)
 	var lo logOptions
 	lo.register(fs)
+	return fs, &cfg, &lo
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, cfg, lo := newServeFlags(stderr)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -53,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "liftwatch serve: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, *cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch serve: %v\n", err)
 		return 1

@@ -102,16 +102,21 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 	return cfg, nil
 }
 
-func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func newSimFlags(stderr io.Writer) (*flag.FlagSet, *simOptions, *logOptions) {
 	fs := newFlags("sim", "Simulates lift terminals publishing the telemetry contract over MQTT (QoS 1).\nAt the end, or on Ctrl-C, prints what it sent by kind.", stderr)
-	var o simOptions
+	o := &simOptions{}
 	o.register(fs, "")
 	fs.StringVar(&o.root, "topic.root", telemetry.DefaultRoot, "MQTT topic root")
 	o.mqtt.RegisterFlags(fs, "mqtt.", "tcp://127.0.0.1:1883")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print \"topic payload\" lines to stdout instead of publishing")
 	fs.BoolVar(&o.statsJSON, "stats-json", false, "print the final counts as JSON on stdout")
-	var lo logOptions
+	lo := &logOptions{}
 	lo.register(fs)
+	return fs, o, lo
+}
+
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, o, lo := newSimFlags(stderr)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -134,7 +139,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "liftwatch sim: mqtt: %v\n", err)
 			return 2
 		}
-		ms, err := dialSim(ctx, &o, cfg.Lifts, log)
+		ms, err := dialSim(ctx, o, cfg.Lifts, log)
 		if err != nil {
 			fmt.Fprintf(stderr, "liftwatch sim: %v\n", err)
 			return 1

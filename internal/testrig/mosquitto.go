@@ -12,6 +12,8 @@ import (
 type MosquittoOptions struct {
 	// MaxInflight is max_inflight_messages per client (0: 1000).
 	MaxInflight int
+	// PasswordFile and ACLFile, if set, turn anonymous access off.
+	PasswordFile, ACLFile string
 	// Extra lines appended to mosquitto.conf.
 	Extra string
 }
@@ -43,9 +45,16 @@ func StartMosquitto(t testing.TB, opt MosquittoOptions) *Mosquitto {
 	if os.Geteuid() == 0 {
 		user = "user root"
 	}
+	auth := "allow_anonymous true"
+	if opt.PasswordFile != "" {
+		auth = "allow_anonymous false\npassword_file " + opt.PasswordFile
+	}
+	if opt.ACLFile != "" {
+		auth += "\nacl_file " + opt.ACLFile
+	}
 	conf := fmt.Sprintf(`%s
 listener %d 127.0.0.1
-allow_anonymous true
+%s
 persistence true
 persistence_location %s/
 autosave_interval 1
@@ -57,7 +66,7 @@ log_dest stderr
 log_type error
 log_type warning
 %s
-`, user, port, dir, opt.MaxInflight, opt.Extra)
+`, user, port, auth, dir, opt.MaxInflight, opt.Extra)
 	cf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
