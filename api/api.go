@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -57,6 +58,9 @@ type Deps struct {
 	Gatherer    prometheus.Gatherer
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger
+	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
+	// exposes internals).
+	Pprof bool
 }
 
 // Server serves the API.
@@ -84,6 +88,12 @@ func New(d Deps) *Server {
 	s.handle("GET /api/v1/lifts/{id}", s.getLift)
 	s.handle("GET /api/v1/lifts/{id}/history", s.history)
 	s.handle("GET /api/v1/deadletters", s.deadLetters)
+	if d.Pprof {
+		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	}
 	s.handle("/", func(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -1,14 +1,17 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"strings"
+	"net/url"
+	"sync"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
 	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
 )
 
@@ -43,10 +46,18 @@ type InfluxConfig struct {
 	Bucket string
 }
 
-// InfluxSink writes line protocol through influxdb-client-go, gzip'd.
+// InfluxSink writes line protocol through influxdb-client-go's HTTP service
+// (authentication, error decoding), gzip'd at BestSpeed: at the client's
+// default level compression took a fifth of liftwatch's CPU while draining,
+// for a few percent better ratio on line protocol.
 type InfluxSink struct {
 	client influxdb2.Client
-	write  api.WriteAPIBlocking
+	http   http2.Service
+	url    string
+
+	mu  sync.Mutex
+	buf bytes.Buffer
+	gz  *gzip.Writer
 }
 
 // NewInfluxSink makes a sink; it does not connect until used.
@@ -54,9 +65,14 @@ func NewInfluxSink(cfg InfluxConfig) (*InfluxSink, error) {
 	if cfg.URL == "" || cfg.Bucket == "" {
 		return nil, fmt.Errorf("influx: url and bucket are required")
 	}
-	opts := influxdb2.DefaultOptions().SetUseGZip(true).SetHTTPRequestTimeout(30)
+	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(30)
 	c := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
-	return &InfluxSink{client: c, write: c.WriteAPIBlocking(cfg.Org, cfg.Bucket)}, nil
+	q := url.Values{"bucket": {cfg.Bucket}, "precision": {"ns"}}
+	if cfg.Org != "" {
+		q.Set("org", cfg.Org)
+	}
+	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return &InfluxSink{client: c, http: c.HTTPService(), url: c.HTTPService().ServerAPIURL() + "write?" + q.Encode(), gz: gz}, nil
 }
 
 // Write sends one batch. Client errors other than 429 are permanent (the
@@ -66,25 +82,33 @@ func (s *InfluxSink) Write(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	n := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf.Reset()
+	s.gz.Reset(&s.buf)
 	for i := range recs {
-		n += len(recs[i].Line)
+		if _, err := s.gz.Write(recs[i].Line); err != nil {
+			return fmt.Errorf("influx write: gzip: %w", err)
+		}
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for i := range recs {
-		b.Write(recs[i].Line)
+	if err := s.gz.Close(); err != nil {
+		return fmt.Errorf("influx write: gzip: %w", err)
 	}
-	err := s.write.WriteRecord(ctx, b.String())
-	if err == nil {
+	he := s.http.DoPostRequest(ctx, s.url, bytes.NewReader(s.buf.Bytes()), func(req *http.Request) {
+		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	}, func(resp *http.Response) error {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	})
+	if he == nil {
 		return nil
 	}
-	var he *http2.Error
-	if errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500 &&
+	if he.StatusCode >= 400 && he.StatusCode < 500 &&
 		he.StatusCode != http.StatusTooManyRequests && he.StatusCode != http.StatusRequestTimeout {
-		return &PermanentError{Err: fmt.Errorf("influx write: %w", err)}
+		return &PermanentError{Err: fmt.Errorf("influx write: %w", he)}
 	}
-	return fmt.Errorf("influx write: %w", err)
+	return fmt.Errorf("influx write: %w", he)
 }
 
 // Ping checks InfluxDB answers.

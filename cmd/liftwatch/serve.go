@@ -32,6 +32,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.IntVar(&cfg.MaxPayload, "payload.max-bytes", telemetry.DefaultMaxPayload, "largest accepted payload")
 	fs.DurationVar(&cfg.Horizon, "ts.horizon", telemetry.DefaultHorizon, "oldest accepted event time (terminals buffer while offline)")
 	fs.DurationVar(&cfg.MaxFuture, "ts.max-future", telemetry.DefaultMaxFuture, "how far in the future an event time may be")
+	fs.BoolVar(&cfg.Pprof, "debug.pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
 	fs.DurationVar(&cfg.ShutdownWait, "shutdown.timeout", 5*time.Second, "at shutdown, time to flush the spool to the store; the rest stays spooled")
 }
 

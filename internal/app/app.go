@@ -46,6 +46,7 @@ type Config struct {
 	Horizon      time.Duration
 	MaxFuture    time.Duration
 	ShutdownWait time.Duration
+	Pprof        bool
 }
 
 // Validate checks the configuration and says precisely what is wrong.
@@ -160,7 +161,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"),
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof,
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error {
 				if !a.rcv.Connected() {

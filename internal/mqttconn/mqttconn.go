@@ -95,5 +95,11 @@ func (o *Options) ClientOptions(clientID string) (*mqtt.ClientOptions, error) {
 		}
 		co.SetTLSConfig(tc)
 	}
+	if u, _ := url.Parse(o.Broker); u != nil {
+		switch u.Scheme {
+		case "tcp", "mqtt", "ssl", "tls", "mqtts":
+			co.SetCustomOpenConnectionFn(openBuffered)
+		}
+	}
 	return co, nil
 }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/liftwatch/liftwatch/internal/itest"
+	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/simulator"
+)
+
+// benchMessages is how many messages the drain benchmarks queue
+// (LIFTWATCH_BENCH_MESSAGES, default 300,000).
+func benchMessages() int {
+	if v, err := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_MESSAGES")); err == nil && v > 0 {
+		return v
+	}
+	return 300_000
+}
+
+// queue publishes about n messages of the Jiangwan fleet (realistic mix)
+// while nobody consumes them; they wait in the broker for the session.
+func queue(b *testing.B, broker *testrig.Mosquitto, n int) itest.Published {
+	fleet, _ := registry.Jiangwan()
+	perHour := float64(len(fleet)) * 69 // ≈1660 messages a lift a day
+	span := time.Duration(float64(n) / perHour * float64(time.Hour))
+	return itest.Publish(b, broker.URL, fleet, 1, span, simulator.DefaultRates())
+}
+
+func metric(url, name string) float64 {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// BenchmarkDrain: queue messages for liftwatch's persistent session while it
+// is stopped, start it, and time until the last point is in InfluxDB.
+// Reports msg/s, and liftwatch's CPU seconds and peak RSS.
+func BenchmarkDrain(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
+		influx := testrig.StartInfluxDB(b)
+		data := b.TempDir()
+		p := startServeB(b, broker, influx, data)
+		p.cmd.Process.Signal(syscall.SIGTERM) // the session now exists
+		p.cmd.Wait()
+		sent := queue(b, broker, benchMessages())
+		total := float64(sent.TotalSent())
+
+		b.ResetTimer()
+		start := time.Now()
+		p = startServeB(b, broker, influx, data)
+		prof := profile(b, p.http)
+		itest.WaitUntil(b, 10*time.Minute, "all points written", func() bool {
+			return metric("http://"+p.http, "liftwatch_ingest_points_written_total") >= total
+		})
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if prof != nil {
+			<-prof
+		}
+		itest.WaitPoints(b, influx, sent.Sent, time.Minute)
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		p.cmd.Wait()
+		ru := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		b.ReportMetric(total/elapsed.Seconds(), "msg/s")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MiB")
+		b.ReportMetric(total, "messages")
+	}
+}
+
+func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string) *proc {
+	b.Helper()
+	port := testrig.FreePort(b)
+	p := &proc{out: nil, http: fmt.Sprintf("127.0.0.1:%d", port)}
+	p.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", p.http,
+		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn", "--debug.pprof")
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	itest.WaitUntil(b, time.Minute, "liftwatch listening", func() bool {
+		resp, err := http.Get("http://" + p.http + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return p
+}
+
+// BenchmarkDrainRawPaho is the baseline: a paho subscriber that acks and
+// discards everything, draining the same queue from the same broker.
+func BenchmarkDrainRawPaho(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
+		var n atomic.Int64
+		opts := mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("raw").SetCleanSession(false).
+			SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) { n.Add(1) })
+		c := mqtt.NewClient(opts)
+		if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
+			b.Fatal(tok.Error())
+		}
+		c.Subscribe("lifts/+/+", 1, nil).Wait()
+		c.Disconnect(100)
+		sent := queue(b, broker, benchMessages())
+		total := sent.TotalSent() + sent.TotalHostile()
+		for _, v := range sent.Resent {
+			total += v
+		}
+		b.ResetTimer()
+		start := time.Now()
+		c = mqtt.NewClient(opts)
+		if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
+			b.Fatal(tok.Error())
+		}
+		itest.WaitUntil(b, 10*time.Minute, "all received", func() bool { return n.Load() >= total })
+		elapsed := time.Since(start)
+		b.StopTimer()
+		c.Disconnect(100)
+		b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
+	}
+}
+
+// profile saves a CPU profile of the drain to $LIFTWATCH_BENCH_PROFILE, if
+// set; the channel closes when it is written.
+func profile(b *testing.B, addr string) chan struct{} {
+	path := os.Getenv("LIFTWATCH_BENCH_PROFILE")
+	if path == "" {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=4")
+		if err != nil {
+			b.Logf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			b.Logf("profile: %v", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+	return done
+}
