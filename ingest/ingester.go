@@ -27,13 +27,20 @@ type Consumer interface {
 
 // Config configures an Ingester.
 type Config struct {
-	Root         string
-	Decoder      telemetry.Decoder
-	MaxUnacked   int           // messages received but not acked (default 20000)
-	Shards       int           // parallel lift shards (default GOMAXPROCS)
-	SpoolDir     string        // required
-	Spool        SpoolOptions  //
-	BatchPoints  int           // points per store write (default 5000)
+	Root        string
+	Decoder     telemetry.Decoder
+	MaxUnacked  int          // messages received but not acked (default 20000)
+	Shards      int          // parallel lift shards (default GOMAXPROCS)
+	SpoolDir    string       // required
+	Spool       SpoolOptions //
+	BatchPoints int          // points per store write (default 5000)
+	// FlushInterval is the longest a point waits for its batch to fill
+	// before it is written anyway (default 1s).
+	FlushInterval time.Duration
+	// SyncDelay is how long the spool writer waits to gather more messages
+	// into one fsync when they trickle in (default 5ms): at low rates one
+	// fsync per message was most of the service's CPU.
+	SyncDelay    time.Duration
 	OfflineAfter time.Duration // default 3 minutes
 	DeadLetters  int           // rejections kept (default 1000)
 	FlushTimeout time.Duration // at shutdown, time to flush the spool (default 5s)
@@ -106,6 +113,12 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	}
 	if cfg.BatchPoints <= 0 {
 		cfg.BatchPoints = 5000
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.SyncDelay <= 0 {
+		cfg.SyncDelay = 5 * time.Millisecond
 	}
 	if cfg.OfflineAfter <= 0 {
 		cfg.OfflineAfter = 3 * time.Minute
@@ -273,10 +286,15 @@ func (ing *Ingester) work(shard int) {
 // messages were already marked seen, so carrying on could lose them.
 func (ing *Ingester) spoolWriter(ctx context.Context) error {
 	const maxBatch = 4096
+	const enough = 32 // a batch this big is synced without waiting for more
 	batch := make([]*accepted, 0, maxBatch)
 	var buf []byte
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for first := range ing.toSpool {
 		batch = append(batch[:0], first)
+		linger.Reset(ing.cfg.SyncDelay)
+		lingering := true
 	more:
 		for len(batch) < maxBatch {
 			select {
@@ -285,9 +303,24 @@ func (ing *Ingester) spoolWriter(ctx context.Context) error {
 					break more
 				}
 				batch = append(batch, a)
+				continue
 			default:
-				break more
 			}
+			if !lingering || len(batch) >= enough {
+				break
+			}
+			select {
+			case a, ok := <-ing.toSpool:
+				if !ok {
+					break more
+				}
+				batch = append(batch, a)
+			case <-linger.C:
+				lingering = false
+			}
+		}
+		if lingering && !linger.Stop() {
+			<-linger.C
 		}
 		buf = buf[:0]
 		for _, a := range batch {
@@ -331,15 +364,22 @@ func (ing *Ingester) dispatchLoop(shard int) {
 	}
 }
 
-// drain writes the spool to the sink until ctx ends, then flushes for at
-// most FlushTimeout.
+// drain writes the spool to the sink in batches of BatchPoints, or what has
+// come within FlushInterval, until ctx ends; final drains what is there
+// without waiting.
 func (ing *Ingester) drain(ctx context.Context, final bool) {
 	backoff := 100 * time.Millisecond
+	lastFlush := time.Time{}
 	for {
 		if ctx.Err() != nil {
 			return
 		}
-		b, err := ing.spool.Read(ctx, ing.cfg.BatchPoints, 8<<20, 500*time.Millisecond)
+		wait := 500 * time.Millisecond
+		if !final {
+			ing.spool.WaitFor(ctx, int64(ing.cfg.BatchPoints), lastFlush.Add(ing.cfg.FlushInterval), 100*time.Millisecond)
+			wait = 0
+		}
+		b, err := ing.spool.Read(ctx, ing.cfg.BatchPoints, 8<<20, wait)
 		if err != nil {
 			if ctx.Err() == nil {
 				ing.log.Error("spool read failed", "err", err)
@@ -358,6 +398,7 @@ func (ing *Ingester) drain(ctx context.Context, final bool) {
 			err := ing.sink.Write(ctx, b.Records)
 			ing.m.writeLatency.Observe(time.Since(start).Seconds())
 			if err == nil {
+				lastFlush = time.Now()
 				ing.m.pointsWritten.Add(float64(len(b.Records)))
 				ing.sinkErr.Store(nil)
 				backoff = 100 * time.Millisecond

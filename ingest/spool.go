@@ -324,13 +324,41 @@ type Batch struct {
 	next    position
 }
 
+// WaitFor waits until at least n records are undrained; or, once some are,
+// until deadline, or until no new record has come for quiet (the end of a
+// burst); or until ctx ends. It returns the undrained count.
+func (s *Spool) WaitFor(ctx context.Context, n int64, deadline time.Time, quiet time.Duration) int64 {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		have, _ := s.Depth()
+		if have >= n || ctx.Err() != nil || (have > 0 && !time.Now().Before(deadline)) {
+			return have
+		}
+		wait := 500 * time.Millisecond
+		if have > 0 {
+			wait = min(quiet, time.Until(deadline))
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return have
+		case <-s.dataReady: // more came: look again
+		case <-t.C:
+			if have > 0 {
+				return have // quiet
+			}
+		}
+	}
+}
+
 // Read returns up to max undrained records (at most about maxBytes of them),
 // waiting up to wait for some to arrive. An empty batch means none did.
 func (s *Spool) Read(ctx context.Context, max int, maxBytes int64, wait time.Duration) (Batch, error) {
 	s.mu.Lock()
 	empty := s.undrainedLocked() == 0
 	s.mu.Unlock()
-	if empty {
+	if empty && wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {

@@ -385,3 +385,26 @@ func TestBackfillThenStop(t *testing.T) {
 		}
 	}
 }
+
+type discard struct{ n int }
+
+func (d *discard) Send(_ context.Context, o *Out) error { d.n++; return nil }
+
+// BenchmarkEngine measures message generation alone (encoding included, no
+// transport): the ceiling of one simulator process.
+func BenchmarkEngine(b *testing.B) {
+	fleet := registry.GenerateN(1, 10_000)
+	d := &discard{}
+	b.ReportAllocs()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		s, err := New(Config{Lifts: fleet, Seed: uint64(i), Start: t0, End: t0.Add(time.Hour), Rates: DefaultRates()}, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(d.n)/time.Since(start).Seconds(), "msg/s")
+}

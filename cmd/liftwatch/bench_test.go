@@ -159,7 +159,7 @@ func profile(b *testing.B, addr string) chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=4")
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + profileSeconds())
 		if err != nil {
 			b.Logf("profile: %v", err)
 			return
@@ -174,4 +174,11 @@ func profile(b *testing.B, addr string) chan struct{} {
 		_, _ = io.Copy(f, resp.Body)
 	}()
 	return done
+}
+
+func profileSeconds() string {
+	if v := os.Getenv("LIFTWATCH_BENCH_PROFILE_SECONDS"); v != "" {
+		return v
+	}
+	return "4"
 }

@@ -27,6 +27,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.IntVar(&cfg.MaxUnacked, "ingest.max-unacked", 20000, "messages received but not yet acknowledged; keep at least the broker's per-client inflight limit")
 	fs.IntVar(&cfg.Shards, "ingest.shards", 0, "parallel lift shards (0: one per CPU)")
 	fs.IntVar(&cfg.BatchPoints, "ingest.batch-points", 5000, "points per write to the time-series store")
+	fs.DurationVar(&cfg.FlushEvery, "ingest.flush-interval", time.Second, "longest a point waits for its batch to fill before it is written to the store")
 	fs.Int64Var(&cfg.SpoolMax, "spool.max-bytes", 2<<30, "spool size at which acks stop and the broker holds further messages")
 	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 3*time.Minute, "a lift silent this long is offline (3 status intervals)")
 	fs.IntVar(&cfg.MaxPayload, "payload.max-bytes", telemetry.DefaultMaxPayload, "largest accepted payload")

@@ -40,6 +40,7 @@ type Config struct {
 	MaxUnacked   int
 	Shards       int
 	BatchPoints  int
+	FlushEvery   time.Duration
 	SpoolMax     int64
 	OfflineAfter time.Duration
 	MaxPayload   int
@@ -146,7 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.sink, history = h, h
 	}
 	a.ing, err = ingest.New(ingest.Config{
-		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints,
+		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
 		SpoolDir: filepath.Join(cfg.DataDir, "spool"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
 		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
 		Decoder: telemetry.Decoder{MaxPayload: cfg.MaxPayload, Horizon: cfg.Horizon, MaxFuture: cfg.MaxFuture},
