@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -58,6 +59,12 @@ type Deps struct {
 	Gatherer    prometheus.Gatherer
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger
+	// FakeClock, if set, is served at POST /debug/clock?advance=DURATION.
+	FakeClock interface {
+		Advance(time.Duration) time.Time
+	}
+	// Alerts wires the alert endpoints (nil: none).
+	Alerts *AlertDeps
 	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
 	// exposes internals).
 	Pprof bool
@@ -88,6 +95,18 @@ func New(d Deps) *Server {
 	s.handle("GET /api/v1/lifts/{id}", s.getLift)
 	s.handle("GET /api/v1/lifts/{id}/history", s.history)
 	s.handle("GET /api/v1/deadletters", s.deadLetters)
+	if d.Alerts != nil {
+		s.alertRoutes()
+	}
+	if d.FakeClock != nil && !isNilFake(d.FakeClock) {
+		s.handle("POST /debug/clock", func(w http.ResponseWriter, r *http.Request) int {
+			dur, err := time.ParseDuration(r.URL.Query().Get("advance"))
+			if err != nil || dur < 0 {
+				return writeError(w, http.StatusBadRequest, "advance must be a non-negative duration such as 5m")
+			}
+			return writeJSON(w, http.StatusOK, map[string]time.Time{"now": d.FakeClock.Advance(dur)})
+		})
+	}
 	if d.Pprof {
 		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -301,4 +320,10 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 		return 0, errors.New(name + " must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
 	}
 	return n, nil
+}
+
+// isNilFake catches a typed nil pointer stored in the interface.
+func isNilFake(f interface{ Advance(time.Duration) time.Time }) bool {
+	v := reflect.ValueOf(f)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

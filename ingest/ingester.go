@@ -352,10 +352,10 @@ func (ing *Ingester) spoolWriter(ctx context.Context) error {
 func (ing *Ingester) dispatchLoop(shard int) {
 	for it := range ing.dispatch[shard] {
 		m := it.msg
-		if ing.state.observe(&m, it.recv) {
+		if seq := ing.state.observe(&m, it.recv); seq != 0 {
 			ing.m.stateChanges.WithLabelValues("online").Inc()
 			for _, f := range ing.onChange {
-				f(StateChange{Lift: m.Lift, Online: true, LastSeen: it.recv})
+				f(StateChange{Lift: m.Lift, Online: true, Seq: seq, LastSeen: it.recv})
 			}
 		}
 		for _, c := range ing.consumers {

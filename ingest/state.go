@@ -25,13 +25,17 @@ type LiftState struct {
 type liftEntry struct {
 	mu sync.Mutex
 	LiftState
-	status telemetry.Message
+	status  telemetry.Message
+	changes uint64 // online/offline transitions, numbered under mu
 }
 
-// StateChange reports a lift going online or offline.
+// StateChange reports a lift going online or offline. Seq numbers one lift's
+// transitions in the order they happened, so a consumer can ignore one that
+// reaches it after a newer one.
 type StateChange struct {
 	Lift     string
 	Online   bool
+	Seq      uint64
 	LastSeen time.Time
 }
 
@@ -56,16 +60,20 @@ func NewState(ix *registry.Index, offlineAfter time.Duration) *State {
 	return s
 }
 
-// observe records an accepted message that arrived at at; it reports true if
-// the lift came back online.
-func (s *State) observe(m *telemetry.Message, at time.Time) bool {
+// observe records an accepted message that arrived at at; if the lift came
+// back online it returns the transition's sequence number, else 0.
+func (s *State) observe(m *telemetry.Message, at time.Time) uint64 {
 	e := s.lifts[m.Lift]
 	if e == nil {
-		return false
+		return 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	came := !e.Online
+	var came uint64
+	if !e.Online {
+		e.changes++
+		came = e.changes
+	}
 	e.Online = true
 	e.Messages++
 	seen := at
@@ -111,7 +119,8 @@ func (s *State) Sweep(now time.Time) []StateChange {
 		e.mu.Lock()
 		if e.Online && e.LastSeen != nil && now.Sub(*e.LastSeen) > s.offlineAfter {
 			e.Online = false
-			out = append(out, StateChange{Lift: e.Lift, Online: false, LastSeen: *e.LastSeen})
+			e.changes++
+			out = append(out, StateChange{Lift: e.Lift, Online: false, Seq: e.changes, LastSeen: *e.LastSeen})
 		}
 		e.mu.Unlock()
 	}

@@ -43,7 +43,7 @@ func TestRegistryRoundTripAndReopen(t *testing.T) {
 		t.Fatalf("registry differs after reopen (%d vs %d lifts)", len(got), len(fleet))
 	}
 	var n int
-	if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
+	if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("schema_migrations has %d rows (%v)", n, err)
 	}
 }

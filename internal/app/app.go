@@ -17,8 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/internal/clock"
 	"github.com/liftwatch/liftwatch/internal/listen"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/run"
@@ -48,6 +51,11 @@ type Config struct {
 	MaxFuture    time.Duration
 	ShutdownWait time.Duration
 	Pprof        bool
+	AlertsConfig string
+	// FakeClock drives the alert clocks from a settable clock
+	// (POST /debug/clock?advance=5m), for tests of escalation across
+	// restarts. Never in production.
+	FakeClock bool
 }
 
 // Validate checks the configuration and says precisely what is wrong.
@@ -95,6 +103,11 @@ type App struct {
 	api      *api.Server
 	prom     *prometheus.Registry
 	listener net.Listener
+	fake     *clock.Fake
+	engine   *alerts.Engine
+	hub      *alerts.Hub
+	notifier *notify.Dispatcher
+	policies alerts.Policies
 }
 
 // New builds the service: opens the store, imports the register, prepares
@@ -156,13 +169,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if err := a.buildAlerts(ctx, cfg, log); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT, ClientID: cfg.ClientID, SharedGroup: cfg.SharedGroup}, a.ing)
 	if err != nil {
 		a.db.Close()
 		return nil, err
 	}
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake,
+		Alerts: &api.AlertDeps{Engine: a.engine, Records: a.db.Alerts(), Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error {
 				if !a.rcv.Connected() {
@@ -220,7 +238,91 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	g.Add("ingest", a.ing.Run)
 	g.Add("mqtt", a.rcv.Run)
+	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
+	g.Add("notify", a.notifier.Run)
+	g.Add("alertmanager-resend", func(ctx context.Context) error {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				a.notifier.ResendFiring(ctx, a.engine.Open())
+			}
+		}
+	})
 	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
 		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])
 	return g.Run(ctx)
+}
+
+// buildAlerts makes the alert engine, its live stream and its notifiers, and
+// hooks the engine to ingest.
+func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) error {
+	acfg, err := LoadAlertsConfig(cfg.AlertsConfig)
+	if err != nil {
+		return err
+	}
+	a.policies = acfg.Policies
+	now := time.Now
+	if cfg.FakeClock {
+		a.fake = clock.NewFake(time.Now())
+		now = a.fake.Now
+		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
+	}
+	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.db.Alerts(), Clock: now,
+		Logger: log.With("component", "alerts"),
+		Estates: func(lift string) (string, bool) {
+			l, ok := a.index.Get(lift)
+			if !ok {
+				return "", false
+			}
+			return l.Estate, true
+		}})
+	if err != nil {
+		return err
+	}
+	a.hub = alerts.NewHub()
+	a.engine.Listen(a.hub.Handle)
+	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now})
+	if err != nil {
+		return err
+	}
+	a.engine.Listen(a.notifier.Handle)
+	changes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_alert_changes_total",
+		Help: "Alert changes by action (opened, escalated, resolved, …) and type."}, []string{"action", "type"})
+	a.prom.MustRegister(changes, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_alerts_open",
+		Help: "Alerts not resolved."}, func() float64 { return float64(len(a.engine.Open())) }))
+	a.engine.Listen(func(c alerts.Change) { changes.WithLabelValues(c.Event.Action, c.Alert.Type).Inc() })
+	a.ing.AddConsumer(a.engine)
+	a.ing.OnStateChange(func(ch ingest.StateChange) { a.engine.LiftStateChange(ch.Lift, ch.Online, ch.Seq, ch.LastSeen) })
+	return nil
+}
+
+// Engine is the alert engine.
+func (a *App) Engine() *alerts.Engine { return a.engine }
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// report computes an estate's rescue report for a month (Shanghai time).
+func (a *App) report(ctx context.Context, estate, month string) (alerts.RescueReport, error) {
+	start, err := time.ParseInLocation("2006-01", month, shanghai)
+	if err != nil {
+		return alerts.RescueReport{}, fmt.Errorf("month %q: want YYYY-MM", month)
+	}
+	lifts := 0
+	for _, l := range a.index.Lifts() {
+		if l.Estate == estate {
+			lifts++
+		}
+	}
+	if lifts == 0 {
+		return alerts.RescueReport{}, fmt.Errorf("no estate %q in the register", estate)
+	}
+	list, err := a.db.Alerts().List(ctx, store.AlertFilter{Estate: estate, Type: alerts.TypeEntrapment, Since: start, Until: start.AddDate(0, 1, 0)})
+	if err != nil {
+		return alerts.RescueReport{}, err
+	}
+	return alerts.Report(estate, month, lifts, a.policies.For(estate).OnSiteWithin, list), nil
 }

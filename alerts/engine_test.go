@@ -1,0 +1,601 @@
+package alerts_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/internal/clock"
+	"github.com/liftwatch/liftwatch/registry"
+	"github.com/liftwatch/liftwatch/simulator"
+	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+type rig struct {
+	t       *testing.T
+	db      *store.DB
+	path    string
+	clk     *clock.Fake
+	e       *alerts.Engine
+	mu      sync.Mutex
+	changes []alerts.Change
+	fleet   *registry.Index
+	policy  alerts.Policies
+	work    map[string]bool
+}
+
+func (r *rig) InProgress(lift string) bool { return r.work[lift] }
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	fleet, err := registry.Jiangwan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, path: filepath.Join(t.TempDir(), "lw.db"), clk: clock.NewFake(t0), fleet: registry.NewIndex(fleet),
+		policy: alerts.Policies{Default: alerts.DefaultPolicy()}, work: map[string]bool{}}
+	r.start()
+	return r
+}
+
+// start opens the database and an engine over it (again after stop: a
+// restart that keeps only what was persisted).
+func (r *rig) start() {
+	r.t.Helper()
+	db, err := store.OpenSQLite(context.Background(), r.path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.db = db
+	r.t.Cleanup(func() { db.Close() })
+	r.e, err = alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: db.Alerts(), Clock: r.clk.Now, WorkOrders: r,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Estates: func(l string) (string, bool) {
+			x, ok := r.fleet.Get(l)
+			if !ok {
+				return "", false
+			}
+			return x.Estate, true
+		}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.e.Listen(func(c alerts.Change) { r.mu.Lock(); r.changes = append(r.changes, c); r.mu.Unlock() })
+}
+
+// crash abandons the engine without any shutdown and starts a new one.
+func (r *rig) crash() {
+	r.db.Close()
+	r.mu.Lock()
+	r.changes = nil
+	r.mu.Unlock()
+	r.start()
+}
+
+// play runs a scenario through the simulator and feeds every message to the
+// engine in order, moving the clock with the messages and ticking, as live.
+func (r *rig) play(sc string) []simulator.Out {
+	r.t.Helper()
+	s, err := simulator.ParseScenario([]byte(sc))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	s.Start = r.clk.Now()
+	fleet, _ := registry.Jiangwan()
+	rec := &simulator.Recorder{}
+	sim, err := simulator.New(simulator.Config{Lifts: fleet, Seed: 1, Scenario: s, Rates: simulator.DefaultRates(), Now: r.clk.Now}, rec)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := sim.Run(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	for i := range rec.Out {
+		o := &rec.Out[i]
+		if o.Hostile != "" {
+			continue
+		}
+		if ts := o.Msg.Time(); ts.After(r.clk.Now()) {
+			r.clk.Set(ts)
+			r.e.Tick()
+		}
+		m := o.Msg
+		r.e.Consume(&m)
+	}
+	return rec.Out
+}
+
+func (r *rig) advance(d time.Duration) {
+	for step := time.Second; d > 0; d -= step {
+		r.clk.Advance(min(step, d))
+		r.e.Tick()
+	}
+}
+
+func (r *rig) alertsOf(lift, typ string) []*alerts.Alert {
+	r.t.Helper()
+	list, err := r.db.Alerts().List(context.Background(), store.AlertFilter{Lift: lift, Type: typ})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return list
+}
+
+func (r *rig) one(lift, typ string) *alerts.Alert {
+	r.t.Helper()
+	list := r.alertsOf(lift, typ)
+	if len(list) != 1 {
+		r.t.Fatalf("%s %s: %d alerts, want exactly 1", lift, typ, len(list))
+	}
+	a, err := r.db.Alerts().Alert(context.Background(), list[0].ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return a
+}
+
+func (r *rig) actions(id int64, action string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.changes {
+		if c.Alert.ID == id && c.Event.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+func msg(lift string, k telemetry.Kind, seq int64, at time.Time, f func(m *telemetry.Message)) *telemetry.Message {
+	m := &telemetry.Message{Kind: k, Lift: lift, Boot: 1, Seq: seq, TS: at.UnixMilli(), BatteryPct: -1, LoadPct: -1, DoorZone: true}
+	if f != nil {
+		f(m)
+	}
+	return m
+}
+
+func TestExplicitEntrapmentIsOneRescueAlertThatDeviceCannotClose(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0042]
+events:
+  - {at: "00:00:30", lift: JW-0042, do: trap, variant: entrapment, floor: 3}
+  - {at: "00:02:00", lift: JW-0042, do: fault, code: entrapment}
+  - {at: "00:12:00", lift: JW-0042, do: rescue}
+`)
+	a := r.one("JW-0042", alerts.TypeEntrapment)
+	if !a.Rescue || a.Severity != telemetry.SeverityCritical || a.Derived || a.State != alerts.StateOpen {
+		t.Fatalf("alert %+v", a)
+	}
+	if a.ConditionActive {
+		t.Fatal("the rescue cleared the fault and released the passenger: condition should be inactive")
+	}
+	if !strings.Contains(a.History[0].Note, "trapped") {
+		t.Fatalf("history: %+v", a.History)
+	}
+	// Only a person on site closes it.
+	if _, err := r.e.Resolve(a.ID, alerts.Action{Actor: "system-test", Note: "x", PassengersReleased: true}); err == nil {
+		t.Fatal("rescue resolved without anyone on site")
+	}
+}
+
+func TestDerivedEntrapmentEveryVariantAndThreshold(t *testing.T) {
+	for i, v := range []string{simulator.TrapOutsideDoorZone, simulator.TrapDoorOpenFailure, simulator.TrapPowerLoss, simulator.TrapAlarmButton} {
+		t.Run(v, func(t *testing.T) {
+			r := newRig(t)
+			lift := fmt.Sprintf("JW-%04d", 10+i)
+			r.play(fmt.Sprintf(`
+lifts: [%[1]s]
+events:
+  - {at: "00:01:00", lift: %[1]s, do: trap, variant: %[2]s, floor: 4}
+  - {at: "00:20:00", lift: %[1]s, do: rescue}
+`, lift, v))
+			a := r.one(lift, alerts.TypeEntrapment)
+			if !a.Derived || !a.Rescue || a.Severity != telemetry.SeverityCritical {
+				t.Fatalf("%s: %+v", v, a)
+			}
+			// Raised once the condition had lasted the threshold, not before.
+			started := t0.Add(time.Minute)
+			if a.OpenedAt.Before(started.Add(30*time.Second)) || a.OpenedAt.After(started.Add(2*time.Minute)) {
+				t.Fatalf("%s: opened at %v, condition from %v", v, a.OpenedAt.Sub(t0), started.Sub(t0))
+			}
+			if a.FirstSeen.After(started.Add(25 * time.Second)) {
+				t.Fatalf("%s: first seen %v, want the condition's start", v, a.FirstSeen.Sub(t0))
+			}
+		})
+	}
+}
+
+func TestShortStopIsNotAnEntrapment(t *testing.T) {
+	r := newRig(t)
+	now := r.clk.Now()
+	l := "JW-0001"
+	r.e.Consume(msg(l, telemetry.KindStatus, 1, now, func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+	r.advance(20 * time.Second)
+	r.e.Consume(msg(l, telemetry.KindTrip, 2, r.clk.Now(), func(m *telemetry.Message) { m.From, m.To = 3, 4 }))
+	r.advance(5 * time.Minute)
+	if got := r.alertsOf(l, alerts.TypeEntrapment); len(got) != 0 {
+		t.Fatalf("a 20 s stop raised %d entrapment alerts", len(got))
+	}
+	// In inspection mode the technician has the car: no derived entrapment.
+	r.e.Consume(msg(l, telemetry.KindStatus, 3, r.clk.Now(), func(m *telemetry.Message) {
+		m.Mode, m.Occupied, m.DoorZone = telemetry.ModeInspection, true, false
+	}))
+	r.advance(2 * time.Minute)
+	if got := r.alertsOf(l, alerts.TypeEntrapment); len(got) != 0 {
+		t.Fatal("entrapment derived while a technician had the car in inspection mode")
+	}
+}
+
+func TestDerivedThenExplicitIsOneAlert(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0042]
+events:
+  - {at: "00:00:30", lift: JW-0042, do: trap, variant: outside_door_zone, floor: 3}
+  - {at: "00:03:00", lift: JW-0042, do: fault, code: entrapment}
+  - {at: "00:04:00", lift: JW-0042, do: alarm, source: button}
+`)
+	a := r.one("JW-0042", alerts.TypeEntrapment)
+	if a.Derived || a.Count != 2 {
+		t.Fatalf("want the derived alert confirmed by the terminal (derived=false, count 2): %+v", a)
+	}
+	if n := len(r.alertsOf("JW-0042", alerts.TypeAlarm)); n != 1 {
+		t.Fatalf("alarm alerts %d", n)
+	}
+}
+
+func TestCriticalFaultsAlertAtOnceAndStayUntilResolved(t *testing.T) {
+	r := newRig(t)
+	crit := []string{"unintended_movement", "overspeed", "overtravel_top", "overtravel_bottom", "door_open_while_moving"}
+	var sc strings.Builder
+	sc.WriteString("lifts: [JW-0001, JW-0002, JW-0003, JW-0004, JW-0005]\nevents:\n")
+	for i, c := range crit {
+		fmt.Fprintf(&sc, "  - {at: \"00:0%d:00\", lift: JW-000%d, do: fault, code: %s, for: 10m}\n", i+1, i+1, c)
+	}
+	r.play(sc.String())
+	for i, c := range crit {
+		lift := fmt.Sprintf("JW-000%d", i+1)
+		a := r.one(lift, alerts.TypeFaultPrefix+c)
+		if a.Severity != telemetry.SeverityCritical || a.State != alerts.StateOpen || a.ConditionActive || a.Suppressed != "" {
+			t.Fatalf("%s: %+v", c, a)
+		}
+		if !a.OpenedAt.Equal(t0.Add(time.Duration(i+1) * time.Minute)) {
+			t.Fatalf("%s: opened at %v, not at once", c, a.OpenedAt.Sub(t0))
+		}
+		if got, err := r.e.Resolve(a.ID, alerts.Action{Actor: "technician Wang", Note: "governor checked"}); err != nil || got.State != alerts.StateResolved {
+			t.Fatalf("%s: technician could not clear: %v", c, err)
+		}
+	}
+}
+
+func TestOtherFaultsCloseThemselves(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0001]
+events:
+  - {at: "00:01:00", lift: JW-0001, do: fault, code: door_obstructed, for: 3m}
+`)
+	a := r.one("JW-0001", alerts.TypeFaultPrefix+"door_obstructed")
+	if a.State != alerts.StateResolved || a.ResolvedBy != "system" || a.Severity != telemetry.SeverityMinor {
+		t.Fatalf("%+v", a)
+	}
+}
+
+func TestLifecycleAndConflicts(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0042]
+events:
+  - {at: "00:00:30", lift: JW-0042, do: trap, variant: entrapment}
+`)
+	id := r.one("JW-0042", alerts.TypeEntrapment).ID
+	act := alerts.Action{Actor: "duty officer Li"}
+	if _, err := r.e.Acknowledge(id, alerts.Action{}); err == nil {
+		t.Fatal("action without actor accepted")
+	}
+	if a, err := r.e.Acknowledge(id, act); err != nil || a.State != alerts.StateAcknowledged {
+		t.Fatal(err)
+	}
+	_, err := r.e.Acknowledge(id, act)
+	var te *alerts.TransitionError
+	if !errorsAs(err, &te) || te.Current != alerts.StateAcknowledged {
+		t.Fatalf("second acknowledge: %v", err)
+	}
+	if _, err := r.e.Dispatch(id, act); err == nil {
+		t.Fatal("dispatch without a destination accepted")
+	}
+	if a, err := r.e.Dispatch(id, alerts.Action{Actor: "duty officer Li", To: "technician Wang"}); err != nil || a.DispatchedTo != "technician Wang" {
+		t.Fatal(err)
+	}
+	if _, err := r.e.Resolve(id, alerts.Action{Actor: "Wang", Note: "out", PassengersReleased: true}); !errorsAs(err, &te) || te.Current != alerts.StateDispatched {
+		t.Fatalf("rescue resolved before arrival: %v", err)
+	}
+	r.advance(12 * time.Minute)
+	if a, err := r.e.Arrive(id, alerts.Action{Actor: "Wang"}); err != nil || a.State != alerts.StateOnSite {
+		t.Fatal(err)
+	}
+	if _, err := r.e.Resolve(id, alerts.Action{Actor: "Wang", Note: "out"}); err == nil {
+		t.Fatal("rescue resolved without confirming the passengers are out")
+	}
+	if _, err := r.e.Comment(id, alerts.Action{Actor: "Wang", Note: "car moved to floor 4 by hand winding"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.e.Resolve(id, alerts.Action{Actor: "Wang", Note: "two passengers released at floor 4", PassengersReleased: true})
+	if err != nil || a.State != alerts.StateResolved {
+		t.Fatal(err)
+	}
+	if _, err := r.e.Comment(id, alerts.Action{Actor: "x", Note: "y"}); err == nil {
+		t.Fatal("action on a resolved alert accepted by the engine")
+	}
+	full := r.one("JW-0042", alerts.TypeEntrapment)
+	var steps []string
+	for _, ev := range full.History {
+		steps = append(steps, ev.Action+"/"+ev.Actor)
+	}
+	want := "opened/system acknowledged/duty officer Li dispatched/duty officer Li arrived/Wang comment/Wang resolved/Wang"
+	if strings.Join(steps, " ") != want {
+		t.Fatalf("history %v\nwant %s", steps, want)
+	}
+	if full.AckAt == nil || full.DispatchedAt == nil || full.OnSiteAt == nil || full.ResolvedAt == nil || full.OnSiteAt.Sub(full.OpenedAt) < 12*time.Minute {
+		t.Fatalf("times not recorded: %+v", full)
+	}
+}
+
+func errorsAs[T error](err error, target *T) bool {
+	if err == nil {
+		return false
+	}
+	e, ok := err.(T)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestEscalationAndRenotifyOnTheClock(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0042]
+events:
+  - {at: "00:00:10", lift: JW-0042, do: trap, variant: entrapment}
+`)
+	a := r.one("JW-0042", alerts.TypeEntrapment)
+	opened := a.OpenedAt
+	r.clk.Set(opened)
+	r.advance(4*time.Minute + 59*time.Second)
+	if got := r.one("JW-0042", alerts.TypeEntrapment).Tier; got != 1 {
+		t.Fatalf("tier %d before 5 minutes", got)
+	}
+	if n := r.actions(a.ID, "renotified"); n != 1 {
+		t.Fatalf("renotified %d times in the first 5 minutes, want 1 (at 3 min)", n)
+	}
+	r.advance(time.Second)
+	if got := r.one("JW-0042", alerts.TypeEntrapment).Tier; got != 2 {
+		t.Fatalf("tier %d at 5 minutes, want 2", got)
+	}
+	// Acknowledged: no more re-notification; nobody on site at 30 minutes: tier 3.
+	if _, err := r.e.Acknowledge(a.ID, alerts.Action{Actor: "Li"}); err != nil {
+		t.Fatal(err)
+	}
+	before := r.actions(a.ID, "renotified")
+	r.advance(25*time.Minute - time.Second)
+	if got := r.one("JW-0042", alerts.TypeEntrapment).Tier; got != 2 {
+		t.Fatalf("tier %d before 30 minutes", got)
+	}
+	r.advance(time.Second)
+	full := r.one("JW-0042", alerts.TypeEntrapment)
+	if full.Tier != 3 {
+		t.Fatalf("tier %d at 30 minutes, want 3", full.Tier)
+	}
+	if r.actions(a.ID, "renotified") != before {
+		t.Fatal("re-notified after acknowledgement")
+	}
+	if r.actions(a.ID, "escalated") != 2 {
+		t.Fatalf("escalations notified %d times, want 2", r.actions(a.ID, "escalated"))
+	}
+	r.advance(time.Hour)
+	if r.actions(a.ID, "escalated") != 2 {
+		t.Fatal("escalated again")
+	}
+}
+
+func TestRestartContinuesClocksExactly(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0042]
+events:
+  - {at: "00:00:10", lift: JW-0042, do: trap, variant: entrapment}
+`)
+	a := r.one("JW-0042", alerts.TypeEntrapment)
+	r.clk.Set(a.OpenedAt)
+	r.advance(4 * time.Minute)
+	r.crash()
+	r.advance(59 * time.Second)
+	if got := r.one("JW-0042", alerts.TypeEntrapment).Tier; got != 1 {
+		t.Fatalf("tier %d after restart before 5 minutes", got)
+	}
+	r.advance(time.Second)
+	if got := r.one("JW-0042", alerts.TypeEntrapment); got.Tier != 2 || got.ID != a.ID {
+		t.Fatalf("after restart: %+v", got)
+	}
+	r.crash()
+	r.advance(10 * time.Minute)
+	full := r.one("JW-0042", alerts.TypeEntrapment)
+	n := 0
+	for _, ev := range full.History {
+		if ev.Action == "escalated" {
+			n++
+		}
+	}
+	if n != 1 || full.Tier != 2 {
+		t.Fatalf("escalated %d times across restarts, tier %d", n, full.Tier)
+	}
+	// Detection goes on after a restart: the same condition does not open a
+	// second alert.
+	r.e.Consume(msg("JW-0042", telemetry.KindFault, 900, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	if len(r.alertsOf("JW-0042", alerts.TypeEntrapment)) != 1 {
+		t.Fatal("restart duplicated the open alert")
+	}
+}
+
+func TestOfflineFlappingWithoutRaces(t *testing.T) {
+	r := newRig(t)
+	now := r.clk.Now()
+	l := "JW-0100"
+	r.e.LiftStateChange(l, false, 1, now)
+	r.e.LiftStateChange(l, true, 2, now)
+	r.e.LiftStateChange(l, false, 3, now)
+	r.e.LiftStateChange(l, true, 2, now) // late, out of order: ignored
+	open := r.e.Open()
+	if len(open) != 1 || open[0].Type != alerts.TypeOffline {
+		t.Fatalf("after flapping, open: %+v", open)
+	}
+	r.e.LiftStateChange(l, true, 4, now)
+	if len(r.e.Open()) != 0 {
+		t.Fatal("offline alert not closed when traffic returned")
+	}
+	list := r.alertsOf(l, alerts.TypeOffline)
+	if len(list) != 2 {
+		t.Fatalf("%d offline alerts, want 2 (one per outage)", len(list))
+	}
+	for _, a := range list {
+		if a.State != alerts.StateResolved {
+			t.Fatalf("outage alert left %s", a.State)
+		}
+	}
+}
+
+func TestRepeatedFaultsMakeAProblemLift(t *testing.T) {
+	r := newRig(t)
+	r.play(`
+lifts: [JW-0007, JW-0008]
+events:
+  - {at: "00:01:00", lift: JW-0007, do: fault, code: door_lock, for: 1m}
+  - {at: "00:10:00", lift: JW-0007, do: fault, code: door_lock, for: 1m}
+  - {at: "00:20:00", lift: JW-0007, do: fault, code: door_lock, for: 1m}
+  - {at: "00:30:00", lift: JW-0007, do: fault, code: door_lock, for: 1m}
+  - {at: "00:01:00", lift: JW-0008, do: fault, code: door_lock, for: 1m}
+  - {at: "00:10:00", lift: JW-0008, do: fault, code: door_lock, for: 1m}
+`)
+	a := r.one("JW-0007", alerts.TypeRepeatPrefix+"door_lock")
+	if a.Count != 2 || a.State != alerts.StateOpen {
+		t.Fatalf("problem lift alert %+v (want raised at the 3rd, repeated at the 4th)", a)
+	}
+	if n := len(r.alertsOf("JW-0008", alerts.TypeRepeatPrefix+"door_lock")); n != 0 {
+		t.Fatal("two faults made a problem lift")
+	}
+	if n := len(r.alertsOf("JW-0007", alerts.TypeFaultPrefix+"door_lock")); n != 4 {
+		t.Fatalf("%d door_lock alerts, want 4 (each closed when cleared)", n)
+	}
+}
+
+func TestInhibitionAndSilences(t *testing.T) {
+	r := newRig(t)
+	r.work["JW-0003"] = true
+	sil, err := r.e.AddSilence(context.Background(), alerts.Silence{Estate: "guyuan", StartsAt: t0, EndsAt: t0.Add(2 * time.Hour),
+		Reason: "annual inspection of the whole estate", CreatedBy: "manager Zhou"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guyuan := ""
+	for _, l := range r.fleet.Lifts() {
+		if l.Estate == "guyuan" {
+			guyuan = l.ID
+			break
+		}
+	}
+	r.play(fmt.Sprintf(`
+lifts: [JW-0001, JW-0002, JW-0003, %[1]s]
+events:
+  - {at: "00:01:00", lift: JW-0001, do: visit, for: 40m}
+  - {at: "00:05:00", lift: JW-0001, do: fault, code: door_close_failure, for: 2m}
+  - {at: "00:08:00", lift: JW-0001, do: fault, code: overspeed, for: 1m}
+  - {at: "00:12:00", lift: JW-0001, do: fault, code: entrapment}
+  - {at: "00:05:00", lift: JW-0003, do: fault, code: safety_circuit, for: 2m}
+  - {at: "00:05:00", lift: %[1]s, do: fault, code: runtime_limiter, for: 2m}
+  - {at: "00:09:00", lift: %[1]s, do: fault, code: overtravel_top, for: 2m}
+  - {at: "00:02:00", lift: JW-0002, do: disconnect, for: 30m}
+`, guyuan))
+	if a := r.one("JW-0001", alerts.TypeFaultPrefix+"door_close_failure"); a.Suppressed != "inspection" {
+		t.Fatalf("fault in inspection mode: suppressed=%q", a.Suppressed)
+	}
+	if a := r.one("JW-0001", alerts.TypeFaultPrefix+"overspeed"); a.Suppressed != "" {
+		t.Fatal("critical fault suppressed by inspection")
+	}
+	if a := r.one("JW-0001", alerts.TypeEntrapment); a.Suppressed != "" {
+		t.Fatal("entrapment suppressed")
+	}
+	if a := r.one("JW-0003", alerts.TypeFaultPrefix+"safety_circuit"); a.Suppressed != "work_order" {
+		t.Fatalf("fault with a work order in progress: suppressed=%q", a.Suppressed)
+	}
+	if a := r.one(guyuan, alerts.TypeFaultPrefix+"runtime_limiter"); a.Suppressed != fmt.Sprintf("silence:%d", sil.ID) {
+		t.Fatalf("silenced estate: suppressed=%q", a.Suppressed)
+	}
+	if a := r.one(guyuan, alerts.TypeFaultPrefix+"overtravel_top"); a.Suppressed != "" {
+		t.Fatal("critical fault silenced")
+	}
+	// Suppressed alerts are never notified (listeners see them, with the reason).
+	if _, err := r.e.AddSilence(context.Background(), alerts.Silence{Lift: "JW-0001"}); err == nil {
+		t.Fatal("silence without a window, reason and author accepted")
+	}
+	// Offline lift: door faults suppressed.
+	r.e.LiftStateChange("JW-0200", false, 1, r.clk.Now())
+	r.e.Consume(msg("JW-0200", telemetry.KindFault, 5, r.clk.Now(), func(m *telemetry.Message) { m.Code = "door_lock" }))
+	if a := r.one("JW-0200", alerts.TypeFaultPrefix+"door_lock"); a.Suppressed != "offline" {
+		t.Fatalf("door fault of an offline lift: suppressed=%q", a.Suppressed)
+	}
+}
+
+func TestOutOfServiceAndLowBattery(t *testing.T) {
+	r := newRig(t)
+	l := "JW-0050"
+	r.e.Consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
+		m.Mode, m.Has, m.BatteryPct = telemetry.ModeOutOfService, telemetry.FieldBattery, 12
+	}))
+	if a := r.one(l, alerts.TypeLowBattery); a.Severity != telemetry.SeverityWarning {
+		t.Fatal("low battery")
+	}
+	r.advance(29 * time.Minute)
+	if len(r.alertsOf(l, alerts.TypeOutOfService)) != 0 {
+		t.Fatal("out of service raised before 30 minutes")
+	}
+	r.advance(time.Minute)
+	if len(r.alertsOf(l, alerts.TypeOutOfService)) != 1 {
+		t.Fatal("out of service not raised at 30 minutes")
+	}
+	r.e.Consume(msg(l, telemetry.KindStatus, 2, r.clk.Now(), func(m *telemetry.Message) {
+		m.Mode, m.Has, m.BatteryPct = telemetry.ModeNormal, telemetry.FieldBattery, 90
+	}))
+	if len(r.e.Open()) != 0 {
+		t.Fatalf("alerts left open after recovery: %+v", r.e.Open())
+	}
+}
+
+func TestPerEstatePolicy(t *testing.T) {
+	r := newRig(t)
+	p := alerts.DefaultPolicy()
+	p.EntrapmentAfter = 80 * time.Second
+	r.policy.Estates = map[string]alerts.Policy{"yixian": p}
+	r.crash()
+	l := "JW-0001" // yixian
+	r.e.Consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+	r.advance(60 * time.Second)
+	if len(r.alertsOf(l, alerts.TypeEntrapment)) != 0 {
+		t.Fatal("estate threshold of 80 s not applied")
+	}
+	r.advance(20 * time.Second)
+	if len(r.alertsOf(l, alerts.TypeEntrapment)) != 1 {
+		t.Fatal("entrapment not raised at the estate's 80 s")
+	}
+}

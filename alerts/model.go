@@ -1,0 +1,144 @@
+// Package alerts turns each lift's ordered telemetry into alerts that people
+// act on, and drives every rescue to a close against the legal clocks.
+//
+// One alert is open per (lift, type); repeats raise its count and last-seen
+// time (ThingsBoard's rule). An alert moves open → acknowledged → dispatched
+// → on_site → resolved, each step recorded with who and when. A rescue alert
+// (entrapment) closes only when someone on site records that the passengers
+// are out; the device clearing its fault never closes it. Other alerts close
+// themselves when their condition clears, keeping the record.
+//
+// The Engine detects (Consume, LiftStateChange), runs the SLA clocks on an
+// injectable clock (Tick), applies inhibition and silences (both data), and
+// hands every change to the store (write-through, so a restart continues
+// every open alert where it was) and to the notifiers and the live stream.
+package alerts
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// State is where an alert is in its lifecycle.
+type State string
+
+// Lifecycle states, in order.
+const (
+	StateOpen         State = "open"
+	StateAcknowledged State = "acknowledged"
+	StateDispatched   State = "dispatched"
+	StateOnSite       State = "on_site"
+	StateResolved     State = "resolved"
+)
+
+var stateRank = map[State]int{StateOpen: 0, StateAcknowledged: 1, StateDispatched: 2, StateOnSite: 3, StateResolved: 4}
+
+// Alert types. Fault alerts are "fault.<code>", repeated faults
+// "repeated_fault.<code>".
+const (
+	TypeEntrapment   = "entrapment"
+	TypeAlarm        = "alarm_button"
+	TypeOffline      = "offline"
+	TypeOutOfService = "out_of_service"
+	TypeLowBattery   = "low_battery"
+	TypeFaultPrefix  = "fault."
+	TypeRepeatPrefix = "repeated_fault."
+)
+
+// Alert is one alert and its record.
+type Alert struct {
+	ID       int64              `json:"id"`
+	Lift     string             `json:"lift"`
+	Estate   string             `json:"estate"`
+	Type     string             `json:"type"`
+	Severity telemetry.Severity `json:"-"`
+	Rescue   bool               `json:"rescue"`
+	Summary  string             `json:"summary"`
+	State    State              `json:"state"`
+	// ConditionActive says whether what raised the alert still holds.
+	ConditionActive bool `json:"condition_active"`
+	// Derived marks an entrapment inferred from raw conditions rather than
+	// reported by the terminal.
+	Derived bool `json:"derived"`
+	// Suppressed names why the alert is recorded but not notified
+	// ("inspection", "work_order", "offline", "silence:<id>"); "" if not.
+	Suppressed string `json:"suppressed,omitempty"`
+	Count      int64  `json:"count"`
+
+	FirstSeen time.Time `json:"first_seen"` // event time of the first occurrence
+	LastSeen  time.Time `json:"last_seen"`  // event time of the latest repeat
+	OpenedAt  time.Time `json:"opened_at"`  // when liftwatch raised it (its clock)
+
+	AckAt        *time.Time `json:"acknowledged_at,omitempty"`
+	AckBy        string     `json:"acknowledged_by,omitempty"`
+	DispatchedAt *time.Time `json:"dispatched_at,omitempty"`
+	DispatchedTo string     `json:"dispatched_to,omitempty"`
+	OnSiteAt     *time.Time `json:"on_site_at,omitempty"`
+	OnSiteBy     string     `json:"on_site_by,omitempty"`
+	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
+	ResolvedBy   string     `json:"resolved_by,omitempty"`
+
+	// Tier is the escalation level reached: 1 maintainer, 2 property
+	// company and subdistrict duty desk, 3 emergency services advice.
+	Tier int `json:"tier"`
+	// LastNotified is when the alert was last notified (for re-notifying
+	// unacknowledged critical alerts).
+	LastNotified time.Time `json:"last_notified"`
+
+	History []Event `json:"history,omitempty"`
+}
+
+// SeverityName is the severity as text (for JSON and SQL).
+func (a *Alert) SeverityName() string { return a.Severity.String() }
+
+// Open reports whether the alert is not resolved.
+func (a *Alert) Open() bool { return a.State != StateResolved }
+
+// Clone copies the alert, history included.
+func (a *Alert) Clone() *Alert {
+	c := *a
+	c.History = append([]Event(nil), a.History...)
+	return &c
+}
+
+// Event is one entry of an alert's record.
+type Event struct {
+	At     time.Time `json:"at"`
+	Action string    `json:"action"` // opened, repeated, acknowledged, dispatched, arrived, resolved, comment, escalated, condition_cleared, condition_returned, renotified, suppressed, unsuppressed
+	Actor  string    `json:"actor"`
+	Note   string    `json:"note,omitempty"`
+	Tier   int       `json:"tier,omitempty"`
+}
+
+// TransitionError is an action not allowed from the alert's state.
+type TransitionError struct {
+	Action  string
+	Current State
+	Reason  string
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("cannot %s an alert that is %s: %s", e.Action, e.Current, e.Reason)
+}
+
+// NotFoundError is an action on an alert that does not exist.
+type NotFoundError struct{ ID int64 }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no alert %d", e.ID) }
+
+// ValidationError is a bad request (missing actor, note, …).
+type ValidationError struct{ Msg string }
+
+func (e *ValidationError) Error() string { return e.Msg }
+
+// MarshalJSON adds the severity as text.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	type plain Alert
+	return json.Marshal(struct {
+		plain
+		Severity string `json:"severity"`
+	}{plain(a), a.Severity.String()})
+}

@@ -1,0 +1,387 @@
+// Package notify delivers alert changes to receivers: webhooks (JSON,
+// HMAC-signed, retried with backoff) and Prometheus Alertmanager. Receivers
+// are data, routed by estate, severity and escalation tier; every delivery
+// is logged with its outcome. Each receiver has its own queue and worker, so
+// one that is down delays neither detection nor the others.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// Receiver is one destination.
+type Receiver struct {
+	Name string `json:"name" yaml:"name"`
+	// Type is "webhook" or "alertmanager".
+	Type   string `json:"type" yaml:"type"`
+	URL    string `json:"url" yaml:"url"`
+	Secret string `json:"secret" yaml:"secret"` // HMAC-SHA256 key for webhooks
+	// Estates limits the receiver to these estates (empty: all).
+	Estates []string `json:"estates" yaml:"estates"`
+	// MinSeverity is the least severity sent (default warning).
+	MinSeverity string `json:"min_severity" yaml:"min_severity"`
+	// Tier: the receiver gets an alert once it has reached this escalation
+	// tier (1 maintainer, 2 property company and duty desk, 3 emergency
+	// advice; default 1).
+	Tier int `json:"tier" yaml:"tier"`
+	// MaxAttempts bounds retries of one notification (default 6).
+	MaxAttempts int `json:"max_attempts" yaml:"max_attempts"`
+	// Timeout of one HTTP attempt (default 5s).
+	Timeout time.Duration `json:"timeout" yaml:"timeout"`
+}
+
+// Validate says precisely what is wrong with a receiver.
+func (r *Receiver) Validate() error {
+	if r.Name == "" {
+		return errors.New("receiver: name is required")
+	}
+	if r.Type == "" {
+		r.Type = "webhook"
+	}
+	if r.Type != "webhook" && r.Type != "alertmanager" {
+		return fmt.Errorf("receiver %s: type %q: want webhook or alertmanager", r.Name, r.Type)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("receiver %s: url %q: want http(s)://host/path", r.Name, r.URL)
+	}
+	if r.MinSeverity == "" {
+		r.MinSeverity = "warning"
+	}
+	if _, ok := telemetry.ParseSeverity(r.MinSeverity); !ok {
+		return fmt.Errorf("receiver %s: min_severity %q: want warning, minor, major or critical", r.Name, r.MinSeverity)
+	}
+	if r.Tier == 0 {
+		r.Tier = 1
+	}
+	if r.Tier < 1 || r.Tier > 3 {
+		return fmt.Errorf("receiver %s: tier %d: want 1, 2 or 3", r.Name, r.Tier)
+	}
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 6
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 5 * time.Second
+	}
+	return nil
+}
+
+func (r *Receiver) matches(a *alerts.Alert) bool {
+	min, _ := telemetry.ParseSeverity(r.MinSeverity)
+	return a.Severity >= min && a.Tier >= r.Tier && (len(r.Estates) == 0 || slices.Contains(r.Estates, a.Estate))
+}
+
+// Record is one line of the notification log.
+type Record struct {
+	ID         int64     `json:"id"`
+	AlertID    int64     `json:"alert_id"`
+	Receiver   string    `json:"receiver"`
+	Event      string    `json:"event"`
+	Tier       int       `json:"tier"`
+	At         time.Time `json:"at"`
+	Attempts   int       `json:"attempts"`
+	Outcome    string    `json:"outcome"` // delivered, failed, dropped
+	StatusCode int       `json:"status_code"`
+	Error      string    `json:"error,omitempty"`
+	Retryable  bool      `json:"retryable"` // whether retrying could have helped the last failure
+}
+
+// Log keeps the notification log.
+type Log interface {
+	LogNotification(ctx context.Context, r *Record) error
+}
+
+// notified are the changes people are told about.
+var notified = map[string]bool{"opened": true, "escalated": true, "renotified": true, "acknowledged": true,
+	"dispatched": true, "arrived": true, "resolved": true}
+
+// Payload is the JSON body of a webhook.
+type Payload struct {
+	Event  string        `json:"event"`
+	Tier   int           `json:"tier"`
+	Note   string        `json:"note,omitempty"`
+	SentAt time.Time     `json:"sent_at"`
+	Alert  *alerts.Alert `json:"alert"`
+	// Severity repeats the alert's severity as text.
+	Severity string `json:"severity"`
+}
+
+// Dispatcher routes changes to receivers.
+type Dispatcher struct {
+	receivers []*worker
+	log       Log
+	logger    *slog.Logger
+	client    *http.Client
+	clock     func() time.Time
+	wg        sync.WaitGroup
+	backoff   time.Duration
+}
+
+type job struct {
+	change alerts.Change
+}
+
+type worker struct {
+	r     Receiver
+	queue chan job
+}
+
+// Options tune a dispatcher.
+type Options struct {
+	Log    Log
+	Logger *slog.Logger
+	Client *http.Client
+	Clock  func() time.Time
+	// Backoff is the first retry delay, doubled each attempt (default 500ms).
+	Backoff time.Duration
+	// QueueSize bounds each receiver's queue (default 1000).
+	QueueSize int
+}
+
+// New validates receivers and makes a dispatcher; Run starts its workers.
+func New(receivers []Receiver, o Options) (*Dispatcher, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{}
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1000
+	}
+	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff}
+	seen := map[string]bool{}
+	for _, r := range receivers {
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if seen[r.Name] {
+			return nil, fmt.Errorf("receiver %s: duplicate name", r.Name)
+		}
+		seen[r.Name] = true
+		d.receivers = append(d.receivers, &worker{r: r, queue: make(chan job, o.QueueSize)})
+	}
+	return d, nil
+}
+
+// Handle is the engine listener: it enqueues the change for every matching
+// receiver without blocking; a full queue drops it, and the drop is logged.
+func (d *Dispatcher) Handle(c alerts.Change) {
+	if c.Alert.Suppressed != "" || !notified[c.Event.Action] {
+		return
+	}
+	for _, w := range d.receivers {
+		if !w.r.matches(c.Alert) {
+			continue
+		}
+		select {
+		case w.queue <- job{change: c}:
+		default:
+			d.record(&Record{AlertID: c.Alert.ID, Receiver: w.r.Name, Event: c.Event.Action, Tier: c.Alert.Tier, At: d.clock(),
+				Outcome: "dropped", Error: "receiver queue full", Retryable: true})
+		}
+	}
+}
+
+// Run delivers until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	for _, w := range d.receivers {
+		d.wg.Add(1)
+		go func() { defer d.wg.Done(); d.work(ctx, w) }()
+	}
+	<-ctx.Done()
+	d.wg.Wait()
+	return nil
+}
+
+func (d *Dispatcher) work(ctx context.Context, w *worker) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-w.queue:
+			d.deliver(ctx, w.r, j.change)
+		}
+	}
+}
+
+// attemptError is one failed attempt and whether retrying can help.
+type attemptError struct {
+	status    int
+	retryable bool
+	err       error
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, r Receiver, c alerts.Change) {
+	rec := &Record{AlertID: c.Alert.ID, Receiver: r.Name, Event: c.Event.Action, Tier: c.Alert.Tier}
+	wait := d.backoff
+	for attempt := 1; ; attempt++ {
+		rec.Attempts = attempt
+		ae := d.send(ctx, r, c)
+		if ae == nil {
+			rec.Outcome, rec.StatusCode, rec.Error, rec.Retryable = "delivered", 0, "", false
+			break
+		}
+		rec.StatusCode, rec.Error, rec.Retryable = ae.status, ae.err.Error(), ae.retryable
+		if !ae.retryable || attempt >= r.MaxAttempts {
+			rec.Outcome = "failed"
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			rec.Outcome = "failed"
+			rec.Error += " (shutting down)"
+			rec.At = d.clock()
+			d.record(rec)
+			return
+		case <-t.C:
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+	rec.At = d.clock()
+	d.record(rec)
+}
+
+func (d *Dispatcher) record(rec *Record) {
+	if rec.Outcome != "delivered" {
+		d.logger.Warn("notification not delivered", "receiver", rec.Receiver, "alert", rec.AlertID, "event", rec.Event,
+			"outcome", rec.Outcome, "attempts", rec.Attempts, "retryable", rec.Retryable, "err", rec.Error)
+	}
+	if d.log != nil {
+		if err := d.log.LogNotification(context.Background(), rec); err != nil {
+			d.logger.Error("notification log failed", "err", err)
+		}
+	}
+}
+
+// Sign returns the signature header value of body sent at ts with secret:
+// "sha256=" and the hex HMAC-SHA256 of "<ts>.<body>".
+func Sign(secret string, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts))
+	m.Write([]byte("."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (d *Dispatcher) send(ctx context.Context, r Receiver, c alerts.Change) *attemptError {
+	var body []byte
+	var err error
+	target := r.URL
+	if r.Type == "alertmanager" {
+		body, err = json.Marshal([]amAlert{toAM(c.Alert, d.clock())})
+		target = strings.TrimSuffix(r.URL, "/") + "/api/v2/alerts"
+	} else {
+		body, err = json.Marshal(Payload{Event: c.Event.Action, Tier: c.Alert.Tier, Note: c.Event.Note, SentAt: d.clock().UTC(),
+			Alert: c.Alert, Severity: c.Alert.Severity.String()})
+	}
+	if err != nil {
+		return &attemptError{err: fmt.Errorf("encode: %w", err)}
+	}
+	return d.post(ctx, r, target, body, c.Event.Action)
+}
+
+func (d *Dispatcher) post(ctx context.Context, r Receiver, target string, body []byte, event string) *attemptError {
+	actx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return &attemptError{err: err}
+	}
+	ts := strconv.FormatInt(d.clock().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "liftwatch")
+	req.Header.Set("X-Liftwatch-Event", event)
+	req.Header.Set("X-Liftwatch-Timestamp", ts)
+	if r.Secret != "" {
+		req.Header.Set("X-Liftwatch-Signature", Sign(r.Secret, ts, body))
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return &attemptError{retryable: true, err: fmt.Errorf("post %s: %w", r.Name, err)}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return &attemptError{status: resp.StatusCode, retryable: true, err: fmt.Errorf("%s answered %s", r.Name, resp.Status)}
+	default:
+		return &attemptError{status: resp.StatusCode, retryable: false, err: fmt.Errorf("%s refused: %s (retrying cannot help)", r.Name, resp.Status)}
+	}
+}
+
+// amAlert is Alertmanager's API v2 alert.
+type amAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+func toAM(a *alerts.Alert, now time.Time) amAlert {
+	am := amAlert{
+		Labels: map[string]string{"alertname": "liftwatch_" + strings.ReplaceAll(a.Type, ".", "_"), "lift": a.Lift,
+			"estate": a.Estate, "severity": a.Severity.String(), "tier": strconv.Itoa(a.Tier)},
+		Annotations: map[string]string{"summary": a.Summary, "state": string(a.State), "alert_id": strconv.FormatInt(a.ID, 10)},
+		StartsAt:    a.OpenedAt.UTC(),
+	}
+	if a.State == alerts.StateResolved {
+		am.EndsAt = now.UTC()
+	} else {
+		am.EndsAt = now.Add(5 * time.Minute).UTC() // refreshed while firing
+	}
+	return am
+}
+
+// ResendFiring posts every open, unsuppressed alert to the Alertmanager
+// receivers, which Alertmanager needs while alerts fire.
+func (d *Dispatcher) ResendFiring(ctx context.Context, open []*alerts.Alert) {
+	for _, w := range d.receivers {
+		if w.r.Type != "alertmanager" {
+			continue
+		}
+		var batch []amAlert
+		for _, a := range open {
+			if a.Suppressed == "" && w.r.matches(a) {
+				batch = append(batch, toAM(a, d.clock()))
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		body, _ := json.Marshal(batch)
+		if ae := d.post(ctx, w.r, strings.TrimSuffix(w.r.URL, "/")+"/api/v2/alerts", body, "firing"); ae != nil {
+			d.logger.Warn("alertmanager resend failed", "receiver", w.r.Name, "err", ae.err)
+		}
+	}
+}
