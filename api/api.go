@@ -60,9 +60,7 @@ type Deps struct {
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger
 	// FakeClock, if set, is served at POST /debug/clock?advance=DURATION.
-	FakeClock interface {
-		Advance(time.Duration) time.Time
-	}
+	FakeClock FakeClock
 	// Alerts wires the alert endpoints (nil: none).
 	Alerts *AlertDeps
 	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
@@ -100,9 +98,19 @@ func New(d Deps) *Server {
 	}
 	if d.FakeClock != nil && !isNilFake(d.FakeClock) {
 		s.handle("POST /debug/clock", func(w http.ResponseWriter, r *http.Request) int {
-			dur, err := time.ParseDuration(r.URL.Query().Get("advance"))
-			if err != nil || dur < 0 {
-				return writeError(w, http.StatusBadRequest, "advance must be a non-negative duration such as 5m")
+			if v := r.URL.Query().Get("set"); v != "" {
+				t, err := time.Parse(time.RFC3339Nano, v)
+				if err != nil {
+					return writeError(w, http.StatusBadRequest, "set must be an RFC 3339 time")
+				}
+				d.FakeClock.Set(t)
+			}
+			dur := time.Duration(0)
+			if v := r.URL.Query().Get("advance"); v != "" {
+				var err error
+				if dur, err = time.ParseDuration(v); err != nil || dur < 0 {
+					return writeError(w, http.StatusBadRequest, "advance must be a non-negative duration such as 5m")
+				}
 			}
 			return writeJSON(w, http.StatusOK, map[string]time.Time{"now": d.FakeClock.Advance(dur)})
 		})
@@ -322,8 +330,14 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// FakeClock is the settable clock of --debug.fake-clock.
+type FakeClock interface {
+	Advance(time.Duration) time.Time
+	Set(time.Time)
+}
+
 // isNilFake catches a typed nil pointer stored in the interface.
-func isNilFake(f interface{ Advance(time.Duration) time.Time }) bool {
+func isNilFake(f FakeClock) bool {
 	v := reflect.ValueOf(f)
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }

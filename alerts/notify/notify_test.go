@@ -1,0 +1,203 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+func change(id int64, action string, sev telemetry.Severity, tier int, estate string) alerts.Change {
+	return alerts.Change{Alert: &alerts.Alert{ID: id, Lift: "JW-0042", Estate: estate, Type: alerts.TypeEntrapment, Severity: sev,
+		State: alerts.StateOpen, Tier: tier, OpenedAt: time.Now()}, Event: alerts.Event{Action: action, Tier: tier}}
+}
+
+func setup(t *testing.T, recv []notify.Receiver) (*notify.Dispatcher, *store.DB, context.CancelFunc) {
+	t.Helper()
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	d, err := notify.New(recv, notify.Options{Log: db.Alerts(), Backoff: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return d, db, cancel
+}
+
+func waitLog(t *testing.T, db *store.DB, n int) []notify.Record {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		recs, err := db.Alerts().Notifications(context.Background(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) >= n {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notification log has %d records, want %d", len(recs), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWebhookFailsThenRecovers(t *testing.T) {
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var body []byte
+	var sig, ts string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		body, _ = io.ReadAll(r.Body)
+		sig, ts = r.Header.Get("X-Liftwatch-Signature"), r.Header.Get("X-Liftwatch-Timestamp")
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	d, db, _ := setup(t, []notify.Receiver{{Name: "maintainer", URL: srv.URL, Secret: "s3cret"}})
+	d.Handle(change(7, "opened", telemetry.SeverityCritical, 1, "yixian"))
+	rec := waitLog(t, db, 1)[0]
+	if rec.Outcome != "delivered" || rec.Attempts != 3 || rec.AlertID != 7 || rec.Receiver != "maintainer" {
+		t.Fatalf("log %+v", rec)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sig != notify.Sign("s3cret", ts, body) || notify.Sign("other", ts, body) == sig {
+		t.Fatal("signature does not verify")
+	}
+	var p notify.Payload
+	if err := json.Unmarshal(body, &p); err != nil || p.Event != "opened" || p.Alert.ID != 7 || p.Severity != "critical" {
+		t.Fatalf("payload %s", body)
+	}
+}
+
+func TestRefusalIsNotRetriedAndSaysSo(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	d, db, _ := setup(t, []notify.Receiver{{Name: "strict", URL: srv.URL}})
+	d.Handle(change(1, "opened", telemetry.SeverityMajor, 1, "yixian"))
+	rec := waitLog(t, db, 1)[0]
+	if rec.Outcome != "failed" || rec.Retryable || rec.Attempts != 1 || rec.StatusCode != 400 || calls.Load() != 1 {
+		t.Fatalf("log %+v after %d calls", rec, calls.Load())
+	}
+}
+
+func TestGiveUpAfterMaxAttemptsSaysRetryable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	defer srv.Close()
+	d, db, _ := setup(t, []notify.Receiver{{Name: "down", URL: srv.URL, MaxAttempts: 3}})
+	d.Handle(change(1, "opened", telemetry.SeverityMajor, 1, "yixian"))
+	rec := waitLog(t, db, 1)[0]
+	if rec.Outcome != "failed" || !rec.Retryable || rec.Attempts != 3 || rec.StatusCode != 502 {
+		t.Fatalf("log %+v", rec)
+	}
+}
+
+func TestRoutingAndAHungReceiverDelaysNoOne(t *testing.T) {
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer slow.Close()
+	defer close(hang)
+	var got sync.Map
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.Payload
+		json.NewDecoder(r.Body).Decode(&p)
+		got.Store(r.URL.Path+"/"+p.Event, true)
+	}))
+	defer fast.Close()
+	d, db, _ := setup(t, []notify.Receiver{
+		{Name: "hung", URL: slow.URL, Timeout: time.Hour},
+		{Name: "tier1-yixian", URL: fast.URL + "/t1", Estates: []string{"yixian"}},
+		{Name: "tier2", URL: fast.URL + "/t2", Tier: 2, MinSeverity: "critical"},
+	})
+	d.Handle(change(1, "opened", telemetry.SeverityCritical, 1, "yixian"))
+	d.Handle(change(2, "opened", telemetry.SeverityCritical, 1, "guyuan"))  // not tier1-yixian's estate
+	d.Handle(change(1, "escalated", telemetry.SeverityCritical, 2, "yixian")) // now tier 2 gets it
+	d.Handle(change(3, "opened", telemetry.SeverityMajor, 2, "yixian"))       // below tier2's min severity
+	suppressed := change(4, "opened", telemetry.SeverityMajor, 1, "yixian")
+	suppressed.Alert.Suppressed = "inspection"
+	d.Handle(suppressed)
+	d.Handle(change(1, "repeated", telemetry.SeverityCritical, 2, "yixian")) // repeats are not notified
+	recs := waitLog(t, db, 4)
+	time.Sleep(100 * time.Millisecond)
+	recs, _ = db.Alerts().Notifications(context.Background(), 0, 100)
+	byRecv := map[string]int{}
+	for _, r := range recs {
+		byRecv[r.Receiver]++
+	}
+	if byRecv["tier1-yixian"] != 3 || byRecv["tier2"] != 1 || byRecv["hung"] != 0 {
+		t.Fatalf("deliveries %v (log %+v)", byRecv, recs)
+	}
+	if _, ok := got.Load("/t2/escalated"); !ok {
+		t.Fatal("tier 2 receiver did not get the escalation")
+	}
+}
+
+func TestReceiverValidation(t *testing.T) {
+	for _, r := range []notify.Receiver{{URL: "http://x"}, {Name: "a", URL: "ftp://x"}, {Name: "a", URL: "http://x", Type: "sms"},
+		{Name: "a", URL: "http://x", Tier: 4}, {Name: "a", URL: "http://x", MinSeverity: "loud"}} {
+		if _, err := notify.New([]notify.Receiver{r}, notify.Options{}); err == nil {
+			t.Errorf("accepted %+v", r)
+		}
+	}
+	if _, err := notify.New([]notify.Receiver{{Name: "a", URL: "http://x"}, {Name: "a", URL: "http://y"}}, notify.Options{}); err == nil {
+		t.Error("duplicate names accepted")
+	}
+}
+
+func TestAlertmanagerSink(t *testing.T) {
+	var mu sync.Mutex
+	var posts [][]map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/alerts" {
+			w.WriteHeader(404)
+			return
+		}
+		var b []map[string]any
+		json.NewDecoder(r.Body).Decode(&b)
+		mu.Lock()
+		posts = append(posts, b)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	d, db, _ := setup(t, []notify.Receiver{{Name: "am", Type: "alertmanager", URL: srv.URL}})
+	c := change(9, "opened", telemetry.SeverityCritical, 1, "yixian")
+	d.Handle(c)
+	waitLog(t, db, 1)
+	d.ResendFiring(context.Background(), []*alerts.Alert{c.Alert})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	labels := posts[0][0]["labels"].(map[string]any)
+	if labels["alertname"] != "liftwatch_entrapment" || labels["lift"] != "JW-0042" || labels["severity"] != "critical" {
+		t.Fatalf("labels %v", labels)
+	}
+}
