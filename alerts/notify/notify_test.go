@@ -137,7 +137,7 @@ func TestRoutingAndAHungReceiverDelaysNoOne(t *testing.T) {
 		{Name: "tier2", URL: fast.URL + "/t2", Tier: 2, MinSeverity: "critical"},
 	})
 	d.Handle(change(1, "opened", telemetry.SeverityCritical, 1, "yixian"))
-	d.Handle(change(2, "opened", telemetry.SeverityCritical, 1, "guyuan"))  // not tier1-yixian's estate
+	d.Handle(change(2, "opened", telemetry.SeverityCritical, 1, "guyuan"))    // not tier1-yixian's estate
 	d.Handle(change(1, "escalated", telemetry.SeverityCritical, 2, "yixian")) // now tier 2 gets it
 	d.Handle(change(3, "opened", telemetry.SeverityMajor, 2, "yixian"))       // below tier2's min severity
 	suppressed := change(4, "opened", telemetry.SeverityMajor, 1, "yixian")

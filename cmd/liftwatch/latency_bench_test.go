@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/internal/itest"
+	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/registry"
+)
+
+// BenchmarkAlertLatency measures the time from a terminal publishing an
+// entrapment fault to the alert being persisted and on the SSE stream, and
+// to the webhook receiving it, while a simulator process publishes the
+// background fleet at about LIFTWATCH_BENCH_RATE msg/s (default 20,000:
+// 10,000 lifts' history replayed at ×104). Probes: LIFTWATCH_BENCH_PROBES
+// (default 200).
+func BenchmarkAlertLatency(b *testing.B) {
+	rate, _ := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_RATE"))
+	if rate <= 0 {
+		rate = 20000
+	}
+	probes, _ := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_PROBES"))
+	if probes <= 0 {
+		probes = 200
+	}
+	broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(b)
+	dir := b.TempDir()
+	const lifts = 10_000
+	reg := filepath.Join(dir, "fleet.json")
+	js, _ := json.Marshal(registry.GenerateN(1, lifts+1))
+	os.WriteFile(reg, js, 0o644)
+	probeLift := fmt.Sprintf("LW-%06d", lifts+1)
+
+	var hookMu sync.Mutex
+	hookAt := map[int64]time.Time{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		var p struct {
+			Event string
+			Alert struct{ ID int64 }
+		}
+		json.NewDecoder(r.Body).Decode(&p)
+		if p.Event == "opened" {
+			hookMu.Lock()
+			hookAt[p.Alert.ID] = at
+			hookMu.Unlock()
+		}
+	}))
+	defer hook.Close()
+	cfg := filepath.Join(dir, "alerts.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("receivers:\n  - {name: bench, url: %q}\n", hook.URL)), 0o644)
+
+	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))
+	base := "http://" + addr
+	serve := exec.Command(binary, "serve", "--data.dir", filepath.Join(dir, "data"), "--http.listen", addr, "--registry.file", reg,
+		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--alerts.config", cfg, "--log.level", "error")
+	serve.Stderr = os.Stderr
+	if err := serve.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { serve.Process.Signal(syscall.SIGTERM); serve.Wait() }()
+	itest.WaitUntil(b, 2*time.Minute, "liftwatch ready", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	// SSE listener: time each alert's "opened".
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sseMu sync.Mutex
+	sseAt := map[int64]time.Time{}
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/alerts/stream", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				at := time.Now()
+				var ev alerts.StreamEvent
+				if json.Unmarshal([]byte(d), &ev) == nil && ev.Event.Action == "opened" && ev.Alert.Lift == probeLift {
+					sseMu.Lock()
+					sseAt[ev.Alert.ID] = at
+					sseMu.Unlock()
+				}
+			}
+		}
+	}()
+
+	// Background fleet: 10,000 lifts' history at ×speed, starting a day ago.
+	speed := float64(rate) / (lifts * 0.0192)
+	sim := exec.Command(binary, "sim", "--lifts", strconv.Itoa(lifts), "--speed", fmt.Sprintf("%.1f", speed),
+		"--start", time.Now().Add(-24*time.Hour).Format(time.RFC3339), "--mqtt.broker", broker.URL, "--connections", "4",
+		"--entrapment-rate", "0", "--log.level", "error", "--stats-json")
+	sim.Stderr = os.Stderr
+	if err := sim.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { sim.Process.Signal(syscall.SIGINT); sim.Wait() }()
+	time.Sleep(15 * time.Second) // warm up: heartbeats spread, rate steady
+
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("probe"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	recv0 := metricSum(base, "liftwatch_ingest_messages_received_total")
+	start := time.Now()
+	var sseLat, hookLat []time.Duration
+	seq := int64(0)
+	b.ResetTimer()
+	for i := 0; i < probes; i++ {
+		seq++
+		t0 := time.Now()
+		payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, seq, t0.UnixMilli())
+		pub.Publish("lifts/"+probeLift+"/fault", 1, false, payload).Wait()
+		var id int64
+		itest.WaitUntil(b, 30*time.Second, "alert on the stream", func() bool {
+			sseMu.Lock()
+			defer sseMu.Unlock()
+			for k, at := range sseAt {
+				if at.After(t0) && k > id {
+					id = k
+				}
+			}
+			return id != 0
+		})
+		itest.WaitUntil(b, 30*time.Second, "webhook", func() bool { hookMu.Lock(); defer hookMu.Unlock(); _, ok := hookAt[id]; return ok })
+		sseMu.Lock()
+		sseLat = append(sseLat, sseAt[id].Sub(t0))
+		sseMu.Unlock()
+		hookMu.Lock()
+		hookLat = append(hookLat, hookAt[id].Sub(t0))
+		hookMu.Unlock()
+		// Close the rescue so the next probe opens a new alert.
+		seq++
+		pub.Publish("lifts/"+probeLift+"/fault", 1, false,
+			fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"code":"entrapment","state":"cleared","occupied":false}`, seq, time.Now().UnixMilli())).Wait()
+		for _, step := range []string{`arrive`, `resolve`} {
+			body := `{"actor":"bench","note":"released","passengers_released":true}`
+			resp, err := http.Post(fmt.Sprintf("%s/api/v1/alerts/%d/%s", base, id, step), "application/json", strings.NewReader(body))
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%s: %v %v", step, err, resp)
+			}
+			resp.Body.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	recv := metricSum(base, "liftwatch_ingest_messages_received_total") - recv0
+	pct := func(d []time.Duration, p float64) float64 {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(recv/elapsed.Seconds(), "background-msg/s")
+	b.ReportMetric(pct(sseLat, 0.5), "sse-p50-ms")
+	b.ReportMetric(pct(sseLat, 0.99), "sse-p99-ms")
+	b.ReportMetric(pct(sseLat, 1), "sse-max-ms")
+	b.ReportMetric(pct(hookLat, 0.5), "webhook-p50-ms")
+	b.ReportMetric(pct(hookLat, 0.99), "webhook-p99-ms")
+	b.ReportMetric(pct(hookLat, 1), "webhook-max-ms")
+}
