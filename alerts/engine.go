@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -517,16 +518,7 @@ func (e *Engine) escalate(a *Alert, tier int, now time.Time, why string) {
 
 // Run ticks every interval until ctx ends.
 func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			e.Tick()
-		}
-	}
+	return run.Every(ctx, interval, e.Tick)
 }
 
 // ---- people's actions ----

@@ -220,24 +220,34 @@ func (r *Alerts) Alert(ctx context.Context, id int64) (*alerts.Alert, error) {
 	return a, rows.Err()
 }
 
-// SaveSilence stores a new silence, setting its ID.
-func (r *Alerts) SaveSilence(ctx context.Context, s *alerts.Silence) error {
+// insert runs one INSERT whose first argument is an ID allocated as MAX+1,
+// in its own transaction, and returns the ID.
+func (r *Alerts) insert(ctx context.Context, table, stmt string, args ...any) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tx, err := r.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	id, err := r.nextID(ctx, tx, "silences")
+	id, err := r.nextID(ctx, tx, table)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, r.db.Dialect.Rebind(`INSERT INTO silences (id, lift, estate, starts_at, ends_at, reason, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), id, s.Lift, s.Estate, ms(s.StartsAt), ms(s.EndsAt), s.Reason, s.CreatedBy, ms(s.CreatedAt)); err != nil {
-		return fmt.Errorf("insert silence: %w", err)
+	if _, err := tx.ExecContext(ctx, r.db.Dialect.Rebind(stmt), append([]any{id}, args...)...); err != nil {
+		return 0, fmt.Errorf("insert into %s: %w", table, err)
 	}
 	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit %s: %w", table, err)
+	}
+	return id, nil
+}
+
+// SaveSilence stores a new silence, setting its ID.
+func (r *Alerts) SaveSilence(ctx context.Context, s *alerts.Silence) error {
+	id, err := r.insert(ctx, "silences", `INSERT INTO silences (id, lift, estate, starts_at, ends_at, reason, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.Lift, s.Estate, ms(s.StartsAt), ms(s.EndsAt), s.Reason, s.CreatedBy, ms(s.CreatedAt))
+	if err != nil {
 		return err
 	}
 	s.ID = id
@@ -272,23 +282,10 @@ func (r *Alerts) Silences(ctx context.Context) ([]alerts.Silence, error) {
 
 // LogNotification appends to the notification log, setting rec.ID.
 func (r *Alerts) LogNotification(ctx context.Context, rec *notify.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	tx, err := r.db.SQL.BeginTx(ctx, nil)
+	id, err := r.insert(ctx, "notifications", `INSERT INTO notifications (id, alert_id, receiver, event, tier, at, attempts,
+		outcome, status_code, error, retryable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.AlertID, rec.Receiver, rec.Event,
+		rec.Tier, ms(rec.At), rec.Attempts, rec.Outcome, rec.StatusCode, rec.Error, rec.Retryable)
 	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	id, err := r.nextID(ctx, tx, "notifications")
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, r.db.Dialect.Rebind(`INSERT INTO notifications (id, alert_id, receiver, event, tier, at, attempts,
-		outcome, status_code, error, retryable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, rec.AlertID, rec.Receiver, rec.Event,
-		rec.Tier, ms(rec.At), rec.Attempts, rec.Outcome, rec.StatusCode, rec.Error, rec.Retryable); err != nil {
-		return fmt.Errorf("log notification: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return err
 	}
 	rec.ID = id

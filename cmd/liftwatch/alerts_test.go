@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,13 +30,13 @@ import (
 type server struct {
 	cmd  *exec.Cmd
 	base string
-	out  *bytes.Buffer
+	out  *lockedBuffer
 }
 
 func startAlertServe(t *testing.T, broker *testrig.Mosquitto, data, alertsCfg string) *server {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
-	s := &server{base: "http://" + addr, out: &bytes.Buffer{}}
+	s := &server{base: "http://" + addr, out: &lockedBuffer{}}
 	s.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", addr, "--mqtt.broker", broker.URL,
 		"--alerts.config", alertsCfg, "--debug.fake-clock", "--log.level", "warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out

@@ -40,23 +40,6 @@ func queue(b *testing.B, broker *testrig.Mosquitto, n int) itest.Published {
 	return itest.Publish(b, broker.URL, fleet, 1, span, simulator.DefaultRates())
 }
 
-func metric(url, name string) float64 {
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
-			v, _ := strconv.ParseFloat(f[1], 64)
-			return v
-		}
-	}
-	return -1
-}
-
 // BenchmarkDrain: queue messages for liftwatch's persistent session while it
 // is stopped, start it, and time until the last point is in InfluxDB.
 // Reports msg/s, and liftwatch's CPU seconds and peak RSS.
@@ -98,7 +81,7 @@ func BenchmarkDrain(b *testing.B) {
 func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string) *proc {
 	b.Helper()
 	port := testrig.FreePort(b)
-	p := &proc{out: nil, http: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", p.http,
 		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn", "--debug.pprof")
 	p.cmd.Stderr = os.Stderr
@@ -183,8 +166,9 @@ func profileSeconds() string {
 	return "4"
 }
 
-// metricSum adds every series of a labelled metric.
-func metricSum(url, name string) float64 {
+// metric reads a metric from liftwatch's /metrics, adding up its series
+// when it has labels; -1 if liftwatch does not answer.
+func metric(url, name string) float64 {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		return -1
@@ -195,7 +179,7 @@ func metricSum(url, name string) float64 {
 	var sum float64
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, name+"{") {
+		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
 			f := strings.Fields(line)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			sum += v

@@ -74,6 +74,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   lifts and live state  http://%[1]s/api/v1/lifts
   one lift              http://%[1]s/api/v1/lifts/JW-0042
   its history           http://%[1]s/api/v1/lifts/JW-0042/history?kind=trip
+  open alerts           http://%[1]s/api/v1/alerts?open=true
+  alert stream (SSE)    http://%[1]s/api/v1/alerts/stream
   rejected messages     http://%[1]s/api/v1/deadletters
   Prometheus metrics    http://%[1]s/metrics
   health / readiness    http://%[1]s/healthz  http://%[1]s/readyz

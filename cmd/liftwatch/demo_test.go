@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +22,7 @@ import (
 func TestDemoEndToEnd(t *testing.T) {
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	brokerAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
-	var out bytes.Buffer
+	var out lockedBuffer
 	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", brokerAddr, "--sim.backfill", "2h", "--log.level", "warn")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -131,7 +131,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 		b.Fatal(tok.Error())
 	}
 	defer pub.Disconnect(100)
-	recv0 := metricSum(base, "liftwatch_ingest_messages_received_total")
+	recv0 := metric(base, "liftwatch_ingest_messages_received_total")
 	start := time.Now()
 	var sseLat, hookLat []time.Duration
 	seq := int64(0)
@@ -175,7 +175,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 	}
 	b.StopTimer()
 	elapsed := time.Since(start)
-	recv := metricSum(base, "liftwatch_ingest_messages_received_total") - recv0
+	recv := metric(base, "liftwatch_ingest_messages_received_total") - recv0
 	pct := func(d []time.Duration, p float64) float64 {
 		s := append([]time.Duration(nil), d...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -127,14 +128,14 @@ events:
 
 type proc struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *lockedBuffer
 	http string
 }
 
 func startServe(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, dataDir string) *proc {
 	t.Helper()
 	port := testrig.FreePort(t)
-	p := &proc{out: &bytes.Buffer{}, http: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := &proc{out: &lockedBuffer{}, http: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(binary, "serve", "--data.dir", dataDir, "--http.listen", p.http,
 		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -189,3 +190,18 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	}
 	t.Logf("sent %d distinct messages (resent %v, %d republished)", c.TotalSent(), c.Resent, c.Republished)
 }
+
+// lockedBuffer collects a child process's output, safe to read while the
+// process still writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

@@ -241,16 +241,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
 	g.Add("alertmanager-resend", func(ctx context.Context) error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				a.notifier.ResendFiring(ctx, a.engine.Open())
-			}
-		}
+		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})
 	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
 		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 type actor struct {
@@ -51,4 +52,18 @@ func (g *Group) Run(ctx context.Context) error {
 		cancel()
 	}
 	return first
+}
+
+// Every calls f every interval until ctx ends.
+func Every(ctx context.Context, interval time.Duration, f func()) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			f()
+		}
+	}
 }
