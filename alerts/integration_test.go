@@ -2,6 +2,7 @@ package alerts_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -32,6 +33,11 @@ type live struct {
 
 func startLive(t *testing.T, broker *testrig.Mosquitto, fleet []registry.Lift) *live {
 	t.Helper()
+	return startLiveOffline(t, broker, fleet, 0)
+}
+
+func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.Lift, offlineAfter time.Duration) *live {
+	t.Helper()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "lw.db"))
@@ -39,7 +45,7 @@ func startLive(t *testing.T, broker *testrig.Mosquitto, fleet []registry.Lift) *
 		t.Fatal(err)
 	}
 	ix := registry.NewIndex(fleet)
-	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000}, ix, db.History(), prometheus.NewRegistry())
+	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000, OfflineAfter: offlineAfter}, ix, db.History(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +175,108 @@ events:
 		t.Fatalf("entrapment alerts among %d messages of 10,000 lifts: %+v", total, list)
 	}
 	t.Logf("%d messages from 10,000 lifts; one entrapment alert, on %s", total, list[0].Lift)
+}
+
+// TestRulesThroughMosquitto: each critical fault, repeated faults,
+// inhibition in inspection mode and a silence, scripted in one scenario and
+// published through Mosquitto.
+func TestRulesThroughMosquitto(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	fleet, _ := registry.Jiangwan()
+	l := startLive(t, broker, fleet)
+	guyuan := ""
+	for _, x := range fleet {
+		if x.Estate == "guyuan" {
+			guyuan = x.ID
+			break
+		}
+	}
+	sil, err := l.e.AddSilence(context.Background(), alerts.Silence{Estate: "guyuan", StartsAt: time.Now().Add(-2 * time.Hour),
+		EndsAt: time.Now().Add(time.Hour), Reason: "estate-wide inspection", CreatedBy: "manager Zhou"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, broker, fleet, `
+lifts: [JW-0011, JW-0012, JW-0013, JW-0014, JW-0015, JW-0020, JW-0021, `+guyuan+`]
+events:
+  - {at: "00:01:00", lift: JW-0011, do: fault, code: unintended_movement, for: 2m}
+  - {at: "00:01:00", lift: JW-0012, do: fault, code: overspeed, for: 2m}
+  - {at: "00:01:00", lift: JW-0013, do: fault, code: overtravel_top, for: 2m}
+  - {at: "00:01:00", lift: JW-0014, do: fault, code: overtravel_bottom, for: 2m}
+  - {at: "00:01:00", lift: JW-0015, do: fault, code: door_open_while_moving, for: 2m}
+  - {at: "00:01:00", lift: JW-0020, do: fault, code: door_lock, for: 1m}
+  - {at: "00:05:00", lift: JW-0020, do: fault, code: door_lock, for: 1m}
+  - {at: "00:09:00", lift: JW-0020, do: fault, code: door_lock, for: 1m}
+  - {at: "00:01:00", lift: JW-0021, do: visit, for: 30m}
+  - {at: "00:05:00", lift: JW-0021, do: fault, code: no_restart, for: 2m}
+  - {at: "00:05:00", lift: `+guyuan+`, do: fault, code: floor_position_lost, for: 2m}
+`, simulator.DefaultRates(), 0)
+	itest.WaitUntil(t, 2*time.Minute, "repeated-fault alert", func() bool {
+		list, _ := l.db.Alerts().List(context.Background(), store.AlertFilter{Type: alerts.TypeRepeatPrefix + "door_lock"})
+		return len(list) == 1
+	})
+	one := func(lift, typ string) *alerts.Alert {
+		t.Helper()
+		var list []*alerts.Alert
+		itest.WaitUntil(t, time.Minute, lift+" "+typ, func() bool {
+			list, _ = l.db.Alerts().List(context.Background(), store.AlertFilter{Lift: lift, Type: typ})
+			return len(list) == 1
+		})
+		return list[0]
+	}
+	for i, code := range []string{"unintended_movement", "overspeed", "overtravel_top", "overtravel_bottom", "door_open_while_moving"} {
+		a := one(fmt.Sprintf("JW-%04d", 11+i), alerts.TypeFaultPrefix+code)
+		if a.Severity.String() != "critical" || a.State != alerts.StateOpen || a.Suppressed != "" {
+			t.Errorf("%s: %+v (critical faults stay open until a technician resolves them)", code, a)
+		}
+	}
+	if a := one("JW-0021", alerts.TypeFaultPrefix+"no_restart"); a.Suppressed != "inspection" {
+		t.Errorf("fault during a technician's visit: suppressed=%q", a.Suppressed)
+	}
+	if a := one(guyuan, alerts.TypeFaultPrefix+"floor_position_lost"); a.Suppressed != fmt.Sprintf("silence:%d", sil.ID) {
+		t.Errorf("fault in a silenced estate: suppressed=%q", a.Suppressed)
+	}
+}
+
+// TestOfflineFlappingThroughMosquitto: a terminal that goes silent and comes
+// back twice gives two offline alerts, each closed when traffic returns.
+func TestOfflineFlappingThroughMosquitto(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	fleet, _ := registry.Jiangwan()
+	l := startLiveOffline(t, broker, fleet, time.Second)
+	pub, err := simulator.DialMQTT(context.Background(), simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: time.Second}, Conns: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	seq := int64(0)
+	beat := func() {
+		seq++
+		p := fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"mode":"normal","floor":1,"moving":false,"direction":"none","door":"closed","door_zone":true,"occupied":false,"trips":1,"door_cycles":1,"run_s":1}`, seq, time.Now().UnixMilli())
+		pub.Send(context.Background(), &simulator.Out{Lift: "JW-0099", Topic: "lifts/JW-0099/status", Payload: []byte(p)})
+	}
+	offline := func(n int) bool {
+		list, _ := l.db.Alerts().List(context.Background(), store.AlertFilter{Lift: "JW-0099", Type: alerts.TypeOffline})
+		return len(list) == n
+	}
+	for round := 1; round <= 2; round++ {
+		beat()
+		itest.WaitUntil(t, time.Minute, "online", func() bool { st, _ := l.ing.State().Get("JW-0099"); return st.Online })
+		itest.WaitUntil(t, time.Minute, "offline alert", func() bool { return offline(round) && len(l.e.Open()) > 0 })
+		beat()
+		itest.WaitUntil(t, time.Minute, "offline alert closed", func() bool {
+			for _, a := range l.e.Open() {
+				if a.Lift == "JW-0099" {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	list, _ := l.db.Alerts().List(context.Background(), store.AlertFilter{Lift: "JW-0099", Type: alerts.TypeOffline})
+	for _, a := range list {
+		if a.State != alerts.StateResolved || a.ResolvedBy != "system" {
+			t.Fatalf("offline alert left %s", a.State)
+		}
+	}
 }

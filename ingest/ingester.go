@@ -404,6 +404,9 @@ func (ing *Ingester) drain(ctx context.Context, final bool) {
 				backoff = 100 * time.Millisecond
 				break
 			}
+			if ctx.Err() != nil {
+				return // shutting down: the batch stays in the spool for the final flush
+			}
 			ing.m.writeFailures.Inc()
 			if IsPermanent(err) {
 				ing.m.pointsDropped.Add(float64(len(b.Records)))

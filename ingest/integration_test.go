@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -263,4 +264,53 @@ events:
 	if p2.consumer.n.Load() != 0 {
 		t.Fatalf("consumers got %d resent messages after restart", p2.consumer.n.Load())
 	}
+}
+
+// TestSharedSubscriptionSplitsLoad: two instances in one $share group split
+// the messages between them, and InfluxDB still holds exactly what was sent.
+func TestSharedSubscriptionSplitsLoad(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	var consumers []*countingConsumer
+	for i := 0; i < 2; i++ {
+		sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ing, err := ingest.New(ingest.Config{SpoolDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+			registry.NewIndex(fleet), sink, prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &countingConsumer{}
+		consumers = append(consumers, c)
+		ing.AddConsumer(c)
+		rcv, err := ingest.NewReceiver(ingest.ReceiverConfig{ClientID: fmt.Sprintf("liftwatch-%d", i), SharedGroup: "liftwatch",
+			Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: time.Second}}, ing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{}, 2)
+		go func() { ing.Run(ctx); done <- struct{}{} }()
+		go func() { rcv.Run(ctx); done <- struct{}{} }()
+		t.Cleanup(func() { cancel(); <-done; <-done })
+		itest.WaitUntil(t, time.Minute, "connected", rcv.Connected)
+	}
+	time.Sleep(500 * time.Millisecond)
+	c := itest.Publish(t, broker.URL, fleet, 8, time.Hour, itest.Rates())
+	itest.WaitPoints(t, influx, c.Sent, 5*time.Minute)
+	// Storage is exact. Consumers are not: a resend (terminals resend their
+	// last message on reconnecting) can reach the instance that never saw the
+	// original, so each instance detects only its own duplicates.
+	var resent int64
+	for _, n := range c.Resent {
+		resent += n
+	}
+	a, b := consumers[0].n.Load(), consumers[1].n.Load()
+	if a == 0 || b == 0 || a+b < c.TotalSent() || a+b > c.TotalSent()+resent {
+		t.Fatalf("instances consumed %d and %d of %d distinct (+%d resent)", a, b, c.TotalSent(), resent)
+	}
+	t.Logf("split %d / %d of %d distinct, %d resent", a, b, c.TotalSent(), resent)
 }

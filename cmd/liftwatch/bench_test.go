@@ -33,17 +33,26 @@ func benchMessages() int {
 
 // queue publishes about n messages of the Jiangwan fleet (realistic mix)
 // while nobody consumes them; they wait in the broker for the session.
-func queue(b *testing.B, broker *testrig.Mosquitto, n int) itest.Published {
+func queue(b *testing.B, broker *testrig.Mosquitto, n int, hostile float64) itest.Published {
 	fleet, _ := registry.Jiangwan()
 	perHour := float64(len(fleet)) * 69 // ≈1660 messages a lift a day
 	span := time.Duration(float64(n) / perHour * float64(time.Hour))
-	return itest.Publish(b, broker.URL, fleet, 1, span, simulator.DefaultRates())
+	rates := simulator.DefaultRates()
+	rates.Hostile = hostile
+	return itest.Publish(b, broker.URL, fleet, 1, span, rates)
 }
 
 // BenchmarkDrain: queue messages for liftwatch's persistent session while it
 // is stopped, start it, and time until the last point is in InfluxDB.
-// Reports msg/s, and liftwatch's CPU seconds and peak RSS.
+// Reports valid msg/s, and liftwatch's CPU seconds and peak RSS. The
+// hostile case adds one bad message (every rejection reason) per valid one:
+// the flood must not slow the good messages much.
 func BenchmarkDrain(b *testing.B) {
+	b.Run("clean", func(b *testing.B) { drain(b, 0) })
+	b.Run("hostile=1", func(b *testing.B) { drain(b, 1) })
+}
+
+func drain(b *testing.B, hostile float64) {
 	for i := 0; i < b.N; i++ {
 		broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
 		influx := testrig.StartInfluxDB(b)
@@ -51,7 +60,7 @@ func BenchmarkDrain(b *testing.B) {
 		p := startServeB(b, broker, influx, data)
 		p.cmd.Process.Signal(syscall.SIGTERM) // the session now exists
 		p.cmd.Wait()
-		sent := queue(b, broker, benchMessages())
+		sent := queue(b, broker, benchMessages(), hostile)
 		total := float64(sent.TotalSent())
 
 		b.ResetTimer()
@@ -75,6 +84,7 @@ func BenchmarkDrain(b *testing.B) {
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MiB")
 		b.ReportMetric(total, "messages")
+		b.ReportMetric(float64(sent.TotalHostile()), "hostile")
 	}
 }
 
@@ -113,7 +123,7 @@ func BenchmarkDrainRawPaho(b *testing.B) {
 		}
 		c.Subscribe("lifts/+/+", 1, nil).Wait()
 		c.Disconnect(100)
-		sent := queue(b, broker, benchMessages())
+		sent := queue(b, broker, benchMessages(), 0)
 		total := sent.TotalSent() + sent.TotalHostile()
 		for _, v := range sent.Resent {
 			total += v
