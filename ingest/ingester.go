@@ -234,7 +234,11 @@ func (ing *Ingester) release(in *inbound) {
 }
 
 func (ing *Ingester) reject(in *inbound, err error) {
-	ing.m.rejected.WithLabelValues(string(telemetry.ReasonOf(err))).Inc()
+	if c := ing.m.rejectedBy[telemetry.ReasonOf(err)]; c != nil {
+		c.Inc()
+	} else {
+		ing.m.rejected.WithLabelValues(string(telemetry.ReasonOf(err))).Inc()
+	}
 	ing.dead.Add(in.recv, in.topic, in.payload, err)
 	ing.release(in)
 }
@@ -246,11 +250,11 @@ func (ing *Ingester) work(shard int) {
 	for in := range ing.shards[shard] {
 		lift, kind, err := telemetry.ParseTopic(ing.cfg.Root, in.topic)
 		if err != nil {
-			ing.m.received.WithLabelValues("invalid").Inc()
+			ing.m.receivedBy[telemetry.KindInvalid].Inc()
 			ing.reject(in, err)
 			continue
 		}
-		ing.m.received.WithLabelValues(kind.String()).Inc()
+		ing.m.receivedBy[kind].Inc()
 		l, ok := ing.reg.Get(lift)
 		if !ok {
 			ing.reject(in, &telemetry.DecodeError{Reason: telemetry.ReasonUnknownLift, Msg: "lift " + lift + " is not registered"})
@@ -274,7 +278,7 @@ func (ing *Ingester) work(shard int) {
 		case stale:
 			ing.m.stale.Inc()
 		}
-		ing.m.accepted.WithLabelValues(kind.String()).Inc()
+		ing.m.acceptedBy[kind].Inc()
 		line := telemetry.AppendLine(make([]byte, 0, 384), &m, l.Estate)
 		r := Record{Kind: kind, Lift: l.ID, Boot: m.Boot, Seq: m.Seq, RecvMS: in.recv.UnixMilli(), PointNS: m.PointTime(), Line: line}
 		ing.toSpool <- &accepted{in: in, rec: appendRecord(make([]byte, 0, len(line)+64), &r), msg: m, dispatch: v == fresh}

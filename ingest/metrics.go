@@ -21,6 +21,12 @@ type metrics struct {
 	connected     prometheus.Gauge
 	reconnects    prometheus.Counter
 	stateChanges  *prometheus.CounterVec
+
+	// Resolved once: WithLabelValues hashes its labels on every call, which
+	// showed in the per-message cost.
+	receivedBy [len(telemetry.Kinds) + 1]prometheus.Counter // index: Kind (0 = invalid topic)
+	acceptedBy [len(telemetry.Kinds) + 1]prometheus.Counter
+	rejectedBy map[telemetry.Reason]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
@@ -54,12 +60,15 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		stateChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_lift_state_changes_total",
 			Help: "Lifts going online or offline."}, []string{"to"}),
 	}
+	m.receivedBy[telemetry.KindInvalid] = m.received.WithLabelValues("invalid")
+	m.acceptedBy[telemetry.KindInvalid] = m.accepted.WithLabelValues("invalid")
 	for _, k := range telemetry.Kinds {
-		m.received.WithLabelValues(k.String())
-		m.accepted.WithLabelValues(k.String())
+		m.receivedBy[k] = m.received.WithLabelValues(k.String())
+		m.acceptedBy[k] = m.accepted.WithLabelValues(k.String())
 	}
+	m.rejectedBy = map[telemetry.Reason]prometheus.Counter{}
 	for _, r := range telemetry.Reasons {
-		m.rejected.WithLabelValues(string(r))
+		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
 	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.gaps, m.unacked, m.writeLatency,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.connected, m.reconnects, m.stateChanges,
