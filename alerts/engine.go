@@ -700,3 +700,20 @@ func (e *Engine) Silences() []Silence {
 	defer e.mu.Unlock()
 	return append([]Silence(nil), e.silences...)
 }
+
+// LiftAlerts reports a lift's open alerts and whether it is flagged unsafe:
+// an open critical fault alert, which only a technician resolving it clears.
+func (e *Engine) LiftAlerts(lift string) (open int, unsafe bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, a := range e.open {
+		if k.lift != lift {
+			continue
+		}
+		open++
+		if a.Severity >= telemetry.SeverityCritical && strings.HasPrefix(a.Type, TypeFaultPrefix) {
+			unsafe = true
+		}
+	}
+	return open, unsafe
+}

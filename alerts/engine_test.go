@@ -273,8 +273,14 @@ func TestCriticalFaultsAlertAtOnceAndStayUntilResolved(t *testing.T) {
 		if !a.OpenedAt.Equal(t0.Add(time.Duration(i+1) * time.Minute)) {
 			t.Fatalf("%s: opened at %v, not at once", c, a.OpenedAt.Sub(t0))
 		}
+		if n, unsafe := r.e.LiftAlerts(lift); n != 1 || !unsafe {
+			t.Fatalf("%s: lift not flagged unsafe after the terminal cleared the fault (open %d)", c, n)
+		}
 		if got, err := r.e.Resolve(a.ID, alerts.Action{Actor: "technician Wang", Note: "governor checked"}); err != nil || got.State != alerts.StateResolved {
 			t.Fatalf("%s: technician could not clear: %v", c, err)
+		}
+		if _, unsafe := r.e.LiftAlerts(lift); unsafe {
+			t.Fatalf("%s: still unsafe after the technician resolved it", c)
 		}
 	}
 }

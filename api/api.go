@@ -46,6 +46,11 @@ type History interface {
 	Recent(ctx context.Context, lift, kind string, limit int) ([]store.Point, error)
 }
 
+// Safety tells a lift's open alerts and whether it is flagged unsafe.
+type Safety interface {
+	LiftAlerts(lift string) (open int, unsafe bool)
+}
+
 // Check is a readiness check of one dependency; nil means ready.
 type Check func(ctx context.Context) error
 
@@ -55,6 +60,7 @@ type Deps struct {
 	States      States
 	DeadLetters DeadLetters
 	History     History
+	Safety      Safety // nil: no alert information on lifts
 	Ready       map[string]Check
 	Gatherer    prometheus.Gatherer
 	Registerer  prometheus.Registerer
@@ -189,7 +195,11 @@ type Lift struct {
 	Messages   int64      `json:"messages"`
 	Duplicates int64      `json:"duplicates"`
 	Gaps       int64      `json:"gaps"`
-	Status     *Status    `json:"status,omitempty"`
+	// OpenAlerts and Unsafe come from the alert engine; Unsafe is set by an
+	// open critical fault until a technician resolves it.
+	OpenAlerts int     `json:"open_alerts"`
+	Unsafe     bool    `json:"unsafe"`
+	Status     *Status `json:"status,omitempty"`
 }
 
 // Status is a lift's last status report.
@@ -210,6 +220,9 @@ type Status struct {
 
 func (s *Server) view(l *registry.Lift) Lift {
 	v := Lift{Lift: *l}
+	if s.d.Safety != nil {
+		v.OpenAlerts, v.Unsafe = s.d.Safety.LiftAlerts(l.ID)
+	}
 	st, ok := s.d.States.Get(l.ID)
 	if !ok {
 		return v

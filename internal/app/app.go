@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake, Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: a.engine, Records: a.db.Alerts(), Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error {

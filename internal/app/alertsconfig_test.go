@@ -1,0 +1,56 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadAlertsConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "a.yaml")
+	os.WriteFile(good, []byte(`
+policy:
+  entrapment_after: 20s
+  renotify: 2m
+  severities: {door_obstructed: major}
+estates:
+  yixian: {ack_within: 3m}
+receivers:
+  - {name: maintainer, url: "http://127.0.0.1:9/hook", secret: s, estates: [yixian]}
+  - {name: desk, url: "http://127.0.0.1:9/desk", tier: 2, min_severity: critical}
+`), 0o644)
+	cfg, err := LoadAlertsConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Policies.Default
+	if d.EntrapmentAfter != 20*time.Second || d.Renotify != 2*time.Minute || d.AckWithin != 5*time.Minute || d.Severities["door_obstructed"] != "major" {
+		t.Fatalf("default policy %+v", d)
+	}
+	y := cfg.Policies.For("yixian")
+	if y.AckWithin != 3*time.Minute || y.EntrapmentAfter != 20*time.Second || y.OnSiteWithin != 30*time.Minute {
+		t.Fatalf("estate override must start from the default: %+v", y)
+	}
+	if cfg.Policies.For("guyuan").AckWithin != 5*time.Minute {
+		t.Fatal("other estates keep the default")
+	}
+	if len(cfg.Receivers) != 2 || cfg.Receivers[1].Tier != 2 || cfg.Receivers[0].MaxAttempts != 6 {
+		t.Fatalf("receivers %+v", cfg.Receivers)
+	}
+	for want, body := range map[string]string{
+		"field bogus not found": "bogus: 1",
+		"entrapment_after":      "policy: {entrapment_after: 0s}",
+		"estate yixian":         "estates: {yixian: {ack_within: 40m}}",
+		"type \"sms\"":          "receivers: [{name: x, url: 'http://h/p', type: sms}]",
+		"severities[door_lock]": "policy: {severities: {door_lock: loud}}",
+	} {
+		p := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(p, []byte(body), 0o644)
+		if _, err := LoadAlertsConfig(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error naming %q", body, err, want)
+		}
+	}
+}
