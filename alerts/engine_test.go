@@ -59,14 +59,8 @@ func (r *rig) start() {
 	r.db = db
 	r.t.Cleanup(func() { db.Close() })
 	r.e, err = alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: db.Alerts(), Clock: r.clk.Now, WorkOrders: r,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Estates: func(l string) (string, bool) {
-			x, ok := r.fleet.Get(l)
-			if !ok {
-				return "", false
-			}
-			return x.Estate, true
-		}})
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Estates: r.fleet.Estate})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -50,13 +50,7 @@ func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.
 		t.Fatal(err)
 	}
 	e, err := alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: db.Alerts(), Logger: quiet,
-		Estates: func(l string) (string, bool) {
-			x, ok := ix.Get(l)
-			if !ok {
-				return "", false
-			}
-			return x.Estate, true
-		}})
+		Estates: ix.Estate})
 	if err != nil {
 		t.Fatal(err)
 	}

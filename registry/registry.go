@@ -111,3 +111,11 @@ func Import(ctx context.Context, s Store, lifts []Lift) error {
 	}
 	return nil
 }
+
+// Estate returns the estate of a lift; ok is false for an unknown lift.
+func (ix *Index) Estate(id string) (string, bool) {
+	if l, ok := ix.byID[id]; ok {
+		return l.Estate, true
+	}
+	return "", false
+}

@@ -263,14 +263,8 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.db.Alerts(), Clock: now,
-		Logger: log.With("component", "alerts"),
-		Estates: func(lift string) (string, bool) {
-			l, ok := a.index.Get(lift)
-			if !ok {
-				return "", false
-			}
-			return l.Estate, true
-		}})
+		Logger:  log.With("component", "alerts"),
+		Estates: a.index.Estate})
 	if err != nil {
 		return err
 	}
