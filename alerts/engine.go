@@ -418,9 +418,6 @@ func (e *Engine) raise(lift string, l *liftDetect, typ string, sev telemetry.Sev
 	}
 	e.open[akey{lift, typ}] = a
 	e.save(a, ev)
-	if a.ID != 0 {
-		e.byID[a.ID] = a
-	}
 }
 
 // autoResolve closes an open non-rescue alert whose condition cleared.
@@ -448,6 +445,8 @@ func (e *Engine) save(a *Alert, ev Event) {
 	a.History = append(a.History, ev)
 	if err := e.cfg.Store.SaveAlert(context.Background(), a, []Event{ev}); err != nil {
 		e.cfg.Logger.Error("persist alert failed", "lift", a.Lift, "type", a.Type, "err", err)
+	} else if a.Open() {
+		e.byID[a.ID] = a // a new alert whose first save failed becomes actionable here
 	}
 	if len(a.History) > 20 { // memory keeps the recent record; the store has all of it
 		a.History = append([]Event(nil), a.History[len(a.History)-20:]...)

@@ -599,3 +599,44 @@ func TestPerEstatePolicy(t *testing.T) {
 		t.Fatal("entrapment not raised at the estate's 80 s")
 	}
 }
+
+// failingStore fails its first n saves, then delegates.
+type failingStore struct {
+	alerts.Store
+	n int
+}
+
+func (f *failingStore) SaveAlert(ctx context.Context, a *alerts.Alert, ev []alerts.Event) error {
+	if f.n > 0 {
+		f.n--
+		return fmt.Errorf("disk full")
+	}
+	return f.Store.SaveAlert(ctx, a, ev)
+}
+
+// TestStoreFailureDoesNotLoseTheAlert: detection and notification go on when
+// the database fails, and the alert is written whole at its next change.
+func TestStoreFailureDoesNotLoseTheAlert(t *testing.T) {
+	r := newRig(t)
+	fs := &failingStore{Store: r.db.Alerts(), n: 1}
+	e, err := alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: fs, Clock: r.clk.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Estates: r.fleet.Estate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	e.Listen(func(c alerts.Change) { seen = append(seen, c.Event.Action) })
+	e.Consume(msg("JW-0042", telemetry.KindFault, 1, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	if len(seen) != 1 || seen[0] != "opened" {
+		t.Fatalf("listeners not told despite the store failure: %v", seen)
+	}
+	r.advance(0)
+	e.Consume(msg("JW-0042", telemetry.KindFault, 2, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	open := e.Open()
+	if len(open) != 1 || open[0].ID == 0 {
+		t.Fatalf("alert not persisted at its next change: %+v", open)
+	}
+	if _, err := e.Acknowledge(open[0].ID, alerts.Action{Actor: "Li"}); err != nil {
+		t.Fatalf("alert not actionable after the store recovered: %v", err)
+	}
+}
