@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+func TestDeployedAlertsConfigIsValid(t *testing.T) {
+	cfg, err := LoadAlertsConfig("../../deploy/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Policies.For("yixian").EntrapmentAfter != 20*time.Second || cfg.Policies.Default.EntrapmentAfter != 30*time.Second {
+		t.Fatalf("deploy/alerts.yaml not read as written: %+v", cfg.Policies)
+	}
+}
+
 func TestLoadAlertsConfig(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "a.yaml")
