@@ -76,6 +76,7 @@ type Engine struct {
 	open      map[akey]*Alert
 	byID      map[int64]*Alert
 	lifts     map[string]*liftDetect
+	timed     map[string]bool // lifts with a running timer (entrapment countdown, out of service): all Tick visits
 	silences  []Silence
 	listeners []func(Change)
 }
@@ -121,7 +122,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("alerts: policy of estate %s: %w", e, err)
 		}
 	}
-	e := &Engine{cfg: cfg, open: map[akey]*Alert{}, byID: map[int64]*Alert{}, lifts: map[string]*liftDetect{}}
+	e := &Engine{cfg: cfg, open: map[akey]*Alert{}, byID: map[int64]*Alert{}, lifts: map[string]*liftDetect{}, timed: map[string]bool{}}
 	open, err := cfg.Store.OpenAlerts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load open alerts: %w", err)
@@ -149,7 +150,7 @@ func (e *Engine) lift(id string) *liftDetect {
 	l := e.lifts[id]
 	if l == nil {
 		est, _ := e.cfg.Estates(id)
-		l = &liftDetect{estate: est, doorZone: true, battery: -1, faults: map[string]bool{}, faultTimes: map[string][]time.Time{}}
+		l = &liftDetect{estate: est, doorZone: true, battery: -1} // maps made on first use: most lifts never fault
 		e.lifts[id] = l
 	}
 	return l
@@ -208,6 +209,16 @@ func (e *Engine) Consume(m *telemetry.Message) {
 			fmt.Sprintf("alarm %s pressed (occupied=%v, floor %d)", m.Source, l.occupied, m.Floor), false)
 	}
 	e.checkTrap(m.Lift, l, p, at)
+	e.track(m.Lift, l)
+}
+
+// track keeps the set of lifts whose timers Tick must run.
+func (e *Engine) track(id string, l *liftDetect) {
+	if !l.trapSince.IsZero() || l.haveStatus && l.mode == telemetry.ModeOutOfService {
+		e.timed[id] = true
+	} else {
+		delete(e.timed, id)
+	}
 }
 
 // trapCondition is the derived-entrapment rule: an occupied, stopped car
@@ -295,6 +306,9 @@ func (e *Engine) fault(m *telemetry.Message, l *liftDetect, p *Policy, at time.T
 			}
 		}
 		return
+	}
+	if l.faults == nil {
+		l.faults, l.faultTimes = map[string]bool{}, map[string][]time.Time{}
 	}
 	l.faults[code] = true
 	if code == telemetry.FaultEntrapment {
@@ -468,8 +482,8 @@ func (e *Engine) Tick() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	ids := make([]string, 0, len(e.lifts))
-	for id := range e.lifts {
+	ids := make([]string, 0, len(e.timed))
+	for id := range e.timed {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -482,6 +496,7 @@ func (e *Engine) Tick() {
 		if l.haveStatus && l.mode == telemetry.ModeOutOfService {
 			e.checkMode(id, l, p, now)
 		}
+		e.track(id, l)
 	}
 	open := make([]*Alert, 0, len(e.open))
 	for _, a := range e.open {
