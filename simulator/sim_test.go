@@ -46,10 +46,6 @@ func CheckContract(t testing.TB, fleet []registry.Lift, outs []Out, now time.Tim
 	t.Helper()
 	ix := registry.NewIndex(fleet)
 	var dec telemetry.Decoder
-	type key struct {
-		lift string
-		boot int64
-	}
 	byLift := map[string][]telemetry.Message{}
 	seen := map[telemetry.Key][]byte{}
 	for _, o := range outs {
