@@ -58,6 +58,19 @@ func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.Infl
 	return p
 }
 
+// startFleet starts a private Mosquitto and InfluxDB and a connected
+// pipeline for the Jiangwan fleet, stopped when the test ends.
+func startFleet(t *testing.T) (*testrig.Mosquitto, *testrig.InfluxDB, []registry.Lift, *pipeline) {
+	t.Helper()
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	influx := testrig.StartInfluxDB(t)
+	fleet, _ := registry.Jiangwan()
+	p := startPipeline(t, broker, influx, fleet, t.TempDir())
+	t.Cleanup(func() { p.stop(t) })
+	waitConnected(t, p)
+	return broker, influx, fleet, p
+}
+
 func (p *pipeline) stop(t *testing.T) {
 	t.Helper()
 	p.cancel()
@@ -98,12 +111,7 @@ func (p *pipeline) counter(name string, labels ...string) float64 {
 // hostile one is rejected with its reason, every resend is counted as a
 // duplicate and never reaches the consumers.
 func TestFleetIntoInfluxDB(t *testing.T) {
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
-	influx := testrig.StartInfluxDB(t)
-	fleet, _ := registry.Jiangwan()
-	p := startPipeline(t, broker, influx, fleet, t.TempDir())
-	defer p.stop(t)
-	waitConnected(t, p)
+	broker, influx, fleet, p := startFleet(t)
 
 	rates := itest.Rates()
 	rates.Hostile = 0.02
@@ -153,12 +161,7 @@ func waitConnected(t *testing.T, p *pipeline) {
 // TestInfluxOutage: InfluxDB down mid-stream; the consumers keep receiving,
 // the spool grows, and after InfluxDB returns the counts are exact.
 func TestInfluxOutage(t *testing.T) {
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
-	influx := testrig.StartInfluxDB(t)
-	fleet, _ := registry.Jiangwan()
-	p := startPipeline(t, broker, influx, fleet, t.TempDir())
-	defer p.stop(t)
-	waitConnected(t, p)
+	broker, influx, fleet, p := startFleet(t)
 
 	first := itest.Publish(t, broker.URL, fleet[:100], 1, time.Hour, itest.Rates())
 	itest.WaitPoints(t, influx, first.Sent, 5*time.Minute)
@@ -190,12 +193,7 @@ func TestInfluxOutage(t *testing.T) {
 // TestBrokerRestart: Mosquitto (persistence on) restarted while the fleet
 // publishes; nothing is lost and nothing is stored twice.
 func TestBrokerRestart(t *testing.T) {
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
-	influx := testrig.StartInfluxDB(t)
-	fleet, _ := registry.Jiangwan()
-	p := startPipeline(t, broker, influx, fleet, t.TempDir())
-	defer p.stop(t)
-	waitConnected(t, p)
+	broker, influx, fleet, p := startFleet(t)
 
 	done := make(chan itest.Published)
 	go func() {
