@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -10,12 +9,12 @@ import (
 )
 
 func TestRegistryRoundTripAndReopen(t *testing.T) {
+	forEachOpener(t, testRegistryRoundTripAndReopen)
+}
+
+func testRegistryRoundTripAndReopen(t *testing.T, open func(t *testing.T) *DB) {
 	ctx := context.Background()
-	file := filepath.Join(t.TempDir(), "lw.db")
-	db, err := OpenSQLite(ctx, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := open(t)
 	fleet, err := registry.Jiangwan()
 	if err != nil {
 		t.Fatal(err)
@@ -30,11 +29,7 @@ func TestRegistryRoundTripAndReopen(t *testing.T) {
 	}
 	db.Close()
 
-	db, err = OpenSQLite(ctx, file) // migrations must not re-run
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = open(t) // migrations must not re-run
 	got, err := db.Lifts().ListLifts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -43,18 +38,17 @@ func TestRegistryRoundTripAndReopen(t *testing.T) {
 		t.Fatalf("registry differs after reopen (%d vs %d lifts)", len(got), len(fleet))
 	}
 	var n int
-	if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 3 {
+	if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 4 {
 		t.Fatalf("schema_migrations has %d rows (%v)", n, err)
 	}
 }
 
 func TestImportRejectsInvalid(t *testing.T) {
+	forEachBackend(t, testImportRejectsInvalid)
+}
+
+func testImportRejectsInvalid(t *testing.T, db *DB) {
 	ctx := context.Background()
-	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "lw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	bad := registry.Generate(1)[:2]
 	bad[1].ID = bad[0].ID
 	if err := registry.Import(ctx, db.Lifts(), bad); err == nil {
