@@ -489,7 +489,7 @@ func TestRepeatedFilters(t *testing.T) {
 	}
 	l := f.lifts
 	for path, want := range map[string]int{
-		"/api/v1/alerts?lift=" + l[0].ID + "&lift=" + l[3].ID:                        2,
+		"/api/v1/alerts?lift=" + l[0].ID + "&lift=" + l[3].ID:                         2,
 		"/api/v1/alerts?estate=" + f.estateA + "&estate=" + f.estateB:                 5,
 		"/api/v1/alerts?estate=" + f.estateB:                                          2,
 		"/api/v1/alerts?type=entrapment&type=offline":                                 4,
