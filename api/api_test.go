@@ -439,6 +439,7 @@ func TestResponsesShape(t *testing.T) {
 		{"/api/v1/silences?lift=none", 0},
 		{"/api/v1/deadletters", 3},
 		{"/api/v1/deadletters?reason=too_large", 0},
+		{"/api/v1/deadletters?reason=too_large&reason=bad_version", 0},
 	} {
 		resp, b := f.do(t, "GET", tc.path, "")
 		if resp.StatusCode != 200 {
