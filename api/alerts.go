@@ -70,12 +70,12 @@ func (s *Server) alertRoutes() {
 // alertFilter parses the alert list's filters (also the stream's): state,
 // lift, estate, severity and type may repeat (any of them matches).
 func alertFilter(q url.Values, stream bool) (store.AlertFilter, error) {
-	single := []string{"since", "until", "open", "limit"}
+	single := []string{"since", "until", "limit"}
 	if stream {
-		single = []string{"since", "until", "open"}
+		single = []string{"since", "until"}
 	}
 	var f store.AlertFilter
-	if err := params(q, []string{"state", "lift", "estate", "severity", "type"}, single); err != nil {
+	if err := params(q, []string{"state", "lift", "estate", "severity", "type", "open"}, single); err != nil {
 		return f, err
 	}
 	var err error
@@ -106,8 +106,11 @@ func alertFilter(q url.Values, stream bool) (store.AlertFilter, error) {
 		return f, err
 	}
 	f.Open = open != nil && *open
-	if open != nil && !*open {
-		return f, badField("open", "open=false is not a filter; use state=resolved")
+	if open != nil && !*open { // resolved only, within any state filter given
+		if len(f.States) > 0 && !slices.Contains(f.States, string(alerts.StateResolved)) {
+			f.Open = true // open and resolved: matches nothing, as asked
+		}
+		f.States = []string{string(alerts.StateResolved)}
 	}
 	return f, nil
 }
