@@ -52,7 +52,7 @@ func ParseHistoryCursor(s string) (HistoryCursor, error) {
 	return HistoryCursor{TimeNS: t, Kind: kind}, nil
 }
 
-// Kinds returns the query's kinds, every kind if none is named, sorted.
+// kinds returns the query's kinds, every kind if none is named, sorted.
 func (q *HistoryQuery) kinds() []string {
 	ks := q.Kinds
 	if len(ks) == 0 {
