@@ -550,7 +550,7 @@ type Action struct {
 
 func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now time.Time) (Event, error)) (*Alert, error) {
 	if strings.TrimSpace(act.Actor) == "" {
-		return nil, &ValidationError{Msg: "actor is required: who is doing this"}
+		return nil, &ValidationError{Msg: "actor is required: who is doing this", Field: "actor"}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -589,7 +589,7 @@ func (e *Engine) Acknowledge(id int64, act Action) (*Alert, error) {
 // Dispatch sends someone (act.To); it acknowledges an open alert too.
 func (e *Engine) Dispatch(id int64, act Action) (*Alert, error) {
 	if strings.TrimSpace(act.To) == "" {
-		return nil, &ValidationError{Msg: "to is required: whom the dispatch sends"}
+		return nil, &ValidationError{Msg: "to is required: whom the dispatch sends", Field: "to"}
 	}
 	return e.act(id, "dispatched", act, func(a *Alert, now time.Time) (Event, error) {
 		if stateRank[a.State] > stateRank[StateDispatched] {
@@ -628,8 +628,11 @@ func (e *Engine) Resolve(id int64, act Action) (*Alert, error) {
 			if a.State != StateOnSite {
 				return Event{}, &TransitionError{Action: "resolve", Current: a.State, Reason: "a rescue closes only when someone on site confirms the passengers are out: record the arrival first"}
 			}
-			if !act.PassengersReleased || strings.TrimSpace(act.Note) == "" {
-				return Event{}, &ValidationError{Msg: "resolving a rescue needs passengers_released: true and a note of what was done"}
+			if !act.PassengersReleased {
+				return Event{}, &ValidationError{Msg: "resolving a rescue needs passengers_released: true and a note of what was done", Field: "passengers_released"}
+			}
+			if strings.TrimSpace(act.Note) == "" {
+				return Event{}, &ValidationError{Msg: "resolving a rescue needs a note of what was done", Field: "note"}
 			}
 		}
 		a.State, a.ResolvedAt, a.ResolvedBy = StateResolved, &now, act.Actor
@@ -640,7 +643,7 @@ func (e *Engine) Resolve(id int64, act Action) (*Alert, error) {
 // Comment adds a note.
 func (e *Engine) Comment(id int64, act Action) (*Alert, error) {
 	if strings.TrimSpace(act.Note) == "" {
-		return nil, &ValidationError{Msg: "note is required"}
+		return nil, &ValidationError{Msg: "note is required", Field: "note"}
 	}
 	return e.act(id, "comment", act, func(a *Alert, now time.Time) (Event, error) { return Event{}, nil })
 }
@@ -674,13 +677,13 @@ func (e *Engine) Open() []*Alert {
 func (e *Engine) AddSilence(ctx context.Context, s Silence) (Silence, error) {
 	switch {
 	case (s.Lift == "") == (s.Estate == ""):
-		return s, &ValidationError{Msg: "a silence names either a lift or an estate"}
+		return s, &ValidationError{Msg: "a silence names either a lift or an estate", Field: "lift"}
 	case !s.EndsAt.After(s.StartsAt):
-		return s, &ValidationError{Msg: "ends_at must be after starts_at"}
+		return s, &ValidationError{Msg: "ends_at must be after starts_at", Field: "ends_at"}
 	case strings.TrimSpace(s.Reason) == "" || strings.TrimSpace(s.CreatedBy) == "":
 		return s, &ValidationError{Msg: "reason and created_by are required"}
 	case s.EndsAt.Sub(s.StartsAt) > 31*24*time.Hour:
-		return s, &ValidationError{Msg: "a silence lasts at most 31 days"}
+		return s, &ValidationError{Msg: "a silence lasts at most 31 days", Field: "ends_at"}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -129,8 +129,12 @@ type NotFoundError struct{ ID int64 }
 
 func (e *NotFoundError) Error() string { return fmt.Sprintf("no alert %d", e.ID) }
 
-// ValidationError is a bad request (missing actor, note, …).
-type ValidationError struct{ Msg string }
+// ValidationError is a bad request (missing actor, note, …). Field names
+// the request field at fault, if one is.
+type ValidationError struct {
+	Msg   string
+	Field string
+}
 
 func (e *ValidationError) Error() string { return e.Msg }
 

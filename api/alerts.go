@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -31,12 +36,14 @@ type AlertEngine interface {
 type AlertRecords interface {
 	List(ctx context.Context, f store.AlertFilter) ([]*alerts.Alert, error)
 	Alert(ctx context.Context, id int64) (*alerts.Alert, error)
-	Notifications(ctx context.Context, alertID int64, limit int) ([]notify.Record, error)
+	NotificationsOf(ctx context.Context, alertIDs []int64, limit int) ([]notify.Record, error)
 }
 
 // AlertStream is the live change feed.
 type AlertStream interface {
 	Subscribe() (<-chan alerts.StreamEvent, func())
+	// Resume subscribes and replays the changes after sequence after.
+	Resume(after uint64) (alerts.Replay, <-chan alerts.StreamEvent, func())
 }
 
 // AlertDeps wire the alert endpoints; nil leaves them out.
@@ -54,71 +61,119 @@ func (s *Server) alertRoutes() {
 	s.handle("GET /api/v1/alerts/{id}", s.getAlert)
 	s.handle("POST /api/v1/alerts/{id}/{action}", s.alertAction)
 	s.handle("GET /api/v1/notifications", s.listNotifications)
-	s.handle("GET /api/v1/silences", func(w http.ResponseWriter, r *http.Request) int {
-		return writeJSON(w, http.StatusOK, s.d.Alerts.Engine.Silences())
-	})
+	s.handle("GET /api/v1/silences", s.listSilences)
 	s.handle("POST /api/v1/silences", s.addSilence)
 	s.handle("DELETE /api/v1/silences/{id}", s.deleteSilence)
 	s.handle("GET /api/v1/reports/rescue", s.rescueReport)
 }
 
-func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
-	q := r.URL.Query()
-	allowed := map[string]bool{"state": true, "lift": true, "estate": true, "severity": true, "type": true, "since": true, "until": true, "open": true, "limit": true}
-	for k := range q {
-		if !allowed[k] {
-			return writeError(w, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k)+"; allowed: state, lift, estate, severity, type, since, until, open, limit")
-		}
+// alertFilter parses the alert list's filters (also the stream's): state,
+// lift, estate, severity and type may repeat (any of them matches).
+func alertFilter(q url.Values, stream bool) (store.AlertFilter, error) {
+	single := []string{"since", "until", "limit"}
+	if stream {
+		single = []string{"since", "until"}
 	}
-	f := store.AlertFilter{State: q.Get("state"), Lift: q.Get("lift"), Estate: q.Get("estate"), Severity: q.Get("severity"), Type: q.Get("type")}
-	if f.State != "" {
-		switch alerts.State(f.State) {
+	var f store.AlertFilter
+	if err := params(q, []string{"state", "lift", "estate", "severity", "type", "open"}, single); err != nil {
+		return f, err
+	}
+	var err error
+	if f.States, err = values(q, "state", func(v string) bool {
+		switch alerts.State(v) {
 		case alerts.StateOpen, alerts.StateAcknowledged, alerts.StateDispatched, alerts.StateOnSite, alerts.StateResolved:
-		default:
-			return writeError(w, http.StatusBadRequest, "state must be open, acknowledged, dispatched, on_site or resolved")
+			return true
 		}
+		return false
+	}, "open, acknowledged, dispatched, on_site or resolved"); err != nil {
+		return f, err
 	}
-	if f.Severity != "" {
-		if _, ok := telemetry.ParseSeverity(f.Severity); !ok {
-			return writeError(w, http.StatusBadRequest, "severity must be warning, minor, major or critical")
-		}
+	if f.Severities, err = values(q, "severity", func(v string) bool { _, ok := telemetry.ParseSeverity(v); return ok },
+		"warning, minor, major or critical"); err != nil {
+		return f, err
 	}
-	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return writeError(w, http.StatusBadRequest, name+" must be an RFC 3339 time")
-			}
-			*dst = t
-		}
+	f.Lifts, _ = values(q, "lift", nil, "")
+	f.Estates, _ = values(q, "estate", nil, "")
+	f.Types, _ = values(q, "type", nil, "")
+	if f.Since, err = timeParam(q, "since"); err != nil {
+		return f, err
 	}
-	if v := q.Get("open"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return writeError(w, http.StatusBadRequest, "open must be true or false")
-		}
-		f.Open = b
+	if f.Until, err = timeParam(q, "until"); err != nil {
+		return f, err
 	}
-	limit, err := intParam(r, "limit", 200, 1, 10000)
+	open, err := boolParam(q, "open")
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
+		return f, err
 	}
-	f.Limit = limit
+	f.Open = open != nil && *open
+	if open != nil && !*open { // resolved only, within any state filter given
+		if len(f.States) > 0 && !slices.Contains(f.States, string(alerts.StateResolved)) {
+			f.Open = true // open and resolved: matches nothing, as asked
+		}
+		f.States = []string{string(alerts.StateResolved)}
+	}
+	return f, nil
+}
+
+// matchAlert applies a filter to one alert, as the store's List does.
+func matchAlert(f store.AlertFilter, a *alerts.Alert) bool {
+	in := func(v string, allowed []string) bool { return len(allowed) == 0 || slices.Contains(allowed, v) }
+	return (!f.Open || a.Open()) && in(string(a.State), f.States) && in(a.Lift, f.Lifts) && in(a.Estate, f.Estates) &&
+		in(a.Severity.String(), f.Severities) && in(a.Type, f.Types) &&
+		(f.Since.IsZero() || !a.OpenedAt.Before(f.Since)) && (f.Until.IsZero() || a.OpenedAt.Before(f.Until))
+}
+
+// plainAlert is an alert without its MarshalJSON, so alertView can add
+// fields to it.
+type plainAlert alerts.Alert
+
+// AlertView is an alert as the API shows it: with where the lift is and
+// who is responsible for it, from the register, so a person can act on it
+// without a second lookup.
+type AlertView struct {
+	*plainAlert
+	Severity        string `json:"severity"`
+	EstateName      string `json:"estate_name"`
+	Address         string `json:"address"`
+	Building        string `json:"building"`
+	Unit            string `json:"unit"`
+	Contractor      string `json:"contractor"`
+	PropertyManager string `json:"property_manager"`
+}
+
+func (s *Server) alertView(a *alerts.Alert) AlertView {
+	v := AlertView{plainAlert: (*plainAlert)(a), Severity: a.Severity.String()}
+	if l, ok := s.d.Lifts.Get(a.Lift); ok {
+		v.EstateName, v.Address, v.Building, v.Unit = l.EstateName, l.Address, l.Building, l.Unit
+		v.Contractor, v.PropertyManager = l.Contractor, l.PropertyManager
+	}
+	return v
+}
+
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
+	f, err := alertFilter(r.URL.Query(), false)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	if f.Limit, err = intParam(r, "limit", 200, 1, 10000); err != nil {
+		return writeBad(w, err)
+	}
 	list, err := s.d.Alerts.Records.List(r.Context(), f)
 	if err != nil {
 		s.d.Logger.Error("list alerts", "err", err)
 		return writeError(w, http.StatusInternalServerError, "listing alerts failed")
 	}
-	if list == nil {
-		list = []*alerts.Alert{}
+	out := make([]AlertView, 0, len(list))
+	for _, a := range list {
+		out = append(out, s.alertView(a))
 	}
-	return writeJSON(w, http.StatusOK, list)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("alert id %q is not a positive integer", r.PathValue("id"))
+		return 0, badField("id", "alert id %q is not a positive integer", r.PathValue("id"))
 	}
 	return id, nil
 }
@@ -126,7 +181,7 @@ func pathID(r *http.Request) (int64, error) {
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) int {
 	id, err := pathID(r)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
+		return writeBad(w, err)
 	}
 	a, err := s.d.Alerts.Records.Alert(r.Context(), id)
 	var nf *alerts.NotFoundError
@@ -137,24 +192,24 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) int {
 		s.d.Logger.Error("get alert", "id", id, "err", err)
 		return writeError(w, http.StatusInternalServerError, "reading the alert failed")
 	}
-	return writeJSON(w, http.StatusOK, a)
+	return writeJSON(w, http.StatusOK, s.alertView(a))
 }
 
-type conflict struct {
-	Error string       `json:"error"`
-	State alerts.State `json:"state"`
+func conflict(w http.ResponseWriter, msg string, state alerts.State) int {
+	return writeJSON(w, http.StatusConflict, apiError{Error: ErrorBody{Code: errorCode(http.StatusConflict), Message: msg, State: state}})
+}
+
+func writeValidation(w http.ResponseWriter, ve *alerts.ValidationError) int {
+	if ve.Field != "" {
+		return writeBad(w, badField(ve.Field, "%s", ve.Msg))
+	}
+	return writeBad(w, ve)
 }
 
 func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) int {
 	id, err := pathID(r)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
-	}
-	var act alerts.Action
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&act); err != nil {
-		return writeError(w, http.StatusBadRequest, "body must be a JSON object with actor, note, to, passengers_released: "+err.Error())
+		return writeBad(w, err)
 	}
 	e := s.d.Alerts.Engine
 	do := map[string]func(int64, alerts.Action) (*alerts.Alert, error){
@@ -163,21 +218,25 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) int {
 	if do == nil {
 		return writeError(w, http.StatusNotFound, "unknown action "+strconv.Quote(r.PathValue("action"))+"; actions: acknowledge, dispatch, arrive, resolve, comment")
 	}
+	var act alerts.Action
+	if code := decodeBody(w, r, &act); code != 0 {
+		return code
+	}
 	a, err := do(id, act)
 	var te *alerts.TransitionError
 	var ve *alerts.ValidationError
 	var nf *alerts.NotFoundError
 	switch {
 	case err == nil:
-		return writeJSON(w, http.StatusOK, a)
+		return writeJSON(w, http.StatusOK, s.alertView(a))
 	case errors.As(err, &te):
-		return writeJSON(w, http.StatusConflict, conflict{Error: te.Error(), State: te.Current})
+		return conflict(w, te.Error(), te.Current)
 	case errors.As(err, &ve):
-		return writeError(w, http.StatusBadRequest, ve.Error())
+		return writeValidation(w, ve)
 	case errors.As(err, &nf):
 		// Not open in the engine: resolved, or no such alert.
 		if old, err := s.d.Alerts.Records.Alert(r.Context(), id); err == nil {
-			return writeJSON(w, http.StatusConflict, conflict{Error: "the alert is " + string(old.State) + " and takes no more actions", State: old.State})
+			return conflict(w, "the alert is "+string(old.State)+" and takes no more actions", old.State)
 		}
 		return writeError(w, http.StatusNotFound, nf.Error())
 	}
@@ -185,43 +244,118 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) int {
 	return writeError(w, http.StatusInternalServerError, "the action failed")
 }
 
+// listNotifications: ?alert=ID&alert=ID&limit=200
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) int {
-	var alertID int64
-	if v := r.URL.Query().Get("alert"); v != "" {
+	q := r.URL.Query()
+	if err := params(q, []string{"alert"}, []string{"limit"}); err != nil {
+		return writeBad(w, err)
+	}
+	var ids []int64
+	for _, v := range q["alert"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return writeError(w, http.StatusBadRequest, "alert must be a positive integer")
+			return writeBad(w, badField("alert", "alert must be a positive integer, not %q", v))
 		}
-		alertID = id
+		ids = append(ids, id)
 	}
 	limit, err := intParam(r, "limit", 200, 1, 10000)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
+		return writeBad(w, err)
 	}
-	list, err := s.d.Alerts.Records.Notifications(r.Context(), alertID, limit)
+	list, err := s.d.Alerts.Records.NotificationsOf(r.Context(), ids, limit)
 	if err != nil {
 		s.d.Logger.Error("list notifications", "err", err)
 		return writeError(w, http.StatusInternalServerError, "listing notifications failed")
 	}
+	if list == nil {
+		list = []notify.Record{}
+	}
 	return writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
-	var sil alerts.Silence
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sil); err != nil {
-		return writeError(w, http.StatusBadRequest, "body must be a JSON silence (lift or estate, starts_at, ends_at, reason, created_by): "+err.Error())
+// listSilences: ?lift=X&estate=Y (repeatable; a silence matches if it names
+// any of them).
+func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
+	q := r.URL.Query()
+	if err := params(q, []string{"lift", "estate"}, nil); err != nil {
+		return writeBad(w, err)
 	}
-	if sil.Lift != "" {
-		if _, ok := s.d.Lifts.Get(sil.Lift); !ok {
-			return writeError(w, http.StatusBadRequest, "no lift "+strconv.Quote(sil.Lift))
+	lifts, _ := values(q, "lift", nil, "")
+	estates, _ := values(q, "estate", nil, "")
+	out := []alerts.Silence{}
+	for _, sil := range s.d.Alerts.Engine.Silences() {
+		if len(lifts)+len(estates) == 0 || sil.Lift != "" && slices.Contains(lifts, sil.Lift) ||
+			sil.Estate != "" && slices.Contains(estates, sil.Estate) {
+			out = append(out, sil)
 		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// silenceBody is a new silence as a client posts it.
+type silenceBody struct {
+	Lift      string `json:"lift"`
+	Estate    string `json:"estate"`
+	StartsAt  string `json:"starts_at"`
+	EndsAt    string `json:"ends_at"`
+	Reason    string `json:"reason"`
+	CreatedBy string `json:"created_by"`
+}
+
+// silence checks a posted silence field by field, naming the one at fault.
+func (s *Server) silence(b silenceBody) (alerts.Silence, error) {
+	sil := alerts.Silence{Lift: b.Lift, Estate: b.Estate, Reason: b.Reason, CreatedBy: b.CreatedBy}
+	switch {
+	case b.Lift == "" && b.Estate == "":
+		return sil, badField("lift", "a silence names a lift or an estate; both are missing")
+	case b.Lift != "" && b.Estate != "":
+		return sil, badField("estate", "a silence names a lift or an estate, not both")
+	}
+	if b.Lift != "" {
+		if _, ok := s.d.Lifts.Get(b.Lift); !ok {
+			return sil, badField("lift", "no lift %q in the register", b.Lift)
+		}
+	}
+	if b.Estate != "" && !slices.ContainsFunc(s.d.Lifts.Lifts(), func(l registry.Lift) bool { return l.Estate == b.Estate }) {
+		return sil, badField("estate", "no estate %q in the register", b.Estate)
+	}
+	for _, f := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"starts_at", b.StartsAt, &sil.StartsAt}, {"ends_at", b.EndsAt, &sil.EndsAt}} {
+		if f.v == "" {
+			return sil, badField(f.name, "%s is required (an RFC 3339 time)", f.name)
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			return sil, badField(f.name, "%s must be an RFC 3339 time such as 2026-11-24T10:00:00.000Z, not %q", f.name, f.v)
+		}
+		*f.dst = t
+	}
+	switch {
+	case !sil.EndsAt.After(sil.StartsAt):
+		return sil, badField("ends_at", "ends_at must be after starts_at")
+	case strings.TrimSpace(b.Reason) == "":
+		return sil, badField("reason", "reason is required")
+	case strings.TrimSpace(b.CreatedBy) == "":
+		return sil, badField("created_by", "created_by is required")
+	}
+	return sil, nil
+}
+
+func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
+	var b silenceBody
+	if code := decodeBody(w, r, &b); code != 0 {
+		return code
+	}
+	sil, err := s.silence(b)
+	if err != nil {
+		return writeBad(w, err)
 	}
 	out, err := s.d.Alerts.Engine.AddSilence(r.Context(), sil)
 	var ve *alerts.ValidationError
 	if errors.As(err, &ve) {
-		return writeError(w, http.StatusBadRequest, ve.Error())
+		return writeValidation(w, ve)
 	}
 	if err != nil {
 		s.d.Logger.Error("add silence", "err", err)
@@ -233,7 +367,7 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
 func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) int {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, "silence id must be an integer")
+		return writeBad(w, badField("id", "silence id must be an integer, not %q", r.PathValue("id")))
 	}
 	err = s.d.Alerts.Engine.DeleteSilence(r.Context(), id)
 	var nf *alerts.NotFoundError
@@ -248,12 +382,16 @@ func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) int {
 }
 
 func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
-	estate, month := r.URL.Query().Get("estate"), r.URL.Query().Get("month")
+	q := r.URL.Query()
+	if err := params(q, nil, []string{"estate", "month"}); err != nil {
+		return writeBad(w, err)
+	}
+	estate, month := q.Get("estate"), q.Get("month")
 	if estate == "" {
-		return writeError(w, http.StatusBadRequest, "estate is required")
+		return writeBad(w, badField("estate", "estate is required"))
 	}
 	if _, err := time.Parse("2006-01", month); err != nil {
-		return writeError(w, http.StatusBadRequest, "month must be YYYY-MM")
+		return writeBad(w, badField("month", "month must be YYYY-MM, not %q", month))
 	}
 	rep, err := s.d.Alerts.Report(r.Context(), estate, month)
 	if err != nil {
@@ -262,18 +400,47 @@ func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
 	return writeJSON(w, http.StatusOK, rep)
 }
 
-// streamAlerts serves alert changes as server-sent events.
+// streamAlerts serves alert changes as server-sent events. It takes the
+// alert list's filters and, with Last-Event-ID, replays the changes the
+// client missed; if they are no longer held it sends a "reset" event telling
+// the client to reload the list.
 func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		return writeError(w, http.StatusInternalServerError, "streaming unsupported")
 	}
-	ch, cancel := s.d.Alerts.Stream.Subscribe()
+	f, err := alertFilter(r.URL.Query(), true)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	var (
+		replay alerts.Replay
+		ch     <-chan alerts.StreamEvent
+		cancel func()
+	)
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		after, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return writeBad(w, badField("Last-Event-ID", "Last-Event-ID must be an event id from this stream, not %q", v))
+		}
+		replay, ch, cancel = s.d.Alerts.Stream.Resume(after)
+	} else {
+		ch, cancel = s.d.Alerts.Stream.Subscribe()
+		replay.Complete = true
+	}
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": liftwatch alert stream\n\n")
+	if !replay.Complete {
+		b, _ := json.Marshal(map[string]any{"reason": "the changes after Last-Event-ID are no longer held; reload the alert list",
+			"last_event_id": replay.Latest})
+		fmt.Fprintf(w, "id: %d\nevent: reset\ndata: %s\n\n", replay.Latest, b)
+	}
+	for _, ev := range replay.Events {
+		s.sendAlertEvent(w, f, ev)
+	}
 	fl.Flush()
 	keep := time.NewTicker(15 * time.Second)
 	defer keep.Stop()
@@ -285,9 +452,25 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 			fmt.Fprint(w, ": keep-alive\n\n")
 			fl.Flush()
 		case ev := <-ch:
-			b, _ := json.Marshal(ev)
-			fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, b)
-			fl.Flush()
+			if s.sendAlertEvent(w, f, ev) {
+				fl.Flush()
+			}
 		}
 	}
+}
+
+// StreamEvent is one alert change on the stream.
+type StreamEvent struct {
+	Seq   uint64       `json:"seq"`
+	Event alerts.Event `json:"event"`
+	Alert AlertView    `json:"alert"`
+}
+
+func (s *Server) sendAlertEvent(w io.Writer, f store.AlertFilter, ev alerts.StreamEvent) bool {
+	if ev.Alert == nil || !matchAlert(f, ev.Alert) {
+		return false
+	}
+	b, _ := json.Marshal(StreamEvent{Seq: ev.Seq, Event: ev.Event, Alert: s.alertView(ev.Alert)})
+	fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, normalizeTimes(b))
+	return true
 }

@@ -7,12 +7,11 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/registry"
-	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -41,10 +39,8 @@ type DeadLetters interface {
 	List(reason telemetry.Reason, limit int) []ingest.DeadLetter
 }
 
-// History reads stored telemetry; nil when history lives in InfluxDB.
-type History interface {
-	Recent(ctx context.Context, lift, kind string, limit int) ([]store.Point, error)
-}
+// History reads stored telemetry, from the embedded store or InfluxDB.
+type History = ingest.HistoryReader
 
 // Safety tells a lift's open alerts and whether it is flagged unsafe.
 type Safety interface {
@@ -107,7 +103,7 @@ func New(d Deps) *Server {
 			if v := r.URL.Query().Get("set"); v != "" {
 				t, err := time.Parse(time.RFC3339Nano, v)
 				if err != nil {
-					return writeError(w, http.StatusBadRequest, "set must be an RFC 3339 time")
+					return writeBad(w, badField("set", "set must be an RFC 3339 time, not %q", v))
 				}
 				d.FakeClock.Set(t)
 			}
@@ -115,7 +111,7 @@ func New(d Deps) *Server {
 			if v := r.URL.Query().Get("advance"); v != "" {
 				var err error
 				if dur, err = time.ParseDuration(v); err != nil || dur < 0 {
-					return writeError(w, http.StatusBadRequest, "advance must be a non-negative duration such as 5m")
+					return writeBad(w, badField("advance", "advance must be a non-negative duration such as 5m, not %q", v))
 				}
 			}
 			return writeJSON(w, http.StatusOK, map[string]time.Time{"now": d.FakeClock.Advance(dur)})
@@ -127,14 +123,12 @@ func New(d Deps) *Server {
 		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	}
-	s.handle("/", func(w http.ResponseWriter, r *http.Request) int {
-		return writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	s.handle("/", s.unmatched)
 	return s
 }
 
 // Handler is the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s }
 
 func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request) int) {
 	route := pattern
@@ -142,23 +136,6 @@ func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Reques
 		code := h(w, r)
 		s.reqs.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) int {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-	return code
-}
-
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) int {
-	return writeJSON(w, code, apiError{Error: msg})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) int {
@@ -220,6 +197,9 @@ type Status struct {
 
 func (s *Server) view(l *registry.Lift) Lift {
 	v := Lift{Lift: *l}
+	if v.HalfLandings == nil {
+		v.HalfLandings = []int{}
+	}
 	if s.d.Safety != nil {
 		v.OpenAlerts, v.Unsafe = s.d.Safety.LiftAlerts(l.ID)
 	}
@@ -241,27 +221,22 @@ func (s *Server) view(l *registry.Lift) Lift {
 	return v
 }
 
-// listLifts: ?estate=slug&online=true|false
+// listLifts: ?estate=slug&online=true|false; repeated values are
+// alternatives.
 func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
 	q := r.URL.Query()
-	for k := range q {
-		if k != "estate" && k != "online" {
-			return writeError(w, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k)+"; allowed: estate, online")
-		}
+	if err := params(q, []string{"estate", "online"}, nil); err != nil {
+		return writeBad(w, err)
 	}
-	estate := q.Get("estate")
-	var online *bool
-	if v := q.Get("online"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return writeError(w, http.StatusBadRequest, "online must be true or false, not "+strconv.Quote(v))
-		}
-		online = &b
+	estates, _ := values(q, "estate", nil, "")
+	online, err := boolParam(q, "online")
+	if err != nil {
+		return writeBad(w, err)
 	}
 	all := s.d.Lifts.Lifts()
 	out := make([]Lift, 0, len(all))
 	for i := range all {
-		if estate != "" && all[i].Estate != estate {
+		if len(estates) > 0 && !slices.Contains(estates, all[i].Estate) {
 			continue
 		}
 		v := s.view(&all[i])
@@ -282,65 +257,94 @@ func (s *Server) getLift(w http.ResponseWriter, r *http.Request) int {
 	return writeJSON(w, http.StatusOK, s.view(l))
 }
 
-// history: ?kind=trip&limit=100 (embedded store only).
+// HistoryPage is the answer of /api/v1/lifts/{id}/history.
+type HistoryPage struct {
+	Points []ingest.HistoryPoint `json:"points"`
+	// NextCursor, if set, is the cursor parameter that fetches the next
+	// (older) page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// history: ?kind=trip&kind=door&since=T&until=T&limit=100&cursor=C, newest
+// first.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
 	id := r.PathValue("id")
 	if _, ok := s.d.Lifts.Get(id); !ok {
 		return writeError(w, http.StatusNotFound, "no lift "+strconv.Quote(id))
 	}
 	if s.d.History == nil {
-		return writeError(w, http.StatusNotImplemented, "telemetry history is in InfluxDB in this deployment; query it there (measurement per kind, tag lift)")
+		return writeError(w, http.StatusNotImplemented, "telemetry history is not available in this deployment")
 	}
-	kind := r.URL.Query().Get("kind")
-	if kind != "" {
-		if _, ok := telemetry.ParseKind(kind); !ok {
-			return writeError(w, http.StatusBadRequest, "kind must be one of status, trip, door, fault, alarm")
+	q := r.URL.Query()
+	if err := params(q, []string{"kind"}, []string{"since", "until", "limit", "cursor"}); err != nil {
+		return writeBad(w, err)
+	}
+	hq := ingest.HistoryQuery{Lift: id}
+	var err error
+	if hq.Kinds, err = values(q, "kind", func(v string) bool { _, ok := telemetry.ParseKind(v); return ok },
+		"one of status, trip, door, fault, alarm"); err != nil {
+		return writeBad(w, err)
+	}
+	if hq.Since, err = timeParam(q, "since"); err != nil {
+		return writeBad(w, err)
+	}
+	if hq.Until, err = timeParam(q, "until"); err != nil {
+		return writeBad(w, err)
+	}
+	if hq.Limit, err = intParam(r, "limit", 100, 1, 10000); err != nil {
+		return writeBad(w, err)
+	}
+	if v := q.Get("cursor"); v != "" {
+		c, err := ingest.ParseHistoryCursor(v)
+		if err != nil {
+			return writeBad(w, badField("cursor", "cursor %q is %v", v, err))
 		}
+		hq.After = &c
 	}
-	limit, err := intParam(r, "limit", 100, 1, 10000)
-	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
-	}
-	pts, err := s.d.History.Recent(r.Context(), id, kind, limit)
+	page, err := s.d.History.QueryHistory(r.Context(), hq)
 	if err != nil {
 		s.d.Logger.Error("history query failed", "lift", id, "err", err)
 		return writeError(w, http.StatusInternalServerError, "history query failed")
 	}
-	if pts == nil {
-		pts = []store.Point{}
+	out := HistoryPage{Points: page.Points}
+	if out.Points == nil {
+		out.Points = []ingest.HistoryPoint{}
 	}
-	return writeJSON(w, http.StatusOK, pts)
+	if page.Next != nil {
+		out.NextCursor = page.Next.String()
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
-// deadLetters: ?reason=malformed_json&limit=100
+// deadLetters: ?reason=malformed_json&reason=unknown_lift&limit=100
 func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) int {
-	reason := telemetry.Reason(r.URL.Query().Get("reason"))
-	if reason != "" {
-		known := false
-		for _, rr := range telemetry.Reasons {
-			known = known || rr == reason
-		}
-		if !known {
-			return writeError(w, http.StatusBadRequest, "unknown reason "+strconv.Quote(string(reason)))
-		}
+	q := r.URL.Query()
+	if err := params(q, []string{"reason"}, []string{"limit"}); err != nil {
+		return writeBad(w, err)
+	}
+	reasons, err := values(q, "reason", func(v string) bool { return slices.Contains(telemetry.Reasons[:], telemetry.Reason(v)) },
+		"a rejection reason")
+	if err != nil {
+		return writeBad(w, err)
 	}
 	limit, err := intParam(r, "limit", 100, 1, 10000)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, err.Error())
+		return writeBad(w, err)
 	}
-	return writeJSON(w, http.StatusOK, s.d.DeadLetters.List(reason, limit))
-}
-
-func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return def, nil
+	var out []ingest.DeadLetter
+	if len(reasons) == 1 {
+		out = s.d.DeadLetters.List(telemetry.Reason(reasons[0]), limit)
+	} else {
+		for _, d := range s.d.DeadLetters.List("", 0) {
+			if len(out) < limit && (len(reasons) == 0 || slices.Contains(reasons, string(d.Reason))) {
+				out = append(out, d)
+			}
+		}
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, errors.New(name + " must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+	if out == nil {
+		out = []ingest.DeadLetter{}
 	}
-	return n, nil
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // FakeClock is the settable clock of --debug.fake-clock.

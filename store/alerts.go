@@ -113,7 +113,9 @@ func (r *Alerts) OpenAlerts(ctx context.Context) ([]*alerts.Alert, error) {
 	return r.List(ctx, AlertFilter{Open: true})
 }
 
-// AlertFilter selects alerts; zero fields select everything.
+// AlertFilter selects alerts; zero fields select everything. Each of State,
+// Lift, Estate, Severity and Type is one more allowed value of its plural
+// field: an alert matches if it has any of the allowed values.
 type AlertFilter struct {
 	Open     bool
 	State    string
@@ -124,6 +126,17 @@ type AlertFilter struct {
 	Since    time.Time // opened at or after
 	Until    time.Time // opened before
 	Limit    int
+
+	States, Lifts, Estates, Severities, Types []string
+}
+
+// anyOf returns the allowed values of one filter: the plural list plus the
+// single value.
+func anyOf(single string, multi []string) []string {
+	if single == "" {
+		return multi
+	}
+	return append(append([]string(nil), multi...), single)
 }
 
 // List returns alerts matching f, newest first.
@@ -134,21 +147,20 @@ func (r *Alerts) List(ctx context.Context, f AlertFilter) ([]*alerts.Alert, erro
 	if f.Open {
 		add("state <> ?", string(alerts.StateResolved))
 	}
-	if f.State != "" {
-		add("state = ?", f.State)
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(vals)-1)+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
 	}
-	if f.Lift != "" {
-		add("lift = ?", f.Lift)
-	}
-	if f.Estate != "" {
-		add("estate = ?", f.Estate)
-	}
-	if f.Severity != "" {
-		add("severity = ?", f.Severity)
-	}
-	if f.Type != "" {
-		add("type = ?", f.Type)
-	}
+	in("state", anyOf(f.State, f.States))
+	in("lift", anyOf(f.Lift, f.Lifts))
+	in("estate", anyOf(f.Estate, f.Estates))
+	in("severity", anyOf(f.Severity, f.Severities))
+	in("type", anyOf(f.Type, f.Types))
 	if !f.Since.IsZero() {
 		add("opened_at >= ?", ms(f.Since))
 	}
@@ -266,11 +278,23 @@ func (r *Alerts) LogNotification(ctx context.Context, rec *notify.Record) error 
 
 // Notifications lists the log, newest first, optionally for one alert.
 func (r *Alerts) Notifications(ctx context.Context, alertID int64, limit int) ([]notify.Record, error) {
+	var ids []int64
+	if alertID > 0 {
+		ids = []int64{alertID}
+	}
+	return r.NotificationsOf(ctx, ids, limit)
+}
+
+// NotificationsOf lists the log, newest first, for any of alertIDs (all
+// alerts if none).
+func (r *Alerts) NotificationsOf(ctx context.Context, alertIDs []int64, limit int) ([]notify.Record, error) {
 	q := `SELECT id, alert_id, receiver, event, tier, at, attempts, outcome, status_code, error, retryable FROM notifications`
 	var args []any
-	if alertID > 0 {
-		q += ` WHERE alert_id = ?`
-		args = append(args, alertID)
+	if len(alertIDs) > 0 {
+		q += ` WHERE alert_id IN (?` + strings.Repeat(`, ?`, len(alertIDs)-1) + `)`
+		for _, id := range alertIDs {
+			args = append(args, id)
+		}
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit)

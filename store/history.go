@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/liftwatch/liftwatch/ingest"
 )
@@ -90,4 +91,58 @@ func (h *History) Count(ctx context.Context, kind string) (int64, error) {
 		return 0, fmt.Errorf("history count: %w", err)
 	}
 	return n, nil
+}
+
+var _ ingest.HistoryReader = (*History)(nil)
+
+// QueryHistory answers a history query with typed points, in the same order
+// and pages as InfluxDB (ingest.InfluxHistory).
+func (h *History) QueryHistory(ctx context.Context, hq ingest.HistoryQuery) (ingest.HistoryPage, error) {
+	if err := hq.Validate(); err != nil {
+		return ingest.HistoryPage{}, err
+	}
+	q := `SELECT ts_ns, line FROM telemetry WHERE lift = ?`
+	args := []any{hq.Lift}
+	if len(hq.Kinds) > 0 {
+		q += ` AND kind IN (?` + strings.Repeat(`, ?`, len(hq.Kinds)-1) + `)`
+		for _, k := range hq.Kinds {
+			args = append(args, k)
+		}
+	}
+	if !hq.Since.IsZero() {
+		q += ` AND ts_ns >= ?`
+		args = append(args, hq.Since.UnixNano())
+	}
+	if !hq.Until.IsZero() {
+		q += ` AND ts_ns < ?`
+		args = append(args, hq.Until.UnixNano())
+	}
+	if c := hq.After; c != nil {
+		q += ` AND (ts_ns < ? OR (ts_ns = ? AND kind > ?))`
+		args = append(args, c.TimeNS, c.TimeNS, c.Kind)
+	}
+	q += ` ORDER BY ts_ns DESC, kind ASC LIMIT ?`
+	args = append(args, hq.Limit+1)
+	rows, err := h.db.SQL.QueryContext(ctx, h.db.Dialect.Rebind(q), args...)
+	if err != nil {
+		return ingest.HistoryPage{}, fmt.Errorf("history query: %w", err)
+	}
+	defer rows.Close()
+	var pts []ingest.HistoryPoint
+	for rows.Next() {
+		var ns int64
+		var line string
+		if err := rows.Scan(&ns, &line); err != nil {
+			return ingest.HistoryPage{}, fmt.Errorf("history scan: %w", err)
+		}
+		p, err := ingest.ParseLine(line)
+		if err != nil {
+			return ingest.HistoryPage{}, fmt.Errorf("history point at %d: %w", ns, err)
+		}
+		pts = append(pts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return ingest.HistoryPage{}, fmt.Errorf("history rows: %w", err)
+	}
+	return ingest.FinishPage(pts, hq.Limit), nil
 }

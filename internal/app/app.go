@@ -155,6 +155,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 		a.sink = s
+		if history, err = ingest.NewInfluxHistory(cfg.Influx); err != nil {
+			a.db.Close()
+			return nil, err
+		}
 	} else {
 		h := a.db.History()
 		a.sink, history = h, h
