@@ -268,12 +268,12 @@ func (ing *Ingester) work(shard int) {
 			ing.reject(in, err)
 			continue
 		}
-		v, lost := ing.seq(shard, l.ID).check(m.Boot, m.Seq, in.recv)
+		sq := ing.seq(shard, l.ID)
+		v, lost := sq.check(m.Boot, m.Seq, in.recv)
 		if lost > 0 {
 			ing.m.gaps.Add(float64(lost))
 			ing.state.addGaps(l.ID, lost)
 		}
-		sq := ing.seq(shard, l.ID)
 		switch v {
 		case duplicate:
 			ing.m.duplicates.Inc()
