@@ -96,10 +96,44 @@ type liftDetect struct {
 	alarm      bool // alarm pressed in a stopped, occupied car, not yet answered by movement or a door cycle
 	faults     map[string]bool
 	faultTimes map[string][]time.Time
-	trapSince  time.Time // start of the derived-entrapment condition; zero if it does not hold
+	faultAt    map[string]time.Time // event time of the newest report of each code
+	trapSince  time.Time            // start of the derived-entrapment condition; zero if it does not hold
 	lastEvent  time.Time
 	offline    bool
 	stateSeq   uint64
+	// The last eventMemory faults and alarms taken, by (boot, seq): a
+	// redelivery of one (ingest passes on faults and alarms it cannot check,
+	// see ingest's stale messages) changes nothing.
+	seen     map[evKey]struct{}
+	seenRing []evKey
+	seenNext int
+}
+
+// eventMemory is how many faults and alarms per lift the engine remembers
+// by (boot, seq) to ignore their redelivery. Faults and alarms are rare;
+// lifts that never send one hold nothing.
+const eventMemory = 256
+
+type evKey struct{ boot, seq int64 }
+
+// remember records (boot, seq) and reports whether it is new.
+func (l *liftDetect) remember(boot, seq int64) bool {
+	k := evKey{boot, seq}
+	if _, ok := l.seen[k]; ok {
+		return false
+	}
+	if l.seen == nil {
+		l.seen = make(map[evKey]struct{}, 8)
+	}
+	if len(l.seenRing) < eventMemory {
+		l.seenRing = append(l.seenRing, k)
+	} else {
+		delete(l.seen, l.seenRing[l.seenNext])
+		l.seenRing[l.seenNext] = k
+		l.seenNext = (l.seenNext + 1) % eventMemory
+	}
+	l.seen[k] = struct{}{}
+	return true
 }
 
 // New makes an engine and loads the open alerts and silences from the store,
@@ -159,12 +193,20 @@ func (e *Engine) lift(id string) *liftDetect {
 // ---- detection ----
 
 // Consume takes one lift's next message (ingest calls it in order per lift).
+// It is idempotent on (lift, boot, seq) for faults and alarms, which ingest
+// passes on even when they arrive far behind the lift's sequence; a fault
+// or alarm older than what the engine already knows raises its alert but
+// does not overwrite the car's newer state.
 func (e *Engine) Consume(m *telemetry.Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l := e.lift(m.Lift)
+	if (m.Kind == telemetry.KindFault || m.Kind == telemetry.KindAlarm) && !l.remember(m.Boot, m.Seq) {
+		return // a redelivery of an event already taken
+	}
 	p := e.cfg.Policies.For(l.estate)
 	at := m.Time()
+	older := at.Before(l.lastEvent) // a late report: it must not undo newer state
 	if at.After(l.lastEvent) {
 		l.lastEvent = at
 	}
@@ -191,18 +233,18 @@ func (e *Engine) Consume(m *telemetry.Message) {
 		l.doorZone, l.alarm, l.occupied = true, false, false
 		delete(l.faults, telemetry.FaultDoorOpenFailure)
 	case telemetry.KindFault:
-		if m.Has&telemetry.FieldOccupied != 0 {
+		if m.Has&telemetry.FieldOccupied != 0 && !older {
 			l.occupied = m.Occupied
 		}
-		if m.Has&telemetry.FieldDoorZone != 0 {
+		if m.Has&telemetry.FieldDoorZone != 0 && !older {
 			l.doorZone = m.DoorZone
 		}
 		e.fault(m, l, p, at)
 	case telemetry.KindAlarm:
-		if m.Has&telemetry.FieldOccupied != 0 {
+		if m.Has&telemetry.FieldOccupied != 0 && !older {
 			l.occupied = m.Occupied
 		}
-		if l.occupied && !l.moving {
+		if l.occupied && !l.moving && !older {
 			l.alarm = true
 		}
 		e.raise(m.Lift, l, TypeAlarm, telemetry.SeverityMajor, at,
@@ -288,6 +330,25 @@ func (e *Engine) checkBattery(lift string, l *liftDetect, p *Policy, at time.Tim
 
 func (e *Engine) fault(m *telemetry.Message, l *liftDetect, p *Policy, at time.Time) {
 	code := m.Code
+	if l.faults == nil {
+		l.faults, l.faultTimes, l.faultAt = map[string]bool{}, map[string][]time.Time{}, map[string]time.Time{}
+	}
+	// The newest report of a code decides whether it is active; an older one
+	// (a backlog, a terminal that reset its counter) is still evidence that
+	// the fault happened.
+	late := false
+	if last, ok := l.faultAt[code]; ok && at.Before(last) {
+		late = true
+	} else {
+		l.faultAt[code] = at
+	}
+	if late {
+		if m.State == telemetry.FaultCleared {
+			return
+		}
+		e.lateFault(m, l, p, at)
+		return
+	}
 	if m.State == telemetry.FaultCleared {
 		delete(l.faults, code)
 		if code == telemetry.FaultEntrapment {
@@ -307,30 +368,59 @@ func (e *Engine) fault(m *telemetry.Message, l *liftDetect, p *Policy, at time.T
 		}
 		return
 	}
-	if l.faults == nil {
-		l.faults, l.faultTimes = map[string]bool{}, map[string][]time.Time{}
-	}
 	l.faults[code] = true
 	if code == telemetry.FaultEntrapment {
 		e.raise(m.Lift, l, TypeEntrapment, telemetry.SeverityCritical, at, "terminal reports a trapped passenger"+detail(m), false)
 		return
 	}
 	sev := p.severity(code)
-	name := code
+	e.raise(m.Lift, l, TypeFaultPrefix+code, sev, at, faultName(code)+detail(m), false)
+	e.countRepeat(m.Lift, l, p, code, at)
+}
+
+func faultName(code string) string {
 	if f, ok := telemetry.LookupFault(code); ok {
-		name = f.NameEN + " (" + f.NameZH + ")"
+		return f.NameEN + " (" + f.NameZH + ")"
 	}
-	e.raise(m.Lift, l, TypeFaultPrefix+code, sev, at, name+detail(m), false)
-	// Repeats of one code within the window make a problem lift.
-	times := append(l.faultTimes[code], at)
+	return code
+}
+
+// lateFault takes a fault raised before the newest report of its code. A
+// trapped passenger or a critical fault is raised whatever its age (people
+// must check); another fault counts as a repeat of its open alert, or, if
+// it has cleared since, only towards the problem-lift rule. It never changes
+// whether the fault is active now.
+func (e *Engine) lateFault(m *telemetry.Message, l *liftDetect, p *Policy, at time.Time) {
+	code := m.Code
+	note := " (reported late: event at " + at.UTC().Format(time.RFC3339) + ")"
+	if code == telemetry.FaultEntrapment {
+		e.raiseAs(m.Lift, l, TypeEntrapment, telemetry.SeverityCritical, at, "terminal reports a trapped passenger"+detail(m)+note, false, l.faults[code])
+		return
+	}
+	typ, sev := TypeFaultPrefix+code, p.severity(code)
+	if sev >= telemetry.SeverityCritical || e.open[akey{m.Lift, typ}] != nil {
+		e.raiseAs(m.Lift, l, typ, sev, at, faultName(code)+detail(m)+note, false, l.faults[code])
+	}
+	e.countRepeat(m.Lift, l, p, code, at)
+}
+
+// countRepeat adds an occurrence of code at at: repeats of one code within
+// the window make a problem lift.
+func (e *Engine) countRepeat(lift string, l *liftDetect, p *Policy, code string, at time.Time) {
+	times := l.faultTimes[code]
+	i := sort.Search(len(times), func(i int) bool { return times[i].After(at) })
+	times = append(times, time.Time{})
+	copy(times[i+1:], times[i:])
+	times[i] = at
+	newest := times[len(times)-1]
 	cut := 0
-	for cut < len(times) && at.Sub(times[cut]) > p.RepeatWindow {
+	for cut < len(times) && newest.Sub(times[cut]) > p.RepeatWindow {
 		cut++
 	}
 	times = times[cut:]
 	l.faultTimes[code] = times
 	if len(times) >= p.RepeatCount {
-		e.raise(m.Lift, l, TypeRepeatPrefix+code, telemetry.SeverityMajor, at,
+		e.raise(lift, l, TypeRepeatPrefix+code, telemetry.SeverityMajor, at,
 			fmt.Sprintf("%s %d times within %v: problem lift", code, len(times), p.RepeatWindow), false)
 	}
 }
@@ -398,19 +488,40 @@ func (e *Engine) suppression(lift string, l *liftDetect, typ string, sev telemet
 	return ""
 }
 
+// sustained says whether typ is a condition that holds over time (a mode, a
+// level, a silence, a derived entrapment) rather than an event: while its
+// alert is open and the condition holds, re-evaluating it (on a clock tick
+// or on the next status report) is not a repeat.
+func sustained(typ string, derived bool) bool {
+	switch typ {
+	case TypeOutOfService, TypeLowBattery, TypeOffline:
+		return true
+	case TypeEntrapment:
+		return derived
+	}
+	return false
+}
+
 // raise opens an alert of typ for lift, or counts a repeat of the open one.
 func (e *Engine) raise(lift string, l *liftDetect, typ string, sev telemetry.Severity, at time.Time, summary string, derived bool) {
+	e.raiseAs(lift, l, typ, sev, at, summary, derived, true)
+}
+
+// raiseAs is raise for evidence that may be late: holds says whether the
+// condition holds now (a late report of a fault that has cleared since
+// does not make it active again).
+func (e *Engine) raiseAs(lift string, l *liftDetect, typ string, sev telemetry.Severity, at time.Time, summary string, derived, holds bool) {
 	now := e.now()
 	if a := e.open[akey{lift, typ}]; a != nil {
-		if typ == TypeEntrapment && a.Count > 0 && derived && a.ConditionActive {
-			return // the same derived condition, re-evaluated: not a repeat
+		if a.ConditionActive && sustained(typ, derived) {
+			return // the same condition, re-evaluated: not a repeat
 		}
 		a.Count++
 		if at.After(a.LastSeen) {
 			a.LastSeen = at
 		}
 		ev := Event{At: now, Action: "repeated", Actor: "system", Note: summary}
-		if !a.ConditionActive {
+		if holds && !a.ConditionActive {
 			a.ConditionActive = true
 			ev.Action = "condition_returned"
 		}
@@ -423,7 +534,7 @@ func (e *Engine) raise(lift string, l *liftDetect, typ string, sev telemetry.Sev
 	}
 	f, _ := telemetry.LookupFault(strings.TrimPrefix(typ, TypeFaultPrefix))
 	a := &Alert{Lift: lift, Estate: l.estate, Type: typ, Severity: sev, Rescue: typ == TypeEntrapment || f.Rescue,
-		Summary: summary, State: StateOpen, ConditionActive: true, Derived: derived, Count: 1,
+		Summary: summary, State: StateOpen, ConditionActive: holds, Derived: derived, Count: 1,
 		FirstSeen: at, LastSeen: at, OpenedAt: now, Tier: 1, LastNotified: now}
 	a.Suppressed = e.suppression(lift, l, typ, sev)
 	ev := Event{At: now, Action: "opened", Actor: "system", Note: summary, Tier: 1}

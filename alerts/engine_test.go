@@ -640,3 +640,199 @@ func TestStoreFailureDoesNotLoseTheAlert(t *testing.T) {
 		t.Fatalf("alert not actionable after the store recovered: %v", err)
 	}
 }
+
+// TestIdempotentOnLiftBootSeq: ingest passes on faults and alarms it cannot
+// check for repeats, so the engine must take each (lift, boot, seq) once; a
+// new message is new evidence, and a late one never undoes newer state.
+func TestIdempotentOnLiftBootSeq(t *testing.T) {
+	type step struct {
+		kind      telemetry.Kind
+		boot, seq int64
+		at        time.Duration // event time after t0
+		code      string        // fault code
+		cleared   bool
+	}
+	fault := func(seq int64, at time.Duration, code string) step {
+		return step{kind: telemetry.KindFault, boot: 1, seq: seq, at: at, code: code}
+	}
+	clear := func(seq int64, at time.Duration, code string) step {
+		s := fault(seq, at, code)
+		s.cleared = true
+		return s
+	}
+	alarm := func(seq int64, at time.Duration) step {
+		return step{kind: telemetry.KindAlarm, boot: 1, seq: seq, at: at}
+	}
+	for _, tc := range []struct {
+		name    string
+		steps   []step
+		typ     string
+		actions []string // the alert's history, in order
+		open    bool
+		active  bool
+	}{
+		{"entrapment redelivered", []step{fault(5, 0, "entrapment"), fault(5, 0, "entrapment"), fault(5, 0, "entrapment")},
+			alerts.TypeEntrapment, []string{"opened"}, true, true},
+		{"alarm redelivered", []step{alarm(7, 0), alarm(7, 0)},
+			alerts.TypeAlarm, []string{"opened"}, true, true},
+		{"critical fault redelivered", []step{fault(3, 0, "overspeed"), fault(3, 0, "overspeed")},
+			alerts.TypeFaultPrefix + "overspeed", []string{"opened"}, true, true},
+		{"fault redelivered after its clear", []step{fault(3, 0, "door_lock"), clear(4, time.Minute, "door_lock"), fault(3, 0, "door_lock")},
+			alerts.TypeFaultPrefix + "door_lock", []string{"opened", "resolved"}, false, false},
+		{"a new message is a repeat", []step{fault(5, 0, "entrapment"), fault(6, time.Second, "entrapment")},
+			alerts.TypeEntrapment, []string{"opened", "repeated"}, true, true},
+		{"same seq of a new boot is a new message", []step{alarm(7, 0), {kind: telemetry.KindAlarm, boot: 2, seq: 7, at: time.Minute}},
+			alerts.TypeAlarm, []string{"opened", "repeated"}, true, true},
+		{"late entrapment after its clear is raised, inactive", []step{clear(40, time.Minute, "entrapment"), fault(5, 0, "entrapment"), fault(5, 0, "entrapment")},
+			alerts.TypeEntrapment, []string{"opened"}, true, false},
+		{"late clear does not clear a newer fault", []step{fault(40, time.Minute, "door_lock"), clear(5, 0, "door_lock")},
+			alerts.TypeFaultPrefix + "door_lock", []string{"opened"}, true, true},
+		{"late fault that has cleared since opens nothing", []step{clear(40, time.Minute, "door_lock"), fault(5, 0, "door_lock")},
+			alerts.TypeFaultPrefix + "door_lock", nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			const lift = "JW-0031"
+			for _, s := range tc.steps {
+				r.e.Consume(msg(lift, s.kind, s.seq, t0.Add(s.at), func(m *telemetry.Message) {
+					m.Boot, m.Code = s.boot, s.code
+					if s.cleared {
+						m.State = telemetry.FaultCleared
+					}
+				}))
+			}
+			list := r.alertsOf(lift, tc.typ)
+			if tc.actions == nil {
+				if len(list) != 0 {
+					t.Fatalf("alerts %+v, want none", list)
+				}
+				return
+			}
+			a := r.one(lift, tc.typ)
+			var got []string
+			for _, ev := range a.History {
+				got = append(got, ev.Action)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.actions) || a.Count != int64(countOf(got, "opened", "repeated")) {
+				t.Fatalf("history %v count %d, want %v", got, a.Count, tc.actions)
+			}
+			if a.Open() != tc.open || a.ConditionActive != tc.active {
+				t.Fatalf("open %v condition_active %v, want %v %v", a.Open(), a.ConditionActive, tc.open, tc.active)
+			}
+			r.mu.Lock()
+			n := len(r.changes)
+			r.mu.Unlock()
+			if n != len(tc.actions) {
+				t.Fatalf("%d changes to listeners, want %d", n, len(tc.actions))
+			}
+		})
+	}
+}
+
+func countOf(actions []string, names ...string) int {
+	n := 0
+	for _, a := range actions {
+		for _, x := range names {
+			if a == x {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestEventRememberedAcrossTraffic: a fault redelivered after thousands of
+// other messages (a backlog far behind the lift's sequence) is still
+// recognised.
+func TestEventRememberedAcrossTraffic(t *testing.T) {
+	r := newRig(t)
+	const lift = "JW-0032"
+	trap := func() *telemetry.Message {
+		return msg(lift, telemetry.KindFault, 10, t0, func(m *telemetry.Message) { m.Code = "entrapment" })
+	}
+	r.e.Consume(trap())
+	for s := int64(11); s < 5000; s++ {
+		r.e.Consume(msg(lift, telemetry.KindStatus, s, t0.Add(time.Duration(s)*time.Second), nil))
+	}
+	for s := int64(5000); s < 5100; s++ { // other faults too, below the engine's memory
+		r.e.Consume(msg(lift, telemetry.KindFault, s, t0.Add(time.Duration(s)*time.Second), func(m *telemetry.Message) { m.Code = "door_lock" }))
+	}
+	r.e.Consume(trap())
+	if a := r.one(lift, alerts.TypeEntrapment); a.Count != 1 || len(a.History) != 1 {
+		t.Fatalf("redelivered entrapment counted: count %d, %d history events", a.Count, len(a.History))
+	}
+}
+
+// TestClockTicksNeverRepeat: a condition raises once; hours of clock ticks
+// add nothing to its count, its history or the live stream.
+func TestClockTicksNeverRepeat(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		typ   string
+		setup func(r *rig, lift string)
+	}{
+		{"out of service", alerts.TypeOutOfService, func(r *rig, lift string) {
+			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Mode = telemetry.ModeOutOfService }))
+			r.advance(30 * time.Minute)
+		}},
+		{"offline", alerts.TypeOffline, func(r *rig, lift string) {
+			r.e.LiftStateChange(lift, false, 1, r.clk.Now())
+		}},
+		{"low battery", alerts.TypeLowBattery, func(r *rig, lift string) {
+			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
+				m.Has, m.BatteryPct = telemetry.FieldBattery, 10
+			}))
+		}},
+		{"derived entrapment, someone on site", alerts.TypeEntrapment, func(r *rig, lift string) {
+			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+			r.advance(31 * time.Second)
+			a := r.one(lift, alerts.TypeEntrapment)
+			if _, err := r.e.Arrive(a.ID, alerts.Action{Actor: "Li"}); err != nil {
+				r.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			const lift = "JW-0060"
+			tc.setup(r, lift)
+			before := r.one(lift, tc.typ)
+			if before.Count != 1 {
+				t.Fatalf("count %d after raising, want 1", before.Count)
+			}
+			hub := alerts.NewHub()
+			r.e.Listen(hub.Handle)
+			stream, stop := hub.Subscribe()
+			defer stop()
+			r.advance(4 * time.Hour)
+			after := r.one(lift, tc.typ)
+			if after.Count != 1 || len(after.History) != len(before.History) {
+				t.Fatalf("4 h of ticks: count %d, history %d events (was %d), last %+v", after.Count, len(after.History), len(before.History), after.History[len(after.History)-1])
+			}
+			select {
+			case ev := <-stream:
+				t.Fatalf("4 h of ticks put %q on the stream", ev.Event.Action)
+			default:
+			}
+		})
+	}
+}
+
+// TestSustainedConditionReportsAreNotRepeats: status reports confirming a
+// condition already raised are not repeats either.
+func TestSustainedConditionReportsAreNotRepeats(t *testing.T) {
+	r := newRig(t)
+	const lift = "JW-0061"
+	for i := int64(0); i < 120; i++ {
+		r.clk.Set(t0.Add(time.Duration(i) * time.Minute))
+		r.e.Tick()
+		r.e.Consume(msg(lift, telemetry.KindStatus, i+1, r.clk.Now(), func(m *telemetry.Message) {
+			m.Mode, m.Has, m.BatteryPct = telemetry.ModeOutOfService, telemetry.FieldBattery, 10
+		}))
+	}
+	for _, typ := range []string{alerts.TypeOutOfService, alerts.TypeLowBattery} {
+		if a := r.one(lift, typ); a.Count != 1 || len(a.History) != 1 {
+			t.Errorf("%s: count %d, %d history events after 2 h of status reports", typ, a.Count, len(a.History))
+		}
+	}
+}

@@ -2,9 +2,12 @@ package alerts_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
@@ -24,6 +28,8 @@ import (
 // live is the real pipeline in one process: Mosquitto → ingest (embedded
 // history) → alert engine, over a real SQLite database.
 type live struct {
+	ix     *registry.Index
+	reg    *prometheus.Registry
 	db     *store.DB
 	e      *alerts.Engine
 	ing    *ingest.Ingester
@@ -45,7 +51,8 @@ func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.
 		t.Fatal(err)
 	}
 	ix := registry.NewIndex(fleet)
-	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000, OfflineAfter: offlineAfter}, ix, db.History(), prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000, OfflineAfter: offlineAfter}, ix, db.History(), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +68,7 @@ func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{db: db, e: e, ing: ing, cancel: cancel, done: make(chan struct{})}
+	l := &live{ix: ix, reg: reg, db: db, e: e, ing: ing, cancel: cancel, done: make(chan struct{})}
 	go func() { ing.Run(ctx); close(l.done) }()
 	go rcv.Run(ctx)
 	itest.WaitUntil(t, 2*time.Minute, "receiver connected", rcv.Connected)
@@ -273,4 +280,110 @@ func TestOfflineFlappingThroughMosquitto(t *testing.T) {
 			t.Fatalf("offline alert left %s", a.State)
 		}
 	}
+}
+
+// TestStaleEntrapmentThroughMosquitto: a terminal that reset its counter
+// without a new boot sends an entrapment with a sequence number far behind
+// the duplicate window. It is raised; its redelivery raises nothing more;
+// the lift is flagged in its state and API view, and counted in a metric.
+func TestStaleEntrapmentThroughMosquitto(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	fleet, _ := registry.Jiangwan()
+	l := startLive(t, broker, fleet)
+	pub, err := simulator.DialMQTT(context.Background(), simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: time.Second}, Conns: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const lift = "JW-0077"
+	base := time.Now().Add(-time.Hour).Truncate(time.Second) // event times: the validator refuses the future and last week
+	ts := func(seq int64) int64 { return base.Add(time.Duration(seq) * time.Second).UnixMilli() }
+	send := func(kind, payload string) {
+		t.Helper()
+		if err := pub.Send(context.Background(), &simulator.Out{Lift: lift, Topic: "lifts/" + lift + "/" + kind, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(seq int64) {
+		send("status", fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"mode":"normal","floor":1,"moving":false,"direction":"none","door":"closed","door_zone":true,"occupied":false,"trips":1,"door_cycles":1,"run_s":1}`, seq, ts(seq)))
+	}
+	// fence sends a fresh status and waits until ingest has taken it: per
+	// lift, everything published before it has then reached the engine.
+	fence := func(seq int64) {
+		t.Helper()
+		status(seq)
+		itest.WaitUntil(t, time.Minute, fmt.Sprintf("status %d taken", seq), func() bool {
+			st, _ := l.ing.State().Get(lift)
+			return st.Status != nil && st.Status.Seq == seq
+		})
+	}
+	for seq := int64(1); seq < 2000; seq++ {
+		status(seq)
+	}
+	fence(2000)
+	// The counter restarted at 10 without a reboot: far behind the window.
+	trap := fmt.Sprintf(`{"v":1,"boot":1,"seq":10,"ts":%d,"code":"entrapment","state":"active","floor":4,"door_zone":false,"occupied":true}`, ts(2001))
+	send("fault", trap)
+	fence(2001)
+	list, err := l.db.Alerts().List(context.Background(), store.AlertFilter{Lift: lift, Type: alerts.TypeEntrapment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Derived || list[0].Count != 1 {
+		t.Fatalf("entrapment behind the sequence window: alerts %+v, want one explicit", list)
+	}
+	// The same message again (a QoS 1 redelivery, a terminal resending).
+	send("fault", trap)
+	fence(2002)
+	a, err := l.db.Alerts().Alert(context.Background(), list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := l.db.Alerts().List(context.Background(), store.AlertFilter{Lift: lift, Type: alerts.TypeEntrapment})
+	if len(n) != 1 || a.Count != 1 || len(a.History) != 1 || a.History[0].Action != "opened" {
+		t.Fatalf("redelivered entrapment: %d alerts, count %d, history %+v; want one alert, opened once", len(n), a.Count, a.History)
+	}
+	// Reported: the lift's state, its API view, and the metrics.
+	st, _ := l.ing.State().Get(lift)
+	if !st.SeqBackwards || st.Stale != 2 || st.SeqBackwardsAt == nil {
+		t.Fatalf("state: seq_backwards %v stale %d at %v; want flagged, 2 stale", st.SeqBackwards, st.Stale, st.SeqBackwardsAt)
+	}
+	srv := httptest.NewServer(api.New(api.Deps{Lifts: l.ix, States: l.ing.State(), Safety: l.e, Gatherer: l.reg}).Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/lifts/" + lift)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&view)
+	resp.Body.Close()
+	if err != nil || view["seq_backwards"] != true || view["stale"] != 2.0 || view["open_alerts"] != 1.0 {
+		t.Fatalf("GET /api/v1/lifts/%s: %v %v", lift, view, err)
+	}
+	// Two jumps backwards (each time after a fresh message), two stale messages.
+	if got := gather(t, l.reg, "liftwatch_ingest_seq_backwards_total"); got != 2 {
+		t.Fatalf("liftwatch_ingest_seq_backwards_total %v, want 2", got)
+	}
+	if got := gather(t, l.reg, "liftwatch_ingest_stale_total"); got != 2 {
+		t.Fatalf("liftwatch_ingest_stale_total %v, want 2", got)
+	}
+}
+
+func gather(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var sum float64
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -172,6 +172,12 @@ type Lift struct {
 	Messages   int64      `json:"messages"`
 	Duplicates int64      `json:"duplicates"`
 	Gaps       int64      `json:"gaps"`
+	// Stale counts messages too far behind the lift's sequence to check for
+	// repeats; SeqBackwards flags a lift whose sequence went backwards (a
+	// counter reset without a reboot, a backlog out of order).
+	Stale          int64      `json:"stale"`
+	SeqBackwards   bool       `json:"seq_backwards"`
+	SeqBackwardsAt *time.Time `json:"seq_backwards_at,omitempty"`
 	// OpenAlerts and Unsafe come from the alert engine; Unsafe is set by an
 	// open critical fault until a technician resolves it.
 	OpenAlerts int     `json:"open_alerts"`
@@ -209,6 +215,7 @@ func (s *Server) view(l *registry.Lift) Lift {
 	}
 	v.Online, v.LastSeen, v.LastEvent, v.Boot = st.Online, st.LastSeen, st.LastEvent, st.Boot
 	v.Messages, v.Duplicates, v.Gaps = st.Messages, st.Duplicates, st.Gaps
+	v.Stale, v.SeqBackwards, v.SeqBackwardsAt = st.Stale, st.SeqBackwards, st.SeqBackwardsAt
 	if m := st.Status; m != nil {
 		v.Status = &Status{Time: m.Time().UTC(), Mode: m.Mode.String(), Floor: m.Floor, Moving: m.Moving,
 			Direction: m.Direction.String(), Door: m.Door.String(), DoorZone: m.DoorZone, Occupied: m.Occupied,

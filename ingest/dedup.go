@@ -4,8 +4,10 @@ import "time"
 
 // dedupWindow is how many sequence numbers behind the newest one a lift's
 // duplicate detector remembers exactly. A message further behind is "stale":
-// it is still stored (the point is idempotent) but not handed to consumers,
-// which could otherwise count it twice.
+// ingest cannot tell whether it is a repeat. It is stored (the point is
+// idempotent) and updates the live state; faults and alarms still go to the
+// consumers (the alert engine is idempotent on (lift, boot, seq)), other
+// kinds are withheld from them, which could otherwise count them twice.
 const dedupWindow = 1024
 
 // retireAfter is how long the previous boot's window is kept after a reboot
@@ -18,7 +20,7 @@ type verdict uint8
 const (
 	fresh     verdict = iota // first time seen
 	duplicate                // seen before
-	stale                    // too far behind to tell; store, do not dispatch
+	stale                    // too far behind to tell; store, dispatch only faults and alarms
 )
 
 // seqWindow remembers which of the last dedupWindow sequence numbers of one
@@ -87,6 +89,31 @@ func (w *seqWindow) unseen() int64 {
 type liftSeq struct {
 	cur, prev *seqWindow
 	bootAt    time.Time // when cur became current
+	// behind is set by a stale message and cleared by the next fresh one:
+	// a run of stale messages is one episode of the sequence going backwards.
+	behind bool
+}
+
+// backwards records a verdict and reports whether it starts an episode of
+// the lift's sequence going backwards beyond the window.
+func (l *liftSeq) backwards(v verdict) bool {
+	switch v {
+	case stale:
+		started := !l.behind
+		l.behind = true
+		return started
+	case fresh:
+		l.behind = false
+	}
+	return false
+}
+
+// newest is the current boot and its highest sequence number.
+func (l *liftSeq) newest() (boot, seq int64) {
+	if l.cur == nil {
+		return 0, 0
+	}
+	return l.cur.boot, l.cur.max
 }
 
 // check classifies (boot, seq) and returns the sequence numbers confirmed

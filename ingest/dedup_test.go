@@ -114,3 +114,34 @@ func TestDedupFirstSightMidBoot(t *testing.T) {
 		t.Fatalf("lost %d, want 1: history before first sight is not lost", lost)
 	}
 }
+
+func TestDedupBackwardsEpisodes(t *testing.T) {
+	var l liftSeq
+	now := time.Unix(0, 0)
+	starts := 0
+	see := func(boot, seq int64) verdict {
+		v, _ := l.check(boot, seq, now)
+		if l.backwards(v) {
+			starts++
+		}
+		return v
+	}
+	for s := int64(1); s <= 2000; s++ {
+		see(5, s)
+	}
+	// A counter reset without a reboot: a run of stale messages is one episode.
+	for s := int64(1); s <= 10; s++ {
+		if v := see(5, s); v != stale {
+			t.Fatalf("seq %d after 2000: %v, want stale", s, v)
+		}
+	}
+	see(5, 2001) // fresh again
+	see(5, 11)   // and behind again: a second episode
+	see(4, 1)    // an older boot than current and previous: part of it
+	if starts != 2 {
+		t.Fatalf("%d episodes, want 2", starts)
+	}
+	if b, s := l.newest(); b != 5 || s != 2001 {
+		t.Fatalf("newest %d/%d", b, s)
+	}
+}

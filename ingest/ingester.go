@@ -18,7 +18,10 @@ import (
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
-// Consumer receives every accepted, non-duplicate message, in order per lift.
+// Consumer receives every accepted, non-duplicate message, in order per lift,
+// and every fault and alarm too far behind its lift's sequence to be checked
+// for repeats (a "stale" one): a consumer of those must be idempotent on
+// (lift, boot, seq).
 // Consume runs on the ingest path and must return quickly; m is only valid
 // during the call.
 type Consumer interface {
@@ -83,15 +86,16 @@ type inbound struct {
 }
 
 type accepted struct {
-	in       *inbound
-	rec      []byte
-	msg      telemetry.Message
-	dispatch bool
+	in      *inbound
+	rec     []byte
+	msg     telemetry.Message
+	consume bool // to the consumers too, not only the live state
 }
 
 type dispatchItem struct {
-	msg  telemetry.Message
-	recv time.Time
+	msg     telemetry.Message
+	recv    time.Time
+	consume bool
 }
 
 // New builds an ingester; Run starts it. Consumers must be added before Run.
@@ -264,7 +268,8 @@ func (ing *Ingester) work(shard int) {
 			ing.reject(in, err)
 			continue
 		}
-		v, lost := ing.seq(shard, l.ID).check(m.Boot, m.Seq, in.recv)
+		sq := ing.seq(shard, l.ID)
+		v, lost := sq.check(m.Boot, m.Seq, in.recv)
 		if lost > 0 {
 			ing.m.gaps.Add(float64(lost))
 			ing.state.addGaps(l.ID, lost)
@@ -277,11 +282,28 @@ func (ing *Ingester) work(shard int) {
 			continue
 		case stale:
 			ing.m.stale.Inc()
+			if sq.backwards(v) {
+				// Reported once per run of stale messages: a terminal that
+				// reset its counter without a new boot, or a backlog
+				// delivered out of order.
+				ing.m.backwards.Inc()
+				boot, newest := sq.newest()
+				ing.log.Warn("lift sequence went backwards beyond the duplicate window", "lift", l.ID,
+					"kind", kind.String(), "boot", m.Boot, "seq", m.Seq, "newest_boot", boot, "newest_seq", newest, "window", dedupWindow)
+			}
+			ing.state.addStale(l.ID, in.recv)
+		default:
+			sq.backwards(v)
 		}
 		ing.m.acceptedBy[kind].Inc()
 		line := telemetry.AppendLine(make([]byte, 0, 384), &m, l.Estate)
 		r := Record{Kind: kind, Lift: l.ID, Boot: m.Boot, Seq: m.Seq, RecvMS: in.recv.UnixMilli(), PointNS: m.PointTime(), Line: line}
-		ing.toSpool <- &accepted{in: in, rec: appendRecord(make([]byte, 0, len(line)+64), &r), msg: m, dispatch: v == fresh}
+		// Every fault and alarm reaches the consumers, whatever its place in
+		// the sequence: the alert engine is idempotent on (lift, boot, seq)
+		// and judges by event time. Other stale kinds update the live state
+		// only (they cannot be told from repeats).
+		consume := v == fresh || kind == telemetry.KindFault || kind == telemetry.KindAlarm
+		ing.toSpool <- &accepted{in: in, rec: appendRecord(make([]byte, 0, len(line)+64), &r), msg: m, consume: consume}
 	}
 }
 
@@ -344,15 +366,14 @@ func (ing *Ingester) spoolWriter(ctx context.Context) error {
 		}
 		for _, a := range batch {
 			ing.release(a.in)
-			if a.dispatch {
-				ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv}
-			}
+			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume}
 		}
 	}
 	return nil
 }
 
-// dispatchLoop feeds one shard's messages to the consumers, in order.
+// dispatchLoop updates the live state with one shard's messages and feeds
+// them to the consumers, in order.
 func (ing *Ingester) dispatchLoop(shard int) {
 	for it := range ing.dispatch[shard] {
 		m := it.msg
@@ -361,6 +382,9 @@ func (ing *Ingester) dispatchLoop(shard int) {
 			for _, f := range ing.onChange {
 				f(StateChange{Lift: m.Lift, Online: true, Seq: seq, LastSeen: it.recv})
 			}
+		}
+		if !it.consume {
+			continue
 		}
 		for _, c := range ing.consumers {
 			c.Consume(&m)

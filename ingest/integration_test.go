@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,4 +312,55 @@ func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 		t.Fatalf("instances consumed %d and %d of %d distinct (+%d resent)", a, b, c.TotalSent(), resent)
 	}
 	t.Logf("split %d / %d of %d distinct, %d resent", a, b, c.TotalSent(), resent)
+}
+
+// TestStaleMessagesThroughMosquitto: messages far behind their lift's
+// sequence (a counter reset without a reboot) are stored and update the live
+// state; the alarm among them reaches the consumers, the status does not
+// (it cannot be told from a repeat); the lift is flagged and the run of
+// stale messages counted once.
+func TestStaleMessagesThroughMosquitto(t *testing.T) {
+	broker, influx, _, p := startFleet(t)
+	pub, err := simulator.DialMQTT(context.Background(), simulator.MQTTConfig{Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: time.Second}, Conns: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const lift, n = "JW-0005", 1100
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	send := func(kind string, seq, at int64, body string) {
+		t.Helper()
+		payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,%s}`, seq, base.Add(time.Duration(at)*time.Second).UnixMilli(), body)
+		if err := pub.Send(context.Background(), &simulator.Out{Lift: lift, Topic: "lifts/" + lift + "/" + kind, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const status = `"mode":"normal","floor":1,"moving":false,"direction":"none","door":"closed","door_zone":true,"occupied":false,"trips":1,"door_cycles":1,"run_s":1`
+	for seq := int64(1); seq <= n; seq++ {
+		send("status", seq, seq, status)
+	}
+	itest.WaitUntil(t, time.Minute, "first messages consumed", func() bool { return p.consumer.n.Load() == n })
+	// The counter restarts at 1 without a new boot (new event times).
+	send("status", 3, n+1, strings.Replace(status, `"floor":1`, `"floor":7`, 1))
+	send("alarm", 4, n+2, `"source":"button","occupied":true`)
+	send("status", n+1, n+3, status) // fresh again
+	itest.WaitUntil(t, time.Minute, "fresh status after the stale ones", func() bool {
+		st, _ := p.ing.State().Get(lift)
+		return st.Messages == n+3
+	})
+	itest.WaitPoints(t, influx, map[string]int64{"status": n + 2, "alarm": 1}, time.Minute)
+	itest.WaitUntil(t, 30*time.Second, "the stale alarm and the fresh status consumed", func() bool { return p.consumer.n.Load() == n+2 })
+	st, _ := p.ing.State().Get(lift)
+	if !st.SeqBackwards || st.Stale != 2 || !st.Online {
+		t.Fatalf("state: seq_backwards %v stale %d online %v", st.SeqBackwards, st.Stale, st.Online)
+	}
+	if got := p.counter("liftwatch_ingest_seq_backwards_total"); got != 1 {
+		t.Fatalf("liftwatch_ingest_seq_backwards_total %v, want 1 (one run of stale messages)", got)
+	}
+	if got := p.counter("liftwatch_ingest_stale_total"); got != 2 {
+		t.Fatalf("liftwatch_ingest_stale_total %v, want 2", got)
+	}
+	if p.consumer.n.Load() != n+2 {
+		t.Fatalf("consumers got %d, want %d: the stale status must not reach them", p.consumer.n.Load(), n+2)
+	}
 }

@@ -12,6 +12,7 @@ type metrics struct {
 	rejected      *prometheus.CounterVec
 	duplicates    prometheus.Counter
 	stale         prometheus.Counter
+	backwards     prometheus.Counter
 	gaps          prometheus.Counter
 	unacked       prometheus.Gauge
 	writeLatency  prometheus.Histogram
@@ -40,7 +41,9 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_duplicates_total",
 			Help: "Messages dropped as repeats of (lift, boot, seq) already received."}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_stale_total",
-			Help: "Messages too far behind their lift's sequence to check for repeats: stored, not dispatched."}),
+			Help: "Messages too far behind their lift's sequence to check for repeats: stored; faults and alarms still go to the alert engine."}),
+		backwards: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_backwards_total",
+			Help: "Times a lift's sequence went backwards beyond the duplicate window (a run of stale messages counts once); the lift is flagged seq_backwards."}),
 		gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_gaps_total",
 			Help: "Sequence numbers confirmed lost upstream (within a boot)."}),
 		unacked: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_unacked_messages",
@@ -70,7 +73,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 	for _, r := range telemetry.Reasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.gaps, m.unacked, m.writeLatency,
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.unacked, m.writeLatency,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.connected, m.reconnects, m.stateChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),

@@ -20,6 +20,13 @@ type LiftState struct {
 	Messages   int64              `json:"messages"`
 	Duplicates int64              `json:"duplicates"`
 	Gaps       int64              `json:"gaps"` // sequence numbers confirmed lost
+	// Stale counts messages too far behind the lift's sequence to be checked
+	// for repeats; SeqBackwards flags a lift that sent one (it reset its
+	// counter without a new boot, or delivered a backlog out of order), and
+	// SeqBackwardsAt is when the last one arrived.
+	Stale          int64      `json:"stale"`
+	SeqBackwards   bool       `json:"seq_backwards"`
+	SeqBackwardsAt *time.Time `json:"seq_backwards_at,omitempty"`
 }
 
 type liftEntry struct {
@@ -96,6 +103,16 @@ func (s *State) addDup(lift string) {
 	if e := s.lifts[lift]; e != nil {
 		e.mu.Lock()
 		e.Duplicates++
+		e.mu.Unlock()
+	}
+}
+
+func (s *State) addStale(lift string, at time.Time) {
+	if e := s.lifts[lift]; e != nil {
+		e.mu.Lock()
+		e.Stale++
+		e.SeqBackwards = true
+		e.SeqBackwardsAt = &at
 		e.mu.Unlock()
 	}
 }
