@@ -66,7 +66,9 @@ func TestServeCreatesMissingDatabase(t *testing.T) {
 // does not exist is a settings error: exit 2, naming influx.bucket.
 func TestServeRefusesMissingRetentionPolicy(t *testing.T) {
 	influx := testrig.StartInfluxDBEmpty(t)
-	cmd := exec.Command(binary, "serve", "--data.dir", t.TempDir(), "--http.listen", "127.0.0.1:0",
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve", "--data.dir", t.TempDir(), "--http.listen", "127.0.0.1:0",
 		"--mqtt.broker", "tcp://127.0.0.1:1", "--influx.url", influx.URL, "--influx.bucket", "liftwatch/weekly")
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), `influx.bucket "liftwatch/weekly"`) {
