@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -49,6 +50,15 @@ type Config struct {
 	FlushTimeout time.Duration // at shutdown, time to flush the spool (default 5s)
 	Clock        func() time.Time
 	Logger       *slog.Logger
+
+	// DeadLetterDir holds the file of points the store rejected as invalid
+	// (default <SpoolDir>/deadletter).
+	DeadLetterDir string
+	// MaxBackoff caps the wait between retries of a failed store write
+	// (default 10s).
+	MaxBackoff time.Duration
+	// StoreLogEvery is how often a failing store is logged (default 1m).
+	StoreLogEvery time.Duration
 }
 
 // Ingester is the pipeline; see the package doc.
@@ -75,6 +85,8 @@ type Ingester struct {
 	seqs     []map[string]*liftSeq // per shard, owned by its worker
 	unacked  atomic.Int64
 	sinkErr  atomic.Pointer[error]
+	rejects  *StoreRejects
+	drainer  drainState // owned by the drain loop
 }
 
 type inbound struct {
@@ -133,8 +145,21 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.DeadLetterDir == "" {
+		cfg.DeadLetterDir = filepath.Join(cfg.SpoolDir, "deadletter")
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Second
+	}
+	if cfg.StoreLogEvery <= 0 {
+		cfg.StoreLogEvery = time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	rejects, err := OpenStoreRejects(cfg.DeadLetterDir)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	sp, err := OpenSpool(cfg.SpoolDir, cfg.Spool)
 	if err != nil {
@@ -143,7 +168,7 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	ing := &Ingester{cfg: cfg, reg: reg, sink: sink, spool: sp, state: NewState(reg, cfg.OfflineAfter),
 		dead: NewDeadLetters(cfg.DeadLetters), log: cfg.Logger, seed: maphash.MakeSeed(),
 		sem: make(chan struct{}, cfg.MaxUnacked), stop: make(chan struct{}),
-		toSpool: make(chan *accepted, cfg.MaxUnacked)}
+		toSpool: make(chan *accepted, cfg.MaxUnacked), rejects: rejects}
 	for i := 0; i < cfg.Shards; i++ {
 		ing.shards = append(ing.shards, make(chan *inbound, cfg.MaxUnacked))
 		ing.dispatch = append(ing.dispatch, make(chan dispatchItem, 4096))
@@ -394,9 +419,9 @@ func (ing *Ingester) dispatchLoop(shard int) {
 
 // drain writes the spool to the sink in batches of BatchPoints, or what has
 // come within FlushInterval, until ctx ends; final drains what is there
-// without waiting.
+// without waiting. A batch is committed only once each of its records is in
+// the store or, if the store rejected it as invalid, in the dead-letter file.
 func (ing *Ingester) drain(ctx context.Context, final bool) {
-	backoff := 100 * time.Millisecond
 	lastFlush := time.Time{}
 	for {
 		if ctx.Err() != nil {
@@ -404,10 +429,10 @@ func (ing *Ingester) drain(ctx context.Context, final bool) {
 		}
 		wait := 500 * time.Millisecond
 		if !final {
-			ing.spool.WaitFor(ctx, int64(ing.cfg.BatchPoints), lastFlush.Add(ing.cfg.FlushInterval), 100*time.Millisecond)
+			ing.spool.WaitFor(ctx, int64(ing.batchPoints()), lastFlush.Add(ing.cfg.FlushInterval), 100*time.Millisecond)
 			wait = 0
 		}
-		b, err := ing.spool.Read(ctx, ing.cfg.BatchPoints, 8<<20, wait)
+		b, err := ing.spool.Read(ctx, ing.batchPoints(), 8<<20, wait)
 		if err != nil {
 			if ctx.Err() == nil {
 				ing.log.Error("spool read failed", "err", err)
@@ -421,38 +446,155 @@ func (ing *Ingester) drain(ctx context.Context, final bool) {
 			}
 			continue
 		}
-		for {
-			start := time.Now()
-			err := ing.sink.Write(ctx, b.Records)
-			ing.m.writeLatency.Observe(time.Since(start).Seconds())
-			if err == nil {
-				lastFlush = time.Now()
-				ing.m.pointsWritten.Add(float64(len(b.Records)))
-				ing.sinkErr.Store(nil)
-				backoff = 100 * time.Millisecond
-				break
-			}
-			if ctx.Err() != nil {
-				return // shutting down: the batch stays in the spool for the final flush
-			}
-			ing.m.writeFailures.Inc()
-			if IsPermanent(err) {
-				ing.m.pointsDropped.Add(float64(len(b.Records)))
-				ing.log.Error("store refused a batch; skipping it", "points", len(b.Records), "err", err)
-				break
-			}
-			ing.sinkErr.Store(&err)
-			ing.log.Warn("store write failed; retrying", "points", len(b.Records), "backoff", backoff, "err", err)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(backoff*2, 10*time.Second)
+		if !ing.store(ctx, b.Records) {
+			return // shutting down: the batch stays in the spool for the final flush or the next start
 		}
+		lastFlush = time.Now()
 		if err := ing.spool.Commit(b); err != nil {
 			ing.log.Error("spool commit failed", "err", err)
 		}
 	}
 }
+
+// drainState is the drain loop's memory across batches.
+type drainState struct {
+	backoff time.Duration
+	limit   int // batch size after a 413; 0: BatchPoints
+
+	failing  bool      // the store is refusing writes
+	since    time.Time // first failure of this run of failures
+	lastLog  time.Time
+	failures int // since the last log line
+	total    int // in this run of failures
+}
+
+func (ing *Ingester) batchPoints() int {
+	if l := ing.drainer.limit; l > 0 && l < ing.cfg.BatchPoints {
+		return l
+	}
+	return ing.cfg.BatchPoints
+}
+
+// store writes recs until every one is either stored or, if the store
+// rejected it as invalid, in the dead-letter file. A rejected batch is
+// bisected to find exactly the invalid points (the store writes the valid
+// ones of a partial write, and writing them again is harmless); a batch too
+// large for the store is split. Any failure that is not the data's fault is
+// retried with capped backoff, for as long as it takes. It returns false if
+// ctx ended first.
+func (ing *Ingester) store(ctx context.Context, recs []Record) bool {
+	d := &ing.drainer
+	pending := [][]Record{recs} // a stack; the top is written next
+	for len(pending) > 0 {
+		part := pending[len(pending)-1]
+		start := time.Now()
+		err := ing.sink.Write(ctx, part)
+		ing.m.writeLatency.Observe(time.Since(start).Seconds())
+		if err == nil {
+			pending = pending[:len(pending)-1]
+			ing.m.pointsWritten.Add(float64(len(part)))
+			ing.storeRecovered()
+			continue
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		ing.m.writeFailures.Inc()
+		var rej *RejectedError
+		var se *StoreError
+		switch {
+		case errors.As(err, &rej):
+			ing.m.writeError("invalid_points").Inc()
+			if len(part) > 1 {
+				h := len(part) / 2
+				pending = append(pending[:len(pending)-1], part[h:], part[:h])
+				continue
+			}
+			if derr := ing.deadLetter(&part[0], rej); derr != nil {
+				err = derr // kept in the spool: retried below
+				break
+			}
+			pending = pending[:len(pending)-1]
+			continue
+		case errors.As(err, &se) && se.TooLarge() && len(part) > 1:
+			ing.m.writeError(se.Reason).Inc()
+			h := len(part) / 2
+			if d.limit == 0 || h < d.limit {
+				d.limit = max(h, 1)
+				ing.log.Warn("store refused a batch as too large; writing smaller batches from now on", "points", len(part), "batch_points", d.limit)
+			}
+			pending = append(pending[:len(pending)-1], part[h:], part[:h])
+			continue
+		case errors.As(err, &se):
+			ing.m.writeError(se.Reason).Inc()
+		default:
+			ing.m.writeError("unavailable").Inc()
+		}
+		ing.storeFailed(err, len(part))
+		if !sleep(ctx, d.backoff) {
+			return false
+		}
+		d.backoff = min(d.backoff*2, ing.cfg.MaxBackoff)
+	}
+	return true
+}
+
+// deadLetter moves one rejected record to the dead-letter file.
+func (ing *Ingester) deadLetter(r *Record, rej *RejectedError) error {
+	line := string(r.Line)
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	e := StoreReject{Time: ing.now().UTC(), Lift: r.Lift, Kind: r.Kind.String(), Boot: r.Boot, Seq: r.Seq,
+		PointTime: time.Unix(0, r.PointNS).UTC(), Line: line, Status: rej.Status, Error: rej.Msg}
+	if err := ing.rejects.Add(e); err != nil {
+		return fmt.Errorf("store rejected a point (%s) and the dead-letter file could not take it: %w", rej.Msg, err)
+	}
+	ing.m.pointsDropped.Inc()
+	ing.log.Warn("store rejected a point as invalid; moved to the dead-letter file", "lift", r.Lift, "kind", r.Kind.String(),
+		"seq", r.Seq, "file", ing.rejects.Path(), "err", rej.Msg)
+	return nil
+}
+
+// storeFailed records a failed write that leaves the data in the spool: it
+// shows in SinkError (readyz) and the store_ok gauge at once, and in the log
+// at the first failure and then once per StoreLogEvery, not per retry.
+func (ing *Ingester) storeFailed(err error, points int) {
+	d := &ing.drainer
+	ing.sinkErr.Store(&err)
+	ing.m.storeOK.Set(0)
+	now := ing.now()
+	if d.backoff <= 0 {
+		d.backoff = 100 * time.Millisecond
+	}
+	d.failures++
+	d.total++
+	if !d.failing {
+		d.failing, d.since, d.lastLog, d.failures = true, now, now, 0
+		ing.log.Warn("store write failed; the data stays in the spool and is retried", "points", points, "err", err)
+		return
+	}
+	if now.Sub(d.lastLog) >= ing.cfg.StoreLogEvery {
+		recs, _ := ing.spool.Depth()
+		ing.log.Warn("store still failing; the data stays in the spool and is retried", "since", d.since, "retries", d.failures,
+			"spooled", recs, "backoff", d.backoff, "err", err)
+		d.lastLog, d.failures = now, 0
+	}
+}
+
+func (ing *Ingester) storeRecovered() {
+	d := &ing.drainer
+	ing.sinkErr.Store(nil)
+	ing.m.storeOK.Set(1)
+	d.backoff = 100 * time.Millisecond
+	if d.failing {
+		ing.log.Info("store writes succeed again", "failing_for", ing.now().Sub(d.since), "retries", d.total)
+		d.failing, d.total, d.failures = false, 0, 0
+	}
+}
+
+// StoreRejects is the dead-letter file of points the store rejected.
+func (ing *Ingester) StoreRejects() *StoreRejects { return ing.rejects }
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

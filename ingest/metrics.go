@@ -19,6 +19,8 @@ type metrics struct {
 	pointsWritten prometheus.Counter
 	pointsDropped prometheus.Counter
 	writeFailures prometheus.Counter
+	writeErrors   *prometheus.CounterVec
+	storeOK       prometheus.Gauge
 	connected     prometheus.Gauge
 	reconnects    prometheus.Counter
 	stateChanges  *prometheus.CounterVec
@@ -53,9 +55,14 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		pointsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_written_total",
 			Help: "Points written to the time-series store."}),
 		pointsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_refused_total",
-			Help: "Points the store refused permanently (for example a field type conflict)."}),
+			Help: "Points the store rejected as invalid (for example a field type conflict), moved to the dead-letter file."}),
 		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_write_failures_total",
-			Help: "Failed batch writes to the time-series store (each retried)."}),
+			Help: "Failed writes to the time-series store (each retried, split or, for invalid points, dead-lettered)."}),
+		writeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_ingest_store_write_errors_total",
+			Help: "Failed writes to the time-series store by reason: unavailable, unauthorized, forbidden, not_found, too_large, client_error, target (the data stays spooled), invalid_points (the batch is split to dead-letter exactly those)."},
+			[]string{"reason"}),
+		storeOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_store_ok",
+			Help: "0 while writes to the time-series store fail and the data waits in the spool, else 1."}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_broker_connected",
 			Help: "1 while connected to the MQTT broker."}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_broker_reconnects_total",
@@ -69,12 +76,13 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		m.receivedBy[k] = m.received.WithLabelValues(k.String())
 		m.acceptedBy[k] = m.accepted.WithLabelValues(k.String())
 	}
+	m.storeOK.Set(1)
 	m.rejectedBy = map[telemetry.Reason]prometheus.Counter{}
 	for _, r := range telemetry.Reasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
 	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.unacked, m.writeLatency,
-		m.pointsWritten, m.pointsDropped, m.writeFailures, m.connected, m.reconnects, m.stateChanges,
+		m.pointsWritten, m.pointsDropped, m.writeFailures, m.writeErrors, m.storeOK, m.connected, m.reconnects, m.stateChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_bytes", Help: "Bytes in the spool not yet written to the store."},
@@ -93,4 +101,11 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 			func() float64 { _, off := ing.state.Online(); return float64(off) }),
 	)
 	return m
+}
+
+func (m *metrics) writeError(reason string) prometheus.Counter {
+	if reason == "" {
+		reason = "client_error"
+	}
+	return m.writeErrors.WithLabelValues(reason)
 }

@@ -24,6 +24,8 @@ var commands = map[string]command{
 	"demo":  {"run everything in one process: embedded broker, service, simulated Jiangwan fleet", runDemo},
 	"sim":   {"simulate a fleet of lift terminals publishing over MQTT", runSim},
 	"fleet": {"print a generated fleet register (JSON or CSV)", runFleet},
+
+	"deadletter": {"list or replay the points the store rejected as invalid", runDeadletter},
 }
 
 func usage(w io.Writer) {

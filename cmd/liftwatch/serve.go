@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +66,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	a, err := app.New(ctx, *cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch serve: %v\n", err)
+		if errors.Is(err, app.ErrInfluxTarget) {
+			return 2
+		}
 		return 1
 	}
 	if err := a.Run(ctx); err != nil {

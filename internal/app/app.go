@@ -91,6 +91,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ErrInfluxTarget marks a start-up failure because the configured InfluxDB
+// database or bucket does not exist (and could not be created) or cannot be
+// written: a settings error.
+var ErrInfluxTarget = errors.New("InfluxDB target")
+
 // App is a built service.
 type App struct {
 	cfg      Config
@@ -154,6 +159,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			a.db.Close()
 			return nil, err
 		}
+		// Make sure the database or bucket exists (1.x: create it) and may be
+		// written. A store that cannot be reached now is checked again before
+		// the first write; meanwhile the spool keeps the data.
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = s.Prepare(pctx)
+		cancel()
+		var te *ingest.TargetError
+		if errors.As(err, &te) {
+			s.Close()
+			a.db.Close()
+			return nil, fmt.Errorf("%w: %w", ErrInfluxTarget, err)
+		} else if err != nil {
+			log.Warn("InfluxDB not reachable at start; the spool keeps the data and the target is checked before the first write", "err", err)
+		} else {
+			log.Info("InfluxDB target ready", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "version", s.Version())
+		}
 		a.sink = s
 		if history, err = ingest.NewInfluxHistory(cfg.Influx); err != nil {
 			a.db.Close()
@@ -165,7 +186,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.ing, err = ingest.New(ingest.Config{
 		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
-		SpoolDir: filepath.Join(cfg.DataDir, "spool"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
+		SpoolDir: filepath.Join(cfg.DataDir, "spool"), DeadLetterDir: filepath.Join(cfg.DataDir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
 		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
 		Decoder: telemetry.Decoder{MaxPayload: cfg.MaxPayload, Horizon: cfg.Horizon, MaxFuture: cfg.MaxFuture},
 	}, a.index, a.sink, a.prom)
@@ -194,7 +215,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			},
 			"store": func(ctx context.Context) error {
 				if err := a.ing.SinkError(); err != nil {
-					return fmt.Errorf("last write failed: %w", err)
+					return fmt.Errorf("writes failing, data kept in the spool and retried: %w", err)
 				}
 				return a.sink.Ping(ctx)
 			},

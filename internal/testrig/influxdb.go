@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +28,18 @@ type InfluxDB struct {
 // StartInfluxDB starts a server for the test, creates the database and stops
 // the server at cleanup.
 func StartInfluxDB(t testing.TB) *InfluxDB {
+	t.Helper()
+	db := StartInfluxDBEmpty(t)
+	if _, err := db.Query(context.Background(), "CREATE DATABASE "+db.Database); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	return db
+}
+
+// StartInfluxDBEmpty starts a server as StartInfluxDB does but creates no
+// database: Database and Bucket name one that does not exist yet, as on a
+// fresh install.
+func StartInfluxDBEmpty(t testing.TB) *InfluxDB {
 	t.Helper()
 	gobin := os.Getenv("GOBIN")
 	if gobin == "" {
@@ -74,9 +87,6 @@ bind-address = "127.0.0.1:%d"
 		log: filepath.Join(dir, "influxd.log"), ready: db.ping}
 	db.p.start()
 	t.Cleanup(func() { db.p.stop(syscall.SIGTERM) })
-	if _, err := db.Query(context.Background(), "CREATE DATABASE "+db.Database); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
 	return db
 }
 
@@ -159,3 +169,20 @@ func (db *InfluxDB) Count(ctx context.Context, measurement string) (int64, error
 
 // Log returns the end of the server's log.
 func (db *InfluxDB) Log() string { return db.p.tail() }
+
+// Write writes line protocol (nanosecond timestamps) into the database.
+func (db *InfluxDB) Write(ctx context.Context, lines string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, db.URL+"/write?"+url.Values{"db": {db.Database}}.Encode(), strings.NewReader(lines))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("influx write: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("influx write: %s: %s", resp.Status, b)
+	}
+	return nil
+}
