@@ -138,3 +138,14 @@ func TestReadiness(t *testing.T) {
 		t.Fatal("healthz")
 	}
 }
+
+func TestReadinessListsDegradedChecksAndStays200(t *testing.T) {
+	srv, _ := newTestServer(t, nil, map[string]Check{
+		"notify": func(context.Context) error { return &DegradedError{Reason: "no receivers configured"} },
+		"store":  func(context.Context) error { return nil },
+	})
+	var out map[string]string
+	if code := get(t, srv.URL+"/readyz", &out); code != 200 || out["notify"] != "degraded: no receivers configured" || out["store"] != "ok" {
+		t.Fatalf("readyz: %d %v", code, out)
+	}
+}
