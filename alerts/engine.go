@@ -67,6 +67,10 @@ type Config struct {
 	WorkOrders WorkOrders
 	Clock      func() time.Time
 	Logger     *slog.Logger
+	// Recipients names the receivers a change of the alert is sent to at
+	// its current tier (notify.Dispatcher.Recipients); nil: none configured.
+	// Escalation notes name them, or say that nobody was notified.
+	Recipients func(a *Alert) []string
 }
 
 // Engine is the alert engine. All methods are safe for concurrent use.
@@ -621,10 +625,10 @@ func (e *Engine) Tick() {
 		p := e.cfg.Policies.For(a.Estate)
 		if a.Rescue {
 			if a.Tier < 2 && a.State == StateOpen && now.Sub(a.OpenedAt) >= p.AckWithin {
-				e.escalate(a, 2, now, fmt.Sprintf("not acknowledged within %v: property company and subdistrict duty desk alerted", p.AckWithin))
+				e.escalate(a, 2, now, fmt.Sprintf("not acknowledged within %v: escalated to tier 2 (property company, subdistrict duty desk)", p.AckWithin))
 			}
 			if a.Tier < 3 && stateRank[a.State] < stateRank[StateOnSite] && now.Sub(a.OpenedAt) >= p.OnSiteWithin {
-				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: call emergency services (110/119)", p.OnSiteWithin))
+				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: escalated to tier 3 (call emergency services, 110/119)", p.OnSiteWithin))
 			}
 		}
 		if a.Severity >= telemetry.SeverityCritical && a.State == StateOpen && now.Sub(a.LastNotified) >= p.Renotify {
@@ -635,9 +639,21 @@ func (e *Engine) Tick() {
 	}
 }
 
+// escalate raises the alert's tier. The note says whom the escalation is
+// being sent to, or that nobody is; delivery outcomes follow as
+// "notified"/"notify_failed" events (RecordNotification).
 func (e *Engine) escalate(a *Alert, tier int, now time.Time, why string) {
 	a.Tier = tier
 	a.LastNotified = now
+	var to []string
+	if e.cfg.Recipients != nil {
+		to = e.cfg.Recipients(a)
+	}
+	if len(to) == 0 {
+		why += "; no receiver configured for this tier: nobody was notified"
+	} else {
+		why += "; sending to " + strings.Join(to, ", ")
+	}
 	e.save(a, Event{At: now, Action: "escalated", Actor: "system", Tier: tier, Note: why})
 }
 

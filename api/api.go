@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -145,14 +146,25 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) int {
 	return http.StatusOK
 }
 
-// readyz reports each dependency; 503 names the ones not ready.
+// DegradedError is what a readiness check returns for a part that works
+// but not fully (no notification receivers): /readyz lists it as
+// "degraded: <reason>" and stays 200, because the service does its job.
+type DegradedError struct{ Reason string }
+
+func (e *DegradedError) Error() string { return "degraded: " + e.Reason }
+
+// readyz reports each dependency; 503 names the ones not ready. A degraded
+// check (DegradedError) is listed but leaves the answer 200.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) int {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	out := map[string]string{}
 	code := http.StatusOK
 	for name, check := range s.d.Ready {
-		if err := check(ctx); err != nil {
+		var degraded *DegradedError
+		if err := check(ctx); errors.As(err, &degraded) {
+			out[name] = degraded.Error()
+		} else if err != nil {
 			out[name] = err.Error()
 			code = http.StatusServiceUnavailable
 		} else {

@@ -715,3 +715,14 @@ func TestReadiness(t *testing.T) {
 		t.Fatal("healthz")
 	}
 }
+
+func TestReadinessListsDegradedChecksAndStays200(t *testing.T) {
+	f := newFixture(t, map[string]Check{
+		"notify": func(context.Context) error { return &DegradedError{Reason: "no receivers configured"} },
+		"store":  func(context.Context) error { return nil },
+	}, nil)
+	var out map[string]string
+	if code := f.get(t, "/readyz", &out); code != 200 || out["notify"] != "degraded: no receivers configured" || out["store"] != "ok" {
+		t.Fatalf("readyz: %d %v", code, out)
+	}
+}

@@ -32,7 +32,12 @@ type Receiver struct {
 	ing       *Ingester
 	client    mqtt.Client
 	connected atomic.Bool
-	conns     atomic.Int64
+	// subscribed is set once the subscription of the current connection
+	// is acknowledged: only then is liftwatch ready for the lifts' messages.
+	subscribed atomic.Bool
+	lastErr    atomic.Pointer[string] // why the last connection attempt failed or was lost
+	conns      atomic.Int64
+	failures   atomic.Int64 // connection attempts failed in a row
 	// gen changes whenever the connection is lost or made. An ack belongs
 	// to the connection that delivered the message: a PUBACK sent on a later
 	// connection could carry a message ID the broker has since given to a
@@ -54,6 +59,10 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 	if cfg.SharedGroup != "" {
 		filter = "$share/" + cfg.SharedGroup + "/" + filter
 	}
+	// The first connection is retried by Run, with backoff and a logged
+	// reason per attempt; paho retries reconnections (with its backoff) and
+	// reports each failure to the notification handler below.
+	co.SetConnectRetry(false)
 	co.SetCleanSession(false).
 		SetAutoAckDisabled(true).
 		SetOrderMatters(true).
@@ -70,6 +79,8 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 		}).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			r.gen.Add(1)
+			r.subscribed.Store(false)
+			r.failures.Store(0)
 			r.connected.Store(true)
 			ing.m.connected.Set(1)
 			if r.conns.Add(1) > 1 {
@@ -77,11 +88,30 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 			}
 			// Subscribing again on every connect is harmless with a
 			// persistent session and repairs one the broker lost.
+			g := r.gen.Load()
 			go func() {
 				tok := c.Subscribe(filter, 1, nil)
-				if tok.WaitTimeout(30*time.Second) && tok.Error() != nil {
-					ing.log.Error("subscribe failed", "filter", filter, "err", tok.Error())
+				if !tok.WaitTimeout(30 * time.Second) {
+					r.setErr("subscribe to " + filter + ": no answer from the broker in 30s")
+					ing.log.Error("subscribe failed", "filter", filter, "err", "no answer in 30s")
 					return
+				}
+				if err := tok.Error(); err != nil {
+					r.setErr(fmt.Sprintf("subscribe to %s: %v", filter, err))
+					ing.log.Error("subscribe failed", "filter", filter, "err", err)
+					return
+				}
+				if st, ok := tok.(*mqtt.SubscribeToken); ok {
+					for topic, code := range st.Result() {
+						if code >= 0x80 {
+							r.setErr(fmt.Sprintf("subscribe to %s: refused by the broker (is liftwatch's MQTT user allowed to read it?)", topic))
+							ing.log.Error("subscribe refused by the broker", "filter", topic, "code", code)
+							return
+						}
+					}
+				}
+				if r.gen.Load() == g {
+					r.subscribed.Store(true)
 				}
 				ing.log.Info("subscribed", "filter", filter, "client_id", cfg.ClientID)
 			}()
@@ -89,27 +119,69 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			r.gen.Add(1)
 			r.connected.Store(false)
+			r.subscribed.Store(false)
 			ing.m.connected.Set(0)
-			ing.log.Warn("broker connection lost", "err", err)
+			r.setErr(fmt.Sprintf("connection lost: %v", err))
+			ing.log.Warn("broker connection lost; reconnecting", "broker", cfg.Conn.Broker, "err", err)
+		}).
+		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
+			switch n := n.(type) {
+			case mqtt.ConnectionNotificationFailed:
+				r.setErr(n.Reason.Error())
+				ing.log.Warn("cannot connect to the MQTT broker; retrying", "broker", cfg.Conn.Broker,
+					"attempt", r.failures.Add(1), "err", n.Reason)
+			}
 		})
 	r.client = mqtt.NewClient(co)
 	return r, nil
 }
 
+func (r *Receiver) setErr(s string) { r.lastErr.Store(&s) }
+
 // Connected reports whether the broker connection is up.
 func (r *Receiver) Connected() bool { return r.connected.Load() }
 
-// Run connects (retrying until ctx ends) and stays connected until ctx ends,
-// then disconnects. Messages received but not yet acked are redelivered by
-// the broker to the next session.
+// Ready says why liftwatch cannot take the lifts' messages yet: not
+// connected (with the last reason), or connected but not yet subscribed.
+func (r *Receiver) Ready() error {
+	why := ""
+	if p := r.lastErr.Load(); p != nil {
+		why = ": " + *p
+	}
+	switch {
+	case !r.connected.Load():
+		return fmt.Errorf("not connected to %s%s", r.cfg.Conn.Broker, why)
+	case !r.subscribed.Load():
+		return fmt.Errorf("connected to %s, not subscribed yet%s", r.cfg.Conn.Broker, why)
+	}
+	return nil
+}
+
+// Run connects, retrying with backoff (1s doubling up to the connection's
+// MaxReconnect) and logging each failure with its reason until ctx ends,
+// then stays connected (paho reconnects) until ctx ends, then disconnects.
+// Messages received but not yet acked are redelivered by the broker to the
+// next session.
 func (r *Receiver) Run(ctx context.Context) error {
-	tok := r.client.Connect()
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("connect to %s: %w", r.cfg.Conn.Broker, err)
+	wait := time.Second
+	for ctx.Err() == nil {
+		tok := r.client.Connect()
+		select {
+		case <-tok.Done():
+		case <-ctx.Done():
 		}
-	case <-ctx.Done():
+		if ctx.Err() != nil || tok.Error() == nil {
+			break
+		}
+		// The notification handler has logged the reason.
+		r.ing.log.Info("next connection attempt", "broker", r.cfg.Conn.Broker, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		wait = min(wait*2, max(r.cfg.Conn.MaxReconnect, time.Second))
 	}
 	<-ctx.Done()
 	r.client.Disconnect(200)

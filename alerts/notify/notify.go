@@ -134,6 +134,7 @@ type Dispatcher struct {
 	clock     func() time.Time
 	wg        sync.WaitGroup
 	backoff   time.Duration
+	onResult  func(Record)
 }
 
 type job struct {
@@ -155,6 +156,10 @@ type Options struct {
 	Backoff time.Duration
 	// QueueSize bounds each receiver's queue (default 1000).
 	QueueSize int
+	// OnResult, if set, is told every outcome (delivered, failed, dropped)
+	// after it is logged, never from within Handle's caller: the engine
+	// records it on the alert.
+	OnResult func(Record)
 }
 
 // New validates receivers and makes a dispatcher; Run starts its workers.
@@ -174,7 +179,7 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1000
 	}
-	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff}
+	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff, onResult: o.OnResult}
 	seen := map[string]bool{}
 	for _, r := range receivers {
 		if err := r.Validate(); err != nil {
@@ -187,6 +192,24 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 		d.receivers = append(d.receivers, &worker{r: r, queue: make(chan job, o.QueueSize)})
 	}
 	return d, nil
+}
+
+// Receivers is how many receivers are configured.
+func (d *Dispatcher) Receivers() int { return len(d.receivers) }
+
+// Recipients names the receivers that Handle sends a change of a to, as a
+// stands now (its tier, severity and estate); none for a suppressed alert.
+func (d *Dispatcher) Recipients(a *alerts.Alert) []string {
+	if a.Suppressed != "" {
+		return nil
+	}
+	var out []string
+	for _, w := range d.receivers {
+		if w.r.matches(a) {
+			out = append(out, w.r.Name)
+		}
+	}
+	return out
 }
 
 // Handle is the engine listener: it enqueues the change for every matching
@@ -202,8 +225,12 @@ func (d *Dispatcher) Handle(c alerts.Change) {
 		select {
 		case w.queue <- job{change: c}:
 		default:
-			d.record(&Record{AlertID: c.Alert.ID, Receiver: w.r.Name, Event: c.Event.Action, Tier: c.Alert.Tier, At: d.clock(),
-				Outcome: "dropped", Error: "receiver queue full", Retryable: true})
+			rec := &Record{AlertID: c.Alert.ID, Receiver: w.r.Name, Event: c.Event.Action, Tier: c.Alert.Tier, At: d.clock(),
+				Outcome: "dropped", Error: "receiver queue full", Retryable: true}
+			d.logRecord(rec)
+			if d.onResult != nil {
+				go d.onResult(*rec) // Handle runs inside the engine's lock
+			}
 		}
 	}
 }
@@ -270,6 +297,13 @@ func (d *Dispatcher) deliver(ctx context.Context, r Receiver, c alerts.Change) {
 }
 
 func (d *Dispatcher) record(rec *Record) {
+	d.logRecord(rec)
+	if d.onResult != nil {
+		d.onResult(*rec)
+	}
+}
+
+func (d *Dispatcher) logRecord(rec *Record) {
 	if rec.Outcome != "delivered" {
 		d.logger.Warn("notification not delivered", "receiver", rec.Receiver, "alert", rec.AlertID, "event", rec.Event,
 			"outcome", rec.Outcome, "attempts", rec.Attempts, "retryable", rec.Retryable, "err", rec.Error)

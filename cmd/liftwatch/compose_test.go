@@ -2,12 +2,17 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +31,15 @@ type compose struct {
 		Ports       []string          `yaml:"ports"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
+		DependsOn   map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Healthcheck struct {
+			Test    []string `yaml:"test"`
+			Disable bool     `yaml:"disable"`
+		} `yaml:"healthcheck"`
 	} `yaml:"services"`
+	Volumes map[string]any `yaml:"volumes"`
 }
 
 func readCompose(t *testing.T) compose {
@@ -88,8 +101,8 @@ func TestComposeAgreesWithFlagsAndConfigs(t *testing.T) {
 			t.Errorf("mosquitto.conf lacks %q", want)
 		}
 	}
-	if !contains(c.Services["mosquitto"].Ports, "1883:1883") {
-		t.Error("mosquitto must publish port 1883")
+	if p := publishedPorts(t, c.Services["mosquitto"].Ports); p["1883"] == "" {
+		t.Error("mosquitto must publish its port 1883")
 	}
 	passwd := readFile(t, "../../deploy/mosquitto/passwd.plain")
 	users := map[string]string{}
@@ -122,12 +135,156 @@ func TestComposeAgreesWithFlagsAndConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LIFTWATCH_HTTP_LISTEN: %v", err)
 	}
-	if !contains(c.Services["liftwatch"].Ports, port+":"+port) {
+	if p := publishedPorts(t, c.Services["liftwatch"].Ports); p[port] == "" {
 		t.Errorf("liftwatch must publish its HTTP port %s", port)
 	}
 	prom := readFile(t, "../../deploy/prometheus/prometheus.yml")
 	if !strings.Contains(prom, `"liftwatch:`+port+`"`) {
 		t.Errorf("prometheus.yml must scrape liftwatch:%s", port)
+	}
+}
+
+var portRE = regexp.MustCompile(`^\$\{([A-Z_]+):-([0-9]+)\}:([0-9]+)$`)
+
+// publishedPorts maps a service's container ports to the .env variable that
+// sets their host port; every port must be "${VAR:-default}:port".
+func publishedPorts(t *testing.T, ports []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range ports {
+		m := portRE.FindStringSubmatch(p)
+		if m == nil {
+			t.Errorf("port %q: want \"${VAR:-hostport}:containerport\", the host port configurable in .env", p)
+			continue
+		}
+		out[m[3]] = m[1]
+	}
+	return out
+}
+
+func readDotEnv(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, line := range strings.Split(readFile(t, "../../.env"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf(".env: %q is not VAR=value", line)
+		}
+		env[k] = v
+	}
+	return env
+}
+
+// TestComposeFirstStartInvariants checks what docker compose needs to work
+// on a first start (images cannot be pulled here, so the file is checked):
+// host ports from .env that keep clear of a broker on 1883, healthchecks
+// with service_healthy ordering so the simulator publishes only once
+// liftwatch is subscribed, and a data volume the non-root user can write.
+func TestComposeFirstStartInvariants(t *testing.T) {
+	c := readCompose(t)
+	dotEnv := readDotEnv(t)
+	hostPorts := map[string]string{}
+	for name, svc := range c.Services {
+		for _, p := range svc.Ports {
+			m := portRE.FindStringSubmatch(p)
+			if m == nil {
+				t.Errorf("%s: port %q: want \"${VAR:-hostport}:containerport\"", name, p)
+				continue
+			}
+			v, def := m[1], m[2]
+			if dotEnv[v] != def {
+				t.Errorf("%s: %s defaults to %s in docker-compose.yml but is %q in .env", name, v, def, dotEnv[v])
+			}
+			if other, dup := hostPorts[def]; dup {
+				t.Errorf("host port %s used by %s and %s", def, other, name)
+			}
+			hostPorts[def] = name
+			switch def {
+			case "1883", "8883", "8080", "8086", "9090":
+				t.Errorf("%s: host port %s collides with a service commonly running already (a broker on 1883)", name, def)
+			}
+		}
+	}
+
+	// Start order by health.
+	for svc, deps := range map[string][]string{"liftwatch": {"mosquitto", "influxdb"}, "simulator": {"mosquitto", "liftwatch"}} {
+		for _, d := range deps {
+			if got := c.Services[svc].DependsOn[d].Condition; got != "service_healthy" {
+				t.Errorf("%s must wait for %s to be healthy (depends_on condition %q)", svc, d, got)
+			}
+		}
+	}
+	for name, svc := range c.Services {
+		for d, dep := range svc.DependsOn {
+			if dep.Condition == "service_healthy" && (len(c.Services[d].Healthcheck.Test) == 0 || c.Services[d].Healthcheck.Disable) {
+				t.Errorf("%s waits for %s to be healthy, but %s has no healthcheck", name, d, d)
+			}
+		}
+	}
+	if !c.Services["simulator"].Healthcheck.Disable {
+		t.Error("simulator: the image's HEALTHCHECK asks a liftwatch /readyz the simulator does not serve: disable it")
+	}
+
+	// liftwatch's healthcheck is its own healthcheck command on its own
+	// /readyz; run it (with the address moved) against a server that is
+	// ready, then one that is not.
+	lw := c.Services["liftwatch"]
+	hc := lw.Healthcheck.Test
+	if len(hc) < 4 || hc[0] != "CMD" || hc[1] != "/liftwatch" || hc[2] != "healthcheck" {
+		t.Fatalf("liftwatch healthcheck %v: want [CMD /liftwatch healthcheck --url …]", hc)
+	}
+	_, port, _ := net.SplitHostPort(lw.Environment["LIFTWATCH_HTTP_LISTEN"])
+	want := "http://127.0.0.1:" + port + "/readyz"
+	if !slices.Contains(hc, want) {
+		t.Errorf("liftwatch healthcheck %v must ask %s", hc, want)
+	}
+	for code, exit := range map[int]int{200: 0, 503: 1} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/readyz" {
+				http.NotFound(w, r)
+				return
+			}
+			w.WriteHeader(code)
+		}))
+		args := slices.Clone(hc[2:])
+		args[slices.Index(args, want)] = srv.URL + "/readyz"
+		if got, _, errs := runCLI(args); got != exit {
+			t.Errorf("liftwatch %v against a /readyz answering %d: exit %d, want %d (%s)", args, code, got, exit, errs)
+		}
+		srv.Close()
+	}
+
+	// The data volume: a named volume at the data dir, which the image
+	// creates owned by its non-root user (a named volume starts as a copy of
+	// the image's directory, ownership included).
+	dataDir := lw.Environment["LIFTWATCH_DATA_DIR"]
+	mounted := false
+	for _, v := range lw.Volumes {
+		src, dst, _ := strings.Cut(v, ":")
+		if dst == dataDir {
+			if _, named := c.Volumes[src]; !named {
+				t.Errorf("liftwatch data dir %s is mounted from %q, not a named volume", dataDir, src)
+			}
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("liftwatch data dir %s has no volume", dataDir)
+	}
+	docker := readFile(t, "../../Dockerfile")
+	final := docker[strings.LastIndex(docker, "\nFROM "):]
+	for _, want := range []string{"USER nonroot", "--chown=65532:65532 /out/data " + dataDir + "\n",
+		`HEALTHCHECK `, `CMD ["/liftwatch", "healthcheck"`} {
+		if !strings.Contains(final, want) {
+			t.Errorf("Dockerfile's final stage lacks %q", want)
+		}
+	}
+	if !strings.Contains(docker, "RUN mkdir -p /out/data") {
+		t.Error("Dockerfile: the build stage must create /out/data for the data dir")
 	}
 }
 
@@ -211,6 +368,22 @@ func TestDeployACLOnRealMosquitto(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("liftwatch did not receive the terminal's own message")
+	}
+	// The compose healthcheck of mosquitto, run against this broker: healthy
+	// with the deployed passwords and ACL, unhealthy where nothing listens.
+	hc := readCompose(t).Services["mosquitto"].Healthcheck.Test
+	if len(hc) != 2 || hc[0] != "CMD-SHELL" || !strings.Contains(hc[1], "-p 1883") {
+		t.Fatalf("mosquitto healthcheck %v: want [CMD-SHELL \"… -p 1883 …\"]", hc)
+	}
+	healthcheck := func(port int) error {
+		cmd := strings.ReplaceAll(strings.Replace(hc[1], "-p 1883", fmt.Sprintf("-p %d", port), 1), "$$", "$")
+		return exec.Command("sh", "-c", cmd).Run()
+	}
+	if err := healthcheck(broker.Port); err != nil {
+		t.Fatalf("mosquitto healthcheck fails on a healthy broker: %v", err)
+	}
+	if err := healthcheck(testrig.FreePort(t)); err == nil {
+		t.Fatal("mosquitto healthcheck passes with no broker")
 	}
 	// Wrong password is refused.
 	bad := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("x").SetUsername("JW-0001").SetPassword("wrong"))

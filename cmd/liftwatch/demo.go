@@ -14,21 +14,13 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", "Runs everything in one process with no external service: an embedded MQTT broker,\nthe service with the embedded store, and the simulated Jiangwan fleet (history\nbackfilled, then live).", stderr)
+	if refuseDemoFlags(args, stderr) {
+		return 2
+	}
 	var cfg app.Config
-	registerServeFlags(fs, &cfg)
-	brokerListen := fs.String("broker.listen", "127.0.0.1:18830", "address of the embedded MQTT broker")
 	var o simOptions
-	o.register(fs, "sim.")
 	var lo logOptions
-	lo.register(fs)
-	// Demo defaults differ from serve's: a fresh data dir, the embedded
-	// broker, a day of history.
-	_ = fs.Set("data.dir", "")
-	_ = fs.Set("sim.backfill", "24h")
-	_ = fs.Set("sim.hostile", "0.0005")
-	_ = fs.Set("sim.per-lift-connections", "true")
-	_ = fs.Set("ingest.max-unacked", fmt.Sprint(embedded.MaxInflight+1000))
+	fs, brokerListen := newDemoFlags(stderr, &cfg, &o, &lo)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -67,8 +59,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer broker.Close()
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
-		return 1
+		return startError(stderr, "demo", err)
 	}
 	fmt.Fprintf(stdout, `liftwatch demo running
   lifts and live state  http://%[1]s/api/v1/lifts

@@ -30,12 +30,21 @@ func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
 // parseFlags parses args, then fills every flag not given on the command
 // line from its environment variable. It returns the exit code to use if it
 // fails (0 for --help) and whether to go on.
+// Asked for, the usage goes to stdout; after a mistake, to stderr.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	usage, stderr := fs.Usage, fs.Output()
+	fs.Usage = func() {} // printed below, where it belongs
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			fs.SetOutput(stderr)
 			return 0, false
 		}
-		return 2, false // the flag package has printed the error and usage
+		fs.Usage() // the flag package has printed the error
+		return 2, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "liftwatch: unexpected argument %q (flags only; see --help)\n", fs.Arg(0))

@@ -17,6 +17,10 @@ func runFleet(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
+	if *n < 0 {
+		fmt.Fprintf(stderr, "liftwatch fleet: lifts %d: must not be negative (0: the Jiangwan fleet)\n", *n)
+		return 2
+	}
 	lifts := registry.Generate(*seed)
 	if *n > 0 {
 		lifts = registry.GenerateN(*seed, *n)

@@ -20,12 +20,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve": {"run the service against an MQTT broker (and InfluxDB)", runServe},
-	"demo":  {"run everything in one process: embedded broker, service, simulated Jiangwan fleet", runDemo},
-	"sim":   {"simulate a fleet of lift terminals publishing over MQTT", runSim},
-	"fleet": {"print a generated fleet register (JSON or CSV)", runFleet},
-
-	"deadletter": {"list or replay the points the store rejected as invalid", runDeadletter},
+	"serve":       {"run the service against an MQTT broker (and InfluxDB)", runServe},
+	"demo":        {"run everything in one process: embedded broker, service, simulated Jiangwan fleet", runDemo},
+	"sim":         {"simulate a fleet of lift terminals publishing over MQTT", runSim},
+	"fleet":       {"print a generated fleet register (JSON or CSV)", runFleet},
+	"version":     {"print liftwatch's version, commit and Go version", runVersion},
+	"deadletter":  {"list or replay the points the store rejected as invalid", runDeadletter},
+	"healthcheck": {"exit 0 if a liftwatch answers ready on /readyz (the container healthcheck)", runHealthcheck},
 }
 
 func usage(w io.Writer) {
@@ -40,10 +41,10 @@ Commands:`)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-7s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, `
-"liftwatch <command> --help" lists a command's flags. Every flag can also be
+"liftwatch help <command>" (or "liftwatch <command> --help") lists a command's flags. Every flag can also be
 set by an environment variable: LIFTWATCH_ and the flag name in capitals with
 dots and dashes as underscores (--mqtt.broker is LIFTWATCH_MQTT_BROKER).
 A flag given on the command line wins over the environment.`)
@@ -62,8 +63,18 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 { // liftwatch help serve: serve's flags
+			if c, ok := commands[args[1]]; ok {
+				return c.run(ctx, []string{"--help"}, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "liftwatch: unknown command %q\n\n", args[1])
+			usage(stderr)
+			return 2
+		}
 		usage(stdout)
 		return 0
+	case "-version", "--version":
+		return runVersion(ctx, nil, stdout, stderr)
 	}
 	c, ok := commands[args[0]]
 	if !ok {

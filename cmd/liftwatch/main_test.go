@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,34 +50,107 @@ func runCLI(args []string, env ...string) (int, string, string) {
 }
 
 func TestCLIUsageAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	yamlFile := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	typo := yamlFile("typo.yaml", "policy:\n  entrapment_after: 30s\nestates:\n  yixian:\n    ack_witin: 3m\n")
+	topTypo := yamlFile("toptypo.yaml", "policy: {}\nrecievers: []\n")
+	rcvTypo := yamlFile("rcvtypo.yaml", "receivers:\n  - name: desk\n    url: http://127.0.0.1:9/h\n    teir: 2\n")
+	estate := yamlFile("estate.yaml", "estates:\n  yixian: {ack_within: 3m}\n  atlantis: {ack_within: 3m}\n")
+	badValue := yamlFile("bad.yaml", "policy: {ack_within: 40m}\n")
+	serve := func(extra ...string) []string {
+		return append([]string{"serve", "--data.dir", t.TempDir(), "--http.listen", "127.0.0.1:0"}, extra...)
+	}
 	cases := []struct {
-		args []string
-		env  []string
-		code int
-		want string
+		args    []string
+		env     []string
+		code    int
+		want    string
+		stdout  bool   // want is on stdout (else on stderr)
+		notWant string // must appear on neither
 	}{
-		{[]string{"help"}, nil, 0, "Commands:"},
-		{nil, nil, 2, "Usage: liftwatch <command>"},
-		{[]string{"bogus"}, nil, 2, `unknown command "bogus"`},
-		{[]string{"serve", "--help"}, nil, 0, "LIFTWATCH_<FLAG>"},
-		{[]string{"demo", "--help"}, nil, 0, "-broker.listen"},
-		{[]string{"sim", "--help"}, nil, 0, "-scenario"},
-		{[]string{"serve", "--nope"}, nil, 2, "flag provided but not defined: -nope"},
-		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`},
-		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)"},
-		{[]string{"serve", "--mqtt.broker", "ftp://x"}, nil, 2, `scheme "ftp" not supported`},
-		{[]string{"serve", "--http.listen", "nope"}, nil, 2, `http.listen "nope": want HOST:PORT`},
-		{[]string{"serve", "--influx.url", "http://x", "--influx.bucket", ""}, nil, 2, "influx.bucket is required"},
-		{[]string{"serve", "--log.level", "loud"}, nil, 2, "log.level"},
-		{[]string{"sim", "--speed", "-1", "--dry-run"}, nil, 2, "must not be negative"},
-		{[]string{"sim", "--start", "yesterday", "--dry-run"}, nil, 2, "RFC 3339"},
-		{[]string{"fleet", "--format", "xml"}, nil, 2, `format "xml"`},
+		{[]string{"help"}, nil, 0, "Commands:", true, ""},
+		{nil, nil, 2, "Usage: liftwatch <command>", false, ""},
+		{[]string{"bogus"}, nil, 2, `unknown command "bogus"`, false, ""},
+		{[]string{"serve", "--help"}, nil, 0, "LIFTWATCH_<FLAG>", true, ""},
+		{[]string{"help", "serve"}, nil, 0, "Usage: liftwatch serve [flags]", true, ""},
+		{[]string{"help", "bogus"}, nil, 2, `unknown command "bogus"`, false, ""},
+		{[]string{"demo", "--help"}, nil, 0, "-broker.listen", true, "-mqtt.broker"},
+		{[]string{"demo", "--help"}, nil, 0, "backfilled, then live", true, "-mqtt.password"},
+		{[]string{"demo", "--mqtt.broker", "tcp://127.0.0.1:1883"}, nil, 2, "--mqtt.broker is not a demo flag", false, ""},
+		{[]string{"demo", "--mqtt.ca-file=x.pem"}, nil, 2, "--mqtt.ca-file is not a demo flag", false, ""},
+		{[]string{"sim", "--help"}, nil, 0, "-scenario", true, ""},
+		{[]string{"version"}, nil, 0, "liftwatch dev\ncommit ", true, ""},
+		{[]string{"--version"}, nil, 0, runtime.Version(), true, ""},
+		{[]string{"serve", "--nope"}, nil, 2, "flag provided but not defined: -nope", false, ""},
+		{[]string{"serve", "--nope"}, nil, 2, "Usage: liftwatch serve", false, ""},
+		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`, false, ""},
+		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)", false, ""},
+		{[]string{"serve", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x": scheme "ftp" not supported`, false, ""},
+		{[]string{"serve", "--mqtt.broker", "localhost:1883"}, nil, 2, `mqtt.broker "localhost:1883": want a URL like tcp://`, false, ""},
+		{[]string{"serve", "--mqtt.cert-file", "c.pem"}, nil, 2, "mqtt.cert-file is set without mqtt.key-file", false, ""},
+		{[]string{"serve", "--influx.url", "ftp://x"}, nil, 2, `influx.url "ftp://x": scheme "ftp" not supported`, false, ""},
+		{[]string{"serve", "--http.listen", "nope"}, nil, 2, `http.listen "nope": want HOST:PORT`, false, ""},
+		{[]string{"serve", "--influx.url", "http://x", "--influx.bucket", ""}, nil, 2, "influx.bucket is required", false, ""},
+		{[]string{"serve", "--ingest.shards", "-1"}, nil, 2, "ingest.shards -1: must not be negative", false, "batch-points"},
+		{[]string{"serve", "--ingest.batch-points", "0"}, nil, 2, "ingest.batch-points 0: must be at least 1", false, "spool"},
+		{[]string{"serve", "--spool.max-bytes", "10"}, nil, 2, "spool.max-bytes 10: must be at least 1MiB", false, "shards"},
+		{[]string{"serve", "--ts.horizon", "-1h"}, nil, 2, "ts.horizon -1h0m0s: must be positive", false, "offline-after"},
+		{[]string{"serve", "--payload.max-bytes", "10"}, nil, 2, "payload.max-bytes 10: must be at least 256", false, "ts.horizon"},
+		{[]string{"serve", "--log.level", "loud"}, nil, 2, "log.level", false, ""},
+		{serve("--alerts.config", typo), nil, 2, "line 5: unknown key estates.yixian.ack_witin (did you mean ack_within?)", false, ""},
+		{serve("--alerts.config", topTypo), nil, 2, "line 2: unknown key recievers (did you mean receivers?)", false, ""},
+		{serve("--alerts.config", rcvTypo), nil, 2, "line 4: unknown key receivers[0].teir (did you mean tier?)", false, ""},
+		{serve("--alerts.config", estate), nil, 2, `line 3: estates: "atlantis" is not an estate of the lift register`, false, "yixian"},
+		{serve("--alerts.config", badValue), nil, 2, "policy", false, ""},
+		{serve("--alerts.config", filepath.Join(dir, "missing.yaml")), nil, 2, "alerts.config: open", false, ""},
+		{serve("--registry.file", filepath.Join(dir, "missing.json")), nil, 2, "registry.file:", false, ""},
+		{[]string{"sim", "--speed", "-1", "--dry-run"}, nil, 2, "speed -1: must not be negative", false, "backfill"},
+		{[]string{"sim", "--lifts", "-3", "--dry-run"}, nil, 2, "lifts -3: must not be negative", false, "speed"},
+		{[]string{"sim", "--window", "0", "--dry-run"}, nil, 2, "window 0: must be at least 1", false, "lifts"},
+		{[]string{"sim", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x": scheme "ftp" not supported`, false, ""},
+		{[]string{"sim", "--start", "yesterday", "--dry-run"}, nil, 2, "RFC 3339", false, ""},
+		{[]string{"fleet", "--format", "xml"}, nil, 2, `format "xml"`, false, ""},
+		{[]string{"fleet", "--lifts", "-5"}, nil, 2, "lifts -5: must not be negative", false, ""},
+		{[]string{"healthcheck", "--url", "ftp://x"}, nil, 2, `url "ftp://x"`, false, ""},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(c.args, c.env...)
-		if code != c.code || !strings.Contains(out+errs, c.want) {
-			t.Errorf("liftwatch %v (env %v): exit %d, want %d with %q; got:\n%s%s", c.args, c.env, code, c.code, c.want, out, errs)
+		where := errs
+		if c.stdout {
+			where = out
 		}
+		if code != c.code || !strings.Contains(where, c.want) || (c.notWant != "" && strings.Contains(out+errs, c.notWant)) {
+			t.Errorf("liftwatch %v (env %v): exit %d, want %d with %q on %s (and not %q); got stdout:\n%s\nstderr:\n%s",
+				c.args, c.env, code, c.code, c.want, map[bool]string{true: "stdout", false: "stderr"}[c.stdout], c.notWant, out, errs)
+		}
+	}
+}
+
+func TestVersionNamesCommit(t *testing.T) {
+	v := buildVersion(&debug.BuildInfo{Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.modified", Value: "true"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}}})
+	for _, want := range []string{"liftwatch dev\n", "commit 0123abcd (modified) 2026-01-02T03:04:05Z\n", runtime.Version()} {
+		if !strings.Contains(v, want) {
+			t.Errorf("version %q lacks %q", v, want)
+		}
+	}
+	if v := buildVersion(nil); !strings.Contains(v, "commit unknown") {
+		t.Errorf("without build info: %q", v)
+	}
+	// -ldflags -X main.version sets the version of a built binary.
+	bin := filepath.Join(t.TempDir(), "lw")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v1.2.3", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "liftwatch v1.2.3\ncommit ") {
+		t.Fatalf("liftwatch version: %v %q", err, out)
 	}
 }
 

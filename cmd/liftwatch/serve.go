@@ -15,7 +15,7 @@ import (
 // registerServeFlags adds the service's flags to fs, filling cfg.
 func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.StringVar(&cfg.HTTPListen, "http.listen", "127.0.0.1:8080", "HTTP address for the API, /metrics, /healthz and /readyz")
-	fs.StringVar(&cfg.DataDir, "data.dir", "./data", "directory for the embedded database and the ingest spool")
+	fs.StringVar(&cfg.DataDir, "data.dir", "./data", "directory for the embedded database and the ingest spool (relative to the working directory; ./data is git-ignored)")
 	fs.StringVar(&cfg.RegistryFile, "registry.file", "", "lift register to import at start (.json or .csv); empty: the shipped Jiangwan fleet")
 	fs.StringVar(&cfg.Root, "topic.root", telemetry.DefaultRoot, "MQTT topic root: lifts publish on <root>/<lift>/<kind>")
 	cfg.MQTT.RegisterFlags(fs, "mqtt.", "tcp://127.0.0.1:1883")
@@ -65,15 +65,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	a, err := app.New(ctx, *cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch serve: %v\n", err)
-		if errors.Is(err, app.ErrInfluxTarget) {
-			return 2
-		}
-		return 1
+		return startError(stderr, "serve", err)
 	}
 	if err := a.Run(ctx); err != nil {
 		log.Error("liftwatch stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// startError reports a failure to build the service: exit 2 for a bad
+// setting (app.ConfigError: alerts config, register file), 1 otherwise.
+func startError(stderr io.Writer, cmd string, err error) int {
+	var ce *app.ConfigError
+	if errors.As(err, &ce) || errors.Is(err, app.ErrInfluxTarget) {
+		fmt.Fprintf(stderr, "liftwatch %s: invalid configuration:\n%v\n", cmd, err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "liftwatch %s: %v\n", cmd, err)
+	return 1
 }

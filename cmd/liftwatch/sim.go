@@ -33,9 +33,11 @@ type simOptions struct {
 	window    int
 	dryRun    bool
 	statsJSON bool
+	prefix    string // of the flags, for messages
 }
 
 func (o *simOptions) register(fs *flag.FlagSet, prefix string) {
+	o.prefix = prefix
 	d := simulator.DefaultRates()
 	fs.StringVar(&o.fleetFile, prefix+"fleet", "", "lift register to simulate (.json or .csv); empty: the shipped Jiangwan fleet")
 	fs.IntVar(&o.lifts, prefix+"lifts", 0, "simulate this many generated lifts (LW-000001…) instead of a register")
@@ -64,6 +66,9 @@ func (o *simOptions) register(fs *flag.FlagSet, prefix string) {
 // build makes the simulator configuration from the options at time now.
 func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 	cfg := simulator.Config{Root: o.root, Seed: o.seed, Speed: o.speed, Rates: o.rates}
+	if err := o.validate(); err != nil {
+		return cfg, err
+	}
 	var err error
 	switch {
 	case o.lifts > 0:
@@ -75,9 +80,6 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 	}
 	if err != nil {
 		return cfg, err
-	}
-	if o.speed < 0 || o.backfill < 0 || o.duration < 0 {
-		return cfg, errors.New("speed, backfill and duration must not be negative")
 	}
 	cfg.Start = now.Add(-o.backfill)
 	if o.start != "" {
@@ -100,6 +102,32 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// validate checks the counts and durations, one message per constraint,
+// each naming its flag (with the prefix the flags were registered with).
+func (o *simOptions) validate() error {
+	p := o.prefix
+	var errs []error
+	if o.lifts < 0 {
+		errs = append(errs, fmt.Errorf("%slifts %d: must not be negative (0: the register)", p, o.lifts))
+	}
+	if o.speed < 0 {
+		errs = append(errs, fmt.Errorf("%sspeed %v: must not be negative (0: as fast as possible)", p, o.speed))
+	}
+	if o.backfill < 0 {
+		errs = append(errs, fmt.Errorf("%sbackfill %v: must not be negative", p, o.backfill))
+	}
+	if o.duration < 0 {
+		errs = append(errs, fmt.Errorf("%sduration %v: must not be negative", p, o.duration))
+	}
+	if o.conns < 1 {
+		errs = append(errs, fmt.Errorf("%sconnections %d: must be at least 1", p, o.conns))
+	}
+	if o.window < 1 {
+		errs = append(errs, fmt.Errorf("%swindow %d: must be at least 1", p, o.window))
+	}
+	return errors.Join(errs...)
 }
 
 func newSimFlags(stderr io.Writer) (*flag.FlagSet, *simOptions, *logOptions) {
@@ -135,8 +163,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.dryRun {
 		sink, closeSink = printSink{stdout}, func() {}
 	} else {
-		if err := o.mqtt.Validate(); err != nil {
-			fmt.Fprintf(stderr, "liftwatch sim: mqtt: %v\n", err)
+		if errs := o.mqtt.ValidateFlags("mqtt."); len(errs) > 0 {
+			fmt.Fprintf(stderr, "liftwatch sim: invalid configuration:\n%v\n", errors.Join(errs...))
 			return 2
 		}
 		ms, err := dialSim(ctx, o, cfg.Lifts, log)

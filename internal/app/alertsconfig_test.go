@@ -51,11 +51,12 @@ receivers:
 		t.Fatalf("receivers %+v", cfg.Receivers)
 	}
 	for want, body := range map[string]string{
-		"field bogus not found": "bogus: 1",
-		"entrapment_after":      "policy: {entrapment_after: 0s}",
-		"estate yixian":         "estates: {yixian: {ack_within: 40m}}",
-		"type \"sms\"":          "receivers: [{name: x, url: 'http://h/p', type: sms}]",
-		"severities[door_lock]": "policy: {severities: {door_lock: loud}}",
+		"line 1: unknown key bogus":                                       "bogus: 1",
+		"line 1: unknown key policy.ack_witin (did you mean ack_within?)": "policy: {ack_witin: 3m}",
+		"entrapment_after":                                                "policy: {entrapment_after: 0s}",
+		"estate yixian":                                                   "estates: {yixian: {ack_within: 40m}}",
+		"type \"sms\"":                                                    "receivers: [{name: x, url: 'http://h/p', type: sms}]",
+		"severities[door_lock]":                                           "policy: {severities: {door_lock: loud}}",
 	} {
 		p := filepath.Join(dir, "bad.yaml")
 		os.WriteFile(p, []byte(body), 0o644)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -70,23 +71,48 @@ func (c *Config) Validate() error {
 	if err := telemetry.ValidRoot(c.Root); err != nil {
 		errs = append(errs, fmt.Errorf("topic.root: %w", err))
 	}
-	if err := c.MQTT.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("mqtt: %w", err))
-	}
+	errs = append(errs, c.MQTT.ValidateFlags("mqtt.")...)
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("mqtt.client-id is required (and must stay the same across restarts)"))
 	}
-	if c.Influx.URL != "" && c.Influx.Bucket == "" {
-		errs = append(errs, errors.New("influx.bucket is required with influx.url (InfluxDB 1.8: db/retention-policy)"))
+	if c.Influx.URL != "" {
+		if err := validHTTPURL(c.Influx.URL); err != nil {
+			errs = append(errs, fmt.Errorf("influx.url %q: %w", c.Influx.URL, err))
+		}
+		if c.Influx.Bucket == "" {
+			errs = append(errs, errors.New("influx.bucket is required with influx.url (InfluxDB 1.8: db/retention-policy)"))
+		}
 	}
+	// One message per constraint, each naming its flag.
 	if c.MaxUnacked < 1 {
-		errs = append(errs, fmt.Errorf("ingest.max-unacked %d must be at least 1", c.MaxUnacked))
+		errs = append(errs, fmt.Errorf("ingest.max-unacked %d: must be at least 1", c.MaxUnacked))
 	}
-	if c.Shards < 0 || c.BatchPoints < 1 || c.SpoolMax < 1<<20 {
-		errs = append(errs, fmt.Errorf("ingest.shards must be ≥ 0, ingest.batch-points ≥ 1, spool.max-bytes ≥ 1MiB"))
+	if c.Shards < 0 {
+		errs = append(errs, fmt.Errorf("ingest.shards %d: must not be negative (0: one per CPU)", c.Shards))
 	}
-	if c.OfflineAfter <= 0 || c.Horizon <= 0 || c.MaxFuture <= 0 || c.MaxPayload < 256 {
-		errs = append(errs, fmt.Errorf("offline-after, ts.horizon and ts.max-future must be positive and payload.max-bytes ≥ 256"))
+	if c.BatchPoints < 1 {
+		errs = append(errs, fmt.Errorf("ingest.batch-points %d: must be at least 1", c.BatchPoints))
+	}
+	if c.FlushEvery <= 0 {
+		errs = append(errs, fmt.Errorf("ingest.flush-interval %v: must be positive", c.FlushEvery))
+	}
+	if c.SpoolMax < 1<<20 {
+		errs = append(errs, fmt.Errorf("spool.max-bytes %d: must be at least 1MiB (1048576)", c.SpoolMax))
+	}
+	if c.OfflineAfter <= 0 {
+		errs = append(errs, fmt.Errorf("offline-after %v: must be positive", c.OfflineAfter))
+	}
+	if c.Horizon <= 0 {
+		errs = append(errs, fmt.Errorf("ts.horizon %v: must be positive", c.Horizon))
+	}
+	if c.MaxFuture <= 0 {
+		errs = append(errs, fmt.Errorf("ts.max-future %v: must be positive", c.MaxFuture))
+	}
+	if c.MaxPayload < 256 {
+		errs = append(errs, fmt.Errorf("payload.max-bytes %d: must be at least 256", c.MaxPayload))
+	}
+	if c.ShutdownWait < 0 {
+		errs = append(errs, fmt.Errorf("shutdown.timeout %v: must not be negative", c.ShutdownWait))
 	}
 	return errors.Join(errs...)
 }
@@ -95,6 +121,21 @@ func (c *Config) Validate() error {
 // database or bucket does not exist (and could not be created) or cannot be
 // written: a settings error.
 var ErrInfluxTarget = errors.New("InfluxDB target")
+
+// validHTTPURL accepts http(s)://host[:port][/path] only.
+func validHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q not supported: want http:// or https://", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("want http(s)://host:port")
+	}
+	return nil
+}
 
 // App is a built service.
 type App struct {
@@ -139,6 +180,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	if err != nil {
 		a.db.Close()
+		if cfg.RegistryFile != "" {
+			err = &ConfigError{Err: fmt.Errorf("registry.file: %w", err)}
+		}
 		return nil, err
 	}
 	if err := registry.Import(ctx, a.db.Lifts(), lifts); err != nil {
@@ -207,9 +251,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake, Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: a.engine, Records: a.db.Alerts(), Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
-			"broker": func(context.Context) error {
-				if !a.rcv.Connected() {
-					return errors.New("not connected to " + cfg.MQTT.Broker)
+			"broker": func(context.Context) error { return a.rcv.Ready() },
+			// Degraded, not failed: without receivers liftwatch still
+			// ingests and records alerts, but nobody is told of them.
+			"notify": func(context.Context) error {
+				if a.notifier.Receivers() == 0 {
+					return &api.DegradedError{Reason: "no receivers configured: nobody is notified of alerts (--alerts.config receivers)"}
 				}
 				return nil
 			},
@@ -280,6 +327,13 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 	if err != nil {
 		return err
 	}
+	estates := map[string]bool{}
+	for _, l := range a.index.Lifts() {
+		estates[l.Estate] = true
+	}
+	if err := acfg.CheckEstates(cfg.AlertsConfig, func(e string) bool { return estates[e] }); err != nil {
+		return err
+	}
 	a.policies = acfg.Policies
 	now := time.Now
 	if cfg.FakeClock {
@@ -287,18 +341,26 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 		now = a.fake.Now
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
+	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
+		OnResult: func(r notify.Record) {
+			a.engine.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver,
+				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})
+		}})
+	if err != nil {
+		return &ConfigError{Err: fmt.Errorf("alerts config %s: %w", cfg.AlertsConfig, err)}
+	}
+	if a.notifier.Receivers() == 0 {
+		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
+	}
 	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.db.Alerts(), Clock: now,
-		Logger:  log.With("component", "alerts"),
-		Estates: a.index.Estate})
+		Logger:     log.With("component", "alerts"),
+		Estates:    a.index.Estate,
+		Recipients: a.notifier.Recipients})
 	if err != nil {
 		return err
 	}
 	a.hub = alerts.NewHub()
 	a.engine.Listen(a.hub.Handle)
-	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now})
-	if err != nil {
-		return err
-	}
 	a.engine.Listen(a.notifier.Handle)
 	changes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_alert_changes_total",
 		Help: "Alert changes by action (opened, escalated, resolved, …) and type."}, []string{"action", "type"})

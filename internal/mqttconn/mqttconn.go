@@ -6,10 +6,13 @@ package mqttconn
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -31,7 +34,7 @@ type Options struct {
 // RegisterFlags adds the connection flags to fs with the given prefix
 // ("mqtt." gives -mqtt.broker and so on).
 func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix, defBroker string) {
-	fs.StringVar(&o.Broker, prefix+"broker", defBroker, "MQTT broker URL: tcp://host:port, or ssl://host:port for TLS")
+	fs.StringVar(&o.Broker, prefix+"broker", defBroker, "MQTT broker URL: tcp://host:port (or mqtt://), ssl://host:port for TLS (or tls://, mqtts://), ws:// or wss://")
 	fs.StringVar(&o.Username, prefix+"username", "", "MQTT username")
 	fs.StringVar(&o.Password, prefix+"password", "", "MQTT password")
 	fs.StringVar(&o.CAFile, prefix+"ca-file", "", "PEM CA bundle to verify the broker's TLS certificate")
@@ -41,24 +44,34 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix, defBroker string) {
 	fs.DurationVar(&o.MaxReconnect, prefix+"max-reconnect-interval", 5*time.Second, "longest wait between reconnect attempts")
 }
 
+// Schemes are the broker URL schemes liftwatch can dial.
+var schemes = []string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}
+
 // Validate checks the settings and says precisely what is wrong.
-func (o *Options) Validate() error {
+func (o *Options) Validate() error { return errors.Join(o.ValidateFlags("")...) }
+
+// ValidateFlags checks the settings and returns one error per broken
+// constraint, each naming its flag as registered with prefix (RegisterFlags).
+func (o *Options) ValidateFlags(prefix string) []error {
+	var errs []error
 	u, err := url.Parse(o.Broker)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("broker %q: want a URL like tcp://127.0.0.1:1883", o.Broker)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		errs = append(errs, fmt.Errorf("%sbroker %q: want a URL like tcp://127.0.0.1:1883", prefix, o.Broker))
+	case !slices.Contains(schemes, u.Scheme):
+		errs = append(errs, fmt.Errorf("%sbroker %q: scheme %q not supported: want one of %s",
+			prefix, o.Broker, u.Scheme, strings.Join(schemes, ", ")))
 	}
-	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
-	default:
-		return fmt.Errorf("broker %q: scheme %q not supported (tcp, ssl, mqtts, ws, wss)", o.Broker, u.Scheme)
+	if o.CertFile != "" && o.KeyFile == "" {
+		errs = append(errs, fmt.Errorf("%scert-file is set without %skey-file: client TLS needs both", prefix, prefix))
 	}
-	if (o.CertFile == "") != (o.KeyFile == "") {
-		return fmt.Errorf("client TLS needs both cert-file and key-file")
+	if o.KeyFile != "" && o.CertFile == "" {
+		errs = append(errs, fmt.Errorf("%skey-file is set without %scert-file: client TLS needs both", prefix, prefix))
 	}
 	if o.MaxReconnect <= 0 {
-		return fmt.Errorf("max-reconnect-interval must be positive")
+		errs = append(errs, fmt.Errorf("%smax-reconnect-interval %v: must be positive", prefix, o.MaxReconnect))
 	}
-	return nil
+	return errs
 }
 
 // ClientOptions builds paho options for clientID. Callers add handlers and

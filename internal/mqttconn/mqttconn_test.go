@@ -14,10 +14,10 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for want, o := range map[string]Options{
-		"want a URL":             {Broker: "localhost", MaxReconnect: time.Second},
-		`scheme "http"`:          {Broker: "http://x:1", MaxReconnect: time.Second},
-		"both cert-file and key": {Broker: "ssl://x:8883", CertFile: "c.pem", MaxReconnect: time.Second},
-		"must be positive":       {Broker: "tcp://x:1"},
+		"want a URL":                        {Broker: "localhost", MaxReconnect: time.Second},
+		`scheme "http"`:                     {Broker: "http://x:1", MaxReconnect: time.Second},
+		"cert-file is set without key-file": {Broker: "ssl://x:8883", CertFile: "c.pem", MaxReconnect: time.Second},
+		"must be positive":                  {Broker: "tcp://x:1"},
 	} {
 		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: got %v, want %q", o, err, want)
