@@ -164,9 +164,9 @@ func (st *Step) validate() error {
 	return nil
 }
 
-// length is how long a scenario without background traffic runs: two
+// Length is how long a scenario without background traffic runs: two
 // minutes past its last event, or its duration.
-func (sc *Scenario) length() time.Duration {
+func (sc *Scenario) Length() time.Duration {
 	if sc.Duration > 0 {
 		return time.Duration(sc.Duration)
 	}
