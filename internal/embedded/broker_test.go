@@ -48,7 +48,7 @@ func TestSlowSubscriberLosesNothing(t *testing.T) {
 	acking := false
 	seen := map[string]int{}
 	sub := connect(t, url, "liftwatch-ingest", func(o *paho.ClientOptions) {
-		o.SetAutoAckDisabled(true).SetOrderMatters(false)
+		o.SetAutoAckDisabled(true)
 	})
 	if tok := sub.Subscribe("lifts/#", 1, func(_ paho.Client, m paho.Message) {
 		mu.Lock()
@@ -73,7 +73,14 @@ func TestSlowSubscriberLosesNothing(t *testing.T) {
 	}
 	// The subscriber holds its acks until the publisher is held back (flow
 	// control) or every publish has been acknowledged by the broker (none).
-	itest.WaitUntil(t, time.Minute, "publisher held or done", func() bool {
+	deadline := time.Now().Add(3 * time.Minute)
+	itest.WaitUntil(t, 3*time.Minute+time.Second, "publisher held or done", func() bool {
+		if time.Now().After(deadline) {
+			mu.Lock()
+			cl, _ := b.srv.Clients.Get("liftwatch-ingest")
+			t.Logf("seen %d held %d, subscriber inflight %d, waiting %d", len(seen), len(held), cl.State.Inflight.Len(), b.flow.waiting)
+			mu.Unlock()
+		}
 		if b.flow != nil {
 			b.flow.mu.Lock()
 			w := b.flow.waiting
@@ -93,11 +100,11 @@ func TestSlowSubscriberLosesNothing(t *testing.T) {
 		m.Ack()
 	}
 	for _, tok := range toks {
-		if !tok.WaitTimeout(time.Minute) || tok.Error() != nil {
+		if !tok.WaitTimeout(3*time.Minute) || tok.Error() != nil {
 			t.Fatalf("publish not acknowledged: %v", tok.Error())
 		}
 	}
-	itest.WaitUntil(t, time.Minute, "all messages delivered", func() bool {
+	itest.WaitUntil(t, 3*time.Minute, "all messages delivered", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == n || b.Dropped() > 0
