@@ -40,11 +40,19 @@ type pending struct {
 	tok     mqtt.Token
 	topic   string
 	payload []byte
+	epoch   int64 // the connection the publish went out on
 }
 
 type pubConn struct {
-	c       mqtt.Client
+	c mqtt.Client
+	// slots bounds the publishes not yet acknowledged: Send takes a slot
+	// before publishing, reap frees it when the PUBACK is in.
+	slots   chan struct{}
 	pending chan pending
+	// epoch counts connections: a publish still unacknowledged on the
+	// connection it went out on is waited for, not sent again (the broker
+	// may be holding it back on purpose: flow control).
+	epoch   atomic.Int64
 	retries *atomic.Int64
 	done    chan struct{}
 	reaping bool
@@ -81,8 +89,10 @@ func DialMQTT(ctx context.Context, cfg MQTTConfig, lifts []string) (*MQTTSink, e
 			return nil, err
 		}
 		co.SetCleanSession(true).SetConnectRetry(false)
-		pc := &pubConn{c: mqtt.NewClient(co), pending: make(chan pending, cfg.Window), done: make(chan struct{}),
+		pc := &pubConn{pending: make(chan pending, cfg.Window), slots: make(chan struct{}, cfg.Window), done: make(chan struct{}),
 			failed: &s.failed, retries: &s.retries}
+		co.SetOnConnectHandler(func(mqtt.Client) { pc.epoch.Add(1) })
+		pc.c = mqtt.NewClient(co)
 		s.clients[i] = pc
 		wg.Add(1)
 		go func() {
@@ -116,9 +126,11 @@ func DialMQTT(ctx context.Context, cfg MQTTConfig, lifts []string) (*MQTTSink, e
 	return s, nil
 }
 
-// Publishing is at least once: a publish that fails or is not acknowledged
-// in ackTimeout is sent again (the broker may then hold it twice, which the
-// receiver must detect) for up to giveUpAfter.
+// Publishing is at least once: a publish that fails, or is still not
+// acknowledged ackTimeout after the connection it went out on was replaced,
+// is sent again (the broker may then hold it twice, which the receiver must
+// detect) for up to giveUpAfter. A publish on a connection still up is
+// waited for: a broker applying flow control holds PUBACKs back on purpose.
 const (
 	ackTimeout  = 15 * time.Second
 	giveUpAfter = 5 * time.Minute
@@ -131,17 +143,23 @@ func (pc *pubConn) reap() {
 	for p := range pc.pending {
 		start := time.Now()
 		for {
-			if p.tok.WaitTimeout(ackTimeout) && p.tok.Error() == nil {
+			done := p.tok.WaitTimeout(ackTimeout)
+			if done && p.tok.Error() == nil {
 				break
 			}
 			if time.Since(start) > giveUpAfter {
 				pc.failed.Add(1)
 				break
 			}
+			if !done && pc.c.IsConnectionOpen() && pc.epoch.Load() == p.epoch {
+				continue // same connection, ack still due
+			}
 			pc.retries.Add(1)
 			time.Sleep(200 * time.Millisecond)
+			p.epoch = pc.epoch.Load()
 			p.tok = pc.c.Publish(p.topic, 1, false, p.payload)
 		}
+		<-pc.slots
 	}
 }
 
@@ -157,16 +175,19 @@ func (s *MQTTSink) conn(lift string) *pubConn {
 }
 
 // Send publishes o with QoS 1; it blocks while the connection's window of
-// unacknowledged messages is full.
+// unacknowledged messages is full, so the publisher goes at the pace of the
+// broker's acknowledgements.
 func (s *MQTTSink) Send(ctx context.Context, o *Out) error {
 	pc := s.conn(o.Lift)
-	tok := pc.c.Publish(o.Topic, 1, false, o.Payload)
 	select {
-	case pc.pending <- pending{tok: tok, topic: o.Topic, payload: o.Payload}:
-		return nil
+	case pc.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	epoch := pc.epoch.Load()
+	tok := pc.c.Publish(o.Topic, 1, false, o.Payload)
+	pc.pending <- pending{tok: tok, topic: o.Topic, payload: o.Payload, epoch: epoch} // never blocks: a slot is held
+	return nil
 }
 
 // Failed is the number of publishes the broker never acknowledged.

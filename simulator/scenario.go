@@ -18,7 +18,6 @@ import (
 // JSON, which YAML reads too):
 //
 //	name: stuck between floors
-//	start: 2026-11-24T08:00:00+08:00   # optional, the virtual start time
 //	background: false                  # also run random traffic?
 //	lifts: [JW-0042]                   # optional: simulate only these
 //	events:
@@ -28,6 +27,8 @@ import (
 // Actions: trip (to), trap (variant, floor), rescue, fault (code, for),
 // clear (code), alarm (source), mode (mode), visit (for), disconnect (for),
 // reboot, resend, hostile (reason). Offsets are HH:MM:SS or Go durations.
+// An optional "start:" (RFC 3339) fixes the virtual start when the caller
+// gives none (Config.Start, --start win); shipped scenarios have none.
 type Scenario struct {
 	Name       string    `yaml:"name"`
 	Start      time.Time `yaml:"start"`
@@ -164,9 +165,9 @@ func (st *Step) validate() error {
 	return nil
 }
 
-// length is how long a scenario without background traffic runs: two
+// Length is how long a scenario without background traffic runs: two
 // minutes past its last event, or its duration.
-func (sc *Scenario) length() time.Duration {
+func (sc *Scenario) Length() time.Duration {
 	if sc.Duration > 0 {
 		return time.Duration(sc.Duration)
 	}

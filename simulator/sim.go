@@ -20,8 +20,11 @@ package simulator
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/liftwatch/liftwatch/registry"
@@ -115,6 +118,12 @@ type Simulator struct {
 	paceW   time.Time
 	sendErr error
 	ctx     context.Context
+	// now is the virtual time of the event being run.
+	now time.Time
+	// triggers brings Trigger requests into the engine's goroutine; done
+	// is closed when Run returns.
+	triggers chan *trigger
+	done     chan struct{}
 }
 
 // New prepares a simulator; nothing is sent until Run.
@@ -131,13 +140,13 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Scenario != nil && cfg.Start.IsZero() {
+		cfg.Start = cfg.Scenario.Start // a start given in Config wins over the scenario's
+	}
 	if cfg.Start.IsZero() {
 		cfg.Start = cfg.Now()
 	}
 	if cfg.Scenario != nil {
-		if !cfg.Scenario.Start.IsZero() {
-			cfg.Start = cfg.Scenario.Start
-		}
 		lifts, err := cfg.Scenario.FilterLifts(cfg.Lifts)
 		if err != nil {
 			return nil, err
@@ -151,7 +160,8 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 		return nil, fmt.Errorf("simulator: trips per day max %g below min %g", cfg.Rates.TripsPerDayMax, cfg.Rates.TripsPerDayMin)
 	}
 	s := &Simulator{cfg: cfg, sink: sink, byID: map[string]*lift{}, known: map[string]bool{},
-		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats()}
+		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats(), now: cfg.Start,
+		triggers: make(chan *trigger), done: make(chan struct{})}
 	background := cfg.Scenario == nil || cfg.Scenario.Background
 	for i := range cfg.Lifts {
 		reg := &cfg.Lifts[i]
@@ -171,27 +181,37 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 // Stats are the counts of what was sent so far.
 func (s *Simulator) Stats() *Stats { return s.stats }
 
-// Run simulates until End, the scenario's end, or ctx is cancelled.
+// Run simulates until End, the scenario's end, or ctx is cancelled. It may
+// be called once.
 func (s *Simulator) Run(ctx context.Context) error {
+	defer close(s.done)
 	s.ctx = ctx
 	for _, l := range s.lifts {
 		l.start(s.cfg.Start)
 	}
-	end := s.cfg.End
-	if s.cfg.Scenario != nil && !s.cfg.Scenario.Background && end.IsZero() {
-		end = s.cfg.Start.Add(s.cfg.Scenario.length())
-	}
+	end := s.end()
 	for s.events.Len() > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil
+		}
+		select {
+		case tr := <-s.triggers:
+			s.accept(tr)
+		default:
 		}
 		ev := heap.Pop(&s.events).(*event)
 		if !end.IsZero() && ev.at.After(end) {
 			break
 		}
-		if err := s.pace(ctx, ev.at); err != nil {
+		again, err := s.pace(ctx, ev.at)
+		if err != nil {
 			return nil
 		}
+		if again { // a trigger came in while waiting: it may come first
+			heap.Push(&s.events, ev)
+			continue
+		}
+		s.now = ev.at
 		ev.fn(ev.at)
 		if s.sendErr != nil {
 			if ctx.Err() != nil {
@@ -203,10 +223,18 @@ func (s *Simulator) Run(ctx context.Context) error {
 	return nil
 }
 
-// pace waits until wall time catches up with virtual time v.
-func (s *Simulator) pace(ctx context.Context, v time.Time) error {
+func (s *Simulator) end() time.Time {
+	if s.cfg.Scenario != nil && !s.cfg.Scenario.Background && s.cfg.End.IsZero() {
+		return s.cfg.Start.Add(s.cfg.Scenario.Length())
+	}
+	return s.cfg.End
+}
+
+// pace waits until wall time catches up with virtual time v. It returns
+// early, with again true, when a trigger was accepted meanwhile.
+func (s *Simulator) pace(ctx context.Context, v time.Time) (again bool, err error) {
 	if s.cfg.Speed <= 0 || v.Before(s.cfg.FastUntil) {
-		return nil
+		return false, nil
 	}
 	if s.paceW.IsZero() {
 		s.paceV, s.paceW = v, s.cfg.Now()
@@ -217,16 +245,107 @@ func (s *Simulator) pace(ctx context.Context, v time.Time) error {
 	due := s.paceW.Add(time.Duration(float64(v.Sub(s.paceV)) / s.cfg.Speed))
 	wait := due.Sub(s.cfg.Now())
 	if wait <= time.Millisecond {
-		return nil
+		return false, nil
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	case <-t.C:
-		return nil
+		return false, nil
+	case tr := <-s.triggers:
+		s.accept(tr)
+		return true, nil
 	}
+}
+
+// Trigger kinds besides the entrapment variants (TrapVariants).
+const TriggerRescue = "rescue"
+
+type trigger struct {
+	lift  *lift
+	kind  string
+	reply chan triggerReply
+}
+
+type triggerReply struct {
+	at  time.Time
+	err error
+}
+
+// Trigger errors.
+var (
+	ErrEnded        = errors.New("the simulation has ended")
+	ErrNotSimulated = errors.New("not simulated")
+	ErrTriggerKind  = errors.New("unknown trigger kind")
+)
+
+// Trigger makes a lift of a running simulation do kind now: kind is an
+// entrapment variant (TrapVariants: the passenger is freed 17–23 minutes
+// later, as after a random entrapment) or "rescue". "Now" is the virtual
+// time that corresponds to the wall clock; during a backfill, the moment the
+// backfill ends. A lift whose terminal is offline comes back online first.
+// It returns that virtual time. Safe for concurrent use with Run.
+func (s *Simulator) Trigger(ctx context.Context, liftID, kind string) (time.Time, error) {
+	l := s.byID[liftID]
+	if l == nil {
+		return time.Time{}, fmt.Errorf("lift %q: %w", liftID, ErrNotSimulated)
+	}
+	if kind != TriggerRescue && !slices.Contains(TrapVariants, kind) {
+		return time.Time{}, fmt.Errorf("%w %q: want one of %s, %s", ErrTriggerKind, kind, strings.Join(TrapVariants, ", "), TriggerRescue)
+	}
+	tr := &trigger{lift: l, kind: kind, reply: make(chan triggerReply, 1)}
+	select {
+	case s.triggers <- tr:
+	case <-s.done:
+		return time.Time{}, ErrEnded
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+	r := <-tr.reply
+	return r.at, r.err
+}
+
+// accept schedules a trigger; it runs in Run's goroutine.
+func (s *Simulator) accept(tr *trigger) {
+	at := s.now
+	switch {
+	case s.cfg.Speed <= 0:
+	case !s.paceW.IsZero():
+		at = s.paceV.Add(time.Duration(float64(s.cfg.Now().Sub(s.paceW)) * s.cfg.Speed))
+	case !s.cfg.FastUntil.IsZero():
+		at = s.cfg.FastUntil // still backfilling: live starts there
+	}
+	if at.Before(s.now) {
+		at = s.now
+	}
+	l := tr.lift
+	switch {
+	case !s.end().IsZero() && at.After(s.end()):
+		tr.reply <- triggerReply{err: ErrEnded}
+		return
+	case tr.kind == TriggerRescue && !l.trapped:
+		tr.reply <- triggerReply{err: fmt.Errorf("%s: nobody is trapped", l.reg.ID)}
+		return
+	case tr.kind != TriggerRescue && l.trapped:
+		tr.reply <- triggerReply{err: fmt.Errorf("%s: a passenger is trapped already", l.reg.ID)}
+		return
+	}
+	kind := tr.kind
+	s.at(at, func(t time.Time) {
+		l.reconnect(t) // no-op when online
+		if kind == TriggerRescue {
+			l.rescue(t)
+			return
+		}
+		if l.trapped {
+			return
+		}
+		l.trap(t, kind, 0)
+		l.s.at(t.Add(uniform(l.r, 17*time.Minute, 23*time.Minute)), l.rescue)
+	})
+	tr.reply <- triggerReply{at: at}
 }
 
 func (s *Simulator) at(t time.Time, fn func(time.Time)) {

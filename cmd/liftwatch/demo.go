@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -21,6 +22,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o simOptions
 	var lo logOptions
 	fs, brokerListen := newDemoFlags(stderr, &cfg, &o, &lo)
+	var do demoOptions
+	do.register(fs)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -50,8 +53,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
+	if err := do.validate(simCfg); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 2
+	}
 
-	broker, err := embedded.Start(*brokerListen, log)
+	broker, err := embedded.Start(embedded.Options{Addr: *brokerListen, Subscriber: cfg.ClientID, HoldAt: do.holdAt}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
@@ -74,6 +81,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.DataDir, len(simCfg.Lifts), o.backfill)
+	ds := &demoSim{ready: make(chan struct{})}
+	a.Handle("POST /demo/trigger", http.HandlerFunc(ds.trigger))
+	a.Handle("GET /demo/simulator", http.HandlerFunc(ds.status))
+	fmt.Fprint(stdout, do.announce(a.HTTPAddr(), time.Now()))
 
 	var g run.Group
 	g.Add("service", a.Run)
@@ -88,14 +99,26 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 		if err != nil {
 			return err
 		}
+		ds.start(sim, ms)
+		stop := context.AfterFunc(ctx, broker.Release) // held publishers must not outlive the service
+		defer stop()
 		err = sim.Run(ctx)
+		ds.finish()
 		c := sim.Stats().Snapshot()
+		c.Failed = ms.Failed()
 		c.Print(stderr)
 		if err == nil && ctx.Err() == nil {
 			<-ctx.Done() // a finished simulation leaves the service up
 		}
 		return err
 	})
+	if do.incidentAfter > 0 {
+		g.Add("incident", func(ctx context.Context) error {
+			do.playIncident(ctx, ds, stdout, log)
+			<-ctx.Done()
+			return nil
+		})
+	}
 	if err := g.Run(ctx); err != nil {
 		log.Error("demo stopped", "err", err)
 		return 1

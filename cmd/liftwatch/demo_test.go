@@ -16,27 +16,55 @@ import (
 	"github.com/liftwatch/liftwatch/internal/testrig"
 )
 
-// TestDemoEndToEnd runs "liftwatch demo" as a user would, on free ports:
-// the Jiangwan fleet is backfilled and goes live, every lift is online,
-// history and metrics are served, and SIGTERM stops it cleanly.
+// demoSimHour is the Shanghai hour the demo test's simulation starts at:
+// pinned, so the traffic it sees does not depend on when the test runs.
+const demoSimHour = 10
+
+// TestDemoEndToEnd runs "liftwatch demo" as a user would, on free ports,
+// with simulated time pinned (two hours from 10:00 Shanghai time on a recent
+// day, then ten minutes "live" at ×10): the Jiangwan fleet is backfilled
+// through the embedded broker under tight flow control, every lift is
+// online, history and metrics are served; the default incident plays (an
+// entrapment alert on JW-0042) and the trigger endpoint traps a passenger in
+// JW-0007; when the simulation ends the service has accepted exactly what
+// the simulator published, with no sequence gap; SIGTERM stops it cleanly.
 func TestDemoEndToEnd(t *testing.T) {
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	brokerAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
+	const backfill, live = 2 * time.Hour, 10 * time.Minute
+	start := itest.PinnedStart(time.Now(), demoSimHour, backfill+live)
 	var out lockedBuffer
-	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", brokerAddr, "--sim.backfill", "2h", "--log.level", "warn")
+	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", brokerAddr, "--log.level", "warn",
+		"--sim.start", start.Format(time.RFC3339), "--sim.backfill", backfill.String(), "--sim.speed", "10", "--sim.duration", live.String(),
+		"--demo.incident-after", "1s", "--broker.hold-at", "500")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	base := "http://" + httpAddr
 	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + httpAddr + path)
+		resp, err := http.Get(base + path)
 		if err != nil {
 			return 0, err.Error()
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
+	}
+	post := func(path string) (int, string) {
+		resp, err := http.Post(base+path, "", nil)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	openEntrapment := func(lift string) bool {
+		code, body := get("/api/v1/alerts?open=true&type=entrapment&lift=" + lift)
+		var list []map[string]any
+		return code == 200 && json.Unmarshal([]byte(body), &list) == nil && len(list) == 1 && list[0]["lift"] == lift
 	}
 	itest.WaitUntil(t, 2*time.Minute, "all 297 lifts online", func() bool {
 		code, body := get("/api/v1/lifts?online=true")
@@ -46,10 +74,29 @@ func TestDemoEndToEnd(t *testing.T) {
 		var lifts []map[string]any
 		return json.Unmarshal([]byte(body), &lifts) == nil && len(lifts) == 297
 	})
-	if !strings.Contains(out.String(), "http://"+httpAddr+"/api/v1/lifts") {
-		t.Fatalf("demo does not say where to look:\n%s", out.String())
+	for _, want := range []string{base + "/api/v1/lifts", "Incident: a passenger gets trapped in JW-0042", "curl -X POST '" + base + "/demo/trigger?lift=JW-0042&kind=entrapment'"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("demo does not say %q:\n%s", want, out.String())
+		}
 	}
-	itest.WaitUntil(t, 2*time.Minute, "trip history stored", func() bool {
+
+	// The default incident, then one triggered by hand.
+	itest.WaitUntil(t, 2*time.Minute, "the default incident's entrapment alert on JW-0042", func() bool { return openEntrapment("JW-0042") })
+	if code, body := post("/demo/trigger?lift=JW-9999&kind=entrapment"); code != 404 {
+		t.Errorf("trigger on an unknown lift: %d %s", code, body)
+	}
+	if code, body := post("/demo/trigger?lift=JW-0007&kind=fire"); code != 400 {
+		t.Errorf("trigger of an unknown kind: %d %s", code, body)
+	}
+	if openEntrapment("JW-0007") {
+		t.Fatal("JW-0007 trapped before the trigger")
+	}
+	if code, body := post("/demo/trigger?lift=JW-0007&kind=entrapment"); code != 202 {
+		t.Fatalf("trigger: %d %s", code, body)
+	}
+	itest.WaitUntil(t, time.Minute, "the triggered entrapment alert on JW-0007", func() bool { return openEntrapment("JW-0007") })
+
+	itest.WaitUntil(t, time.Minute, "trip history stored", func() bool {
 		code, body := get("/api/v1/lifts/JW-0042/history?kind=trip&limit=3")
 		return code == 200 && strings.Count(body, `"kind": "trip"`) == 3
 	})
@@ -63,6 +110,51 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code, body := get("/readyz"); code != 200 {
 		t.Fatalf("readyz %d %s", code, body)
 	}
+
+	// The simulation ends (--sim.duration); the service must then hold
+	// exactly what was published, and no gap.
+	var sim struct {
+		Done        bool  `json:"done"`
+		Published   int64 `json:"published"`
+		Republished int64 `json:"republished"`
+		Counts      struct {
+			Failed  int64 `json:"failed"`
+			Dropped int64 `json:"dropped"`
+		} `json:"counts"`
+	}
+	itest.WaitUntil(t, 3*time.Minute, "the simulation to end", func() bool {
+		code, body := get("/demo/simulator")
+		return code == 200 && json.Unmarshal([]byte(body), &sim) == nil && sim.Done
+	})
+	if sim.Counts.Failed != 0 || sim.Counts.Dropped != 0 || sim.Published < 30000 {
+		t.Fatalf("simulator: %+v", sim)
+	}
+	accepted := func() int64 { return int64(metric(base, "liftwatch_ingest_messages_accepted_total")) }
+	itest.WaitUntil(t, 2*time.Minute, "the service to accept what was published", func() bool { return accepted() >= sim.Published })
+	time.Sleep(time.Second) // anything beyond the published count would show up now
+	if got := accepted(); got != sim.Published {
+		t.Errorf("service accepted %d messages, simulator published %d", got, sim.Published)
+	}
+	if gaps := metric(base, "liftwatch_ingest_seq_gaps_total"); gaps != 0 {
+		t.Errorf("service counted %v sequence gaps; the simulator lost nothing", gaps)
+	}
+	_, body := get("/api/v1/lifts")
+	var lifts []struct {
+		ID   string `json:"id"`
+		Gaps int64  `json:"gaps"`
+	}
+	if err := json.Unmarshal([]byte(body), &lifts); err != nil || len(lifts) != 297 {
+		t.Fatalf("lifts: %v %.300s", err, body)
+	}
+	for _, l := range lifts {
+		if l.Gaps != 0 {
+			t.Errorf("%s: %d gaps", l.ID, l.Gaps)
+		}
+	}
+	if strings.Contains(out.String(), "quota reached") {
+		t.Errorf("the embedded broker dropped messages:\n%.2000s", out.String())
+	}
+	t.Logf("published %d (republished %d), accepted %d", sim.Published, sim.Republished, accepted())
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("demo exit after SIGTERM: %v\n%s", err, out.String())

@@ -45,7 +45,7 @@ func (o *simOptions) register(fs *flag.FlagSet, prefix string) {
 	fs.Float64Var(&o.speed, prefix+"speed", 1, "time: 1 is live, N runs N times faster than real time, 0 as fast as possible")
 	fs.DurationVar(&o.backfill, prefix+"backfill", 0, "first generate this much past history as fast as possible, then go on at --speed (at most the service's ts.horizon, 7 days by default)")
 	fs.DurationVar(&o.duration, prefix+"duration", 0, "stop after this much simulated time past the backfill (0: until interrupted; with --speed 0, at the present)")
-	fs.StringVar(&o.start, prefix+"start", "", "simulated start time, RFC 3339 (default: now minus --backfill)")
+	fs.StringVar(&o.start, prefix+"start", "", "simulated start time, RFC 3339 (default: now minus --backfill); wins over a scenario's start:")
 	fs.StringVar(&o.scenario, prefix+"scenario", "", "scenario file (YAML or JSON) scripting exact events")
 	fs.Float64Var(&o.rates.TripsPerDayMin, prefix+"trips-min", d.TripsPerDayMin, "fewest runs a day of a lift")
 	fs.Float64Var(&o.rates.TripsPerDayMax, prefix+"trips-max", d.TripsPerDayMax, "most runs a day of a lift")
@@ -81,11 +81,26 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Start = now.Add(-o.backfill)
-	if o.start != "" {
+	if o.scenario != "" {
+		if cfg.Scenario, err = simulator.LoadScenario(o.scenario); err != nil {
+			return cfg, err
+		}
+	}
+	// The simulated start: --start wins over a scenario's own start:, which
+	// wins over the default (now minus --backfill; for a scenario played as
+	// fast as possible, so that it ends now).
+	sc := cfg.Scenario
+	switch {
+	case o.start != "":
 		if cfg.Start, err = time.Parse(time.RFC3339, o.start); err != nil {
 			return cfg, fmt.Errorf("start %q: want RFC 3339 such as 2026-11-24T08:00:00+08:00", o.start)
 		}
+	case sc != nil && !sc.Start.IsZero():
+		cfg.Start = sc.Start
+	case sc != nil && o.speed == 0 && o.backfill == 0 && o.duration == 0:
+		cfg.Start = now.Add(-sc.Length())
+	default:
+		cfg.Start = now.Add(-o.backfill)
 	}
 	if o.backfill > 0 {
 		cfg.FastUntil = cfg.Start.Add(o.backfill)
@@ -93,13 +108,8 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 	if o.duration > 0 {
 		cfg.End = cfg.Start.Add(o.backfill + o.duration)
 	}
-	if o.speed == 0 && cfg.End.IsZero() && o.scenario == "" {
+	if o.speed == 0 && cfg.End.IsZero() && (sc == nil || sc.Background) {
 		cfg.End = now // as fast as possible stops at the present, never publishing the future
-	}
-	if o.scenario != "" {
-		if cfg.Scenario, err = simulator.LoadScenario(o.scenario); err != nil {
-			return cfg, err
-		}
 	}
 	return cfg, nil
 }

@@ -71,7 +71,10 @@ func steady(b *testing.B, n int, window time.Duration) {
 	itest.WaitUntil(b, 2*time.Minute, "liftwatch up", func() bool { return metric("http://"+httpAddr, "liftwatch_lifts_offline") == float64(n) })
 
 	warm := 20 * time.Second
-	sim := exec.Command(binary, "sim", "--lifts", strconv.Itoa(n), "--speed", "1", "--duration", (warm + window + 5*time.Second).String(),
+	// Simulated time pinned to 10:00 Shanghai: the rate must not depend on the hour.
+	dur := warm + window + 5*time.Second
+	sim := exec.Command(binary, "sim", "--lifts", strconv.Itoa(n), "--speed", "1", "--duration", dur.String(),
+		"--start", itest.PinnedStart(time.Now(), 10, dur).Format(time.RFC3339),
 		"--mqtt.broker", broker.URL, "--connections", "4", "--log.level", "warn", "--stats-json")
 	sim.Stderr = os.Stderr
 	if err := sim.Start(); err != nil {

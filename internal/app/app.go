@@ -154,6 +154,7 @@ type App struct {
 	hub      *alerts.Hub
 	notifier *notify.Dispatcher
 	policies alerts.Policies
+	extra    *http.ServeMux // routes added by the caller (the demo's), nil if none
 }
 
 // New builds the service: opens the store, imports the register, prepares
@@ -276,6 +277,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
+// Handle serves pattern (http.ServeMux syntax) from h besides the API; the
+// demo adds its own routes so. Call it before Run.
+func (a *App) Handle(pattern string, h http.Handler) {
+	if a.extra == nil {
+		a.extra = http.NewServeMux()
+		a.extra.Handle("/", a.api.Handler())
+	}
+	a.extra.Handle(pattern, h)
+}
+
 // HTTPAddr is the bound HTTP address.
 func (a *App) HTTPAddr() string { return a.listener.Addr().String() }
 
@@ -293,7 +304,11 @@ func (a *App) Run(ctx context.Context) error {
 	if s, ok := a.sink.(*ingest.InfluxSink); ok {
 		defer s.Close()
 	}
-	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = a.api.Handler()
+	if a.extra != nil {
+		h = a.extra
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	var g run.Group
 	g.Logger = a.log
 	g.Add("http", func(ctx context.Context) error {

@@ -28,6 +28,22 @@ func Rates() simulator.Rates {
 	return r
 }
 
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// PinnedStart is the latest hour:00 Shanghai time (the simulator's traffic
+// profile follows Shanghai hours) from which a simulation of span has ended
+// by now. Tests pin simulated time with it, so what is simulated does not
+// depend on the time of day they run at, while the messages stay in the
+// recent past that ingest accepts (ts.horizon 7 days, ts.max-future 5 min).
+func PinnedStart(now time.Time, hour int, span time.Duration) time.Time {
+	n := now.In(shanghai)
+	t := time.Date(n.Year(), n.Month(), n.Day(), hour, 0, 0, 0, shanghai)
+	for t.Add(span).After(now) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t
+}
+
 // Published is what a simulation sent.
 type Published struct {
 	simulator.Counts
@@ -36,8 +52,8 @@ type Published struct {
 	Republished int64
 }
 
-// Publish simulates the fleet's last span of history as fast as possible
-// through the broker at url.
+// Publish simulates span of the fleet's recent history, from 10:00 Shanghai
+// time (PinnedStart), as fast as possible through the broker at url.
 func Publish(t testing.TB, url string, fleet []registry.Lift, seed uint64, span time.Duration, rates simulator.Rates) Published {
 	t.Helper()
 	ctx := context.Background()
@@ -49,8 +65,8 @@ func Publish(t testing.TB, url string, fleet []registry.Lift, seed uint64, span 
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	sim, err := simulator.New(simulator.Config{Lifts: fleet, Seed: seed, Start: now.Add(-span), End: now, Rates: rates}, sink)
+	start := PinnedStart(time.Now(), 10, span)
+	sim, err := simulator.New(simulator.Config{Lifts: fleet, Seed: seed, Start: start, End: start.Add(span), Rates: rates}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
