@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,6 +173,30 @@ func testFundPostingRules(t *testing.T, db *DB) {
 	} {
 		if err == nil {
 			t.Errorf("%s accepted", name)
+		}
+	}
+	// Racing posts of one work order record it once and all get that entry.
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	ids := make([]int64, 8)
+	errs := make([]error, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			e, err := svc.PostExpense(ctx, "maintenance", "L1", fund.SourceRef{Category: fund.CatWorkOrder, ID: "WO-race"}, 999, "race")
+			if err == nil {
+				ids[i] = e.ID
+			}
+			errs[i] = err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Fatalf("racing post %d: entry %d, %v (first %d)", i, ids[i], errs[i], ids[0])
 		}
 	}
 	// The ledger is append-only in the database itself.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -166,29 +167,37 @@ func testTrusteeshipRejectsOverlaps(t *testing.T, db *DB) {
 		t.Fatalf("managers after refusals: %+v", ms)
 	}
 
-	// Racing additions of overlapping contracts for another lift: exactly one wins.
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = svc.AddContract(ctx, "officer", &trusteeship.Contract{Lift: "L2", Contractor: "K", Start: cday("2026-01-01").AddDays(i),
-				End: cday("2026-12-31"), Mode: trusteeship.Periodic})
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, trusteeship.ErrOverlap):
-			t.Errorf("racing add: %v", err)
+	// Racing additions of overlapping contracts to fresh lifts: exactly one
+	// per lift wins (without the per-lift lock, PostgreSQL lets several pass
+	// the check).
+	for round := range 10 {
+		lift := fmt.Sprint("race-", round)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = svc.AddContract(ctx, "officer", &trusteeship.Contract{Lift: lift, Contractor: "K",
+					Start: cday("2026-01-01").AddDays(i), End: cday("2026-12-31"), Mode: trusteeship.Periodic})
+			}()
 		}
-	}
-	if cs, _ := db.Trusteeship().Contracts(ctx, "L2"); ok != 1 || len(cs) != 1 {
-		t.Fatalf("racing overlapping contracts: %d accepted, %d stored", ok, len(cs))
+		close(start)
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, trusteeship.ErrOverlap):
+				t.Errorf("racing add: %v", err)
+			}
+		}
+		if cs, _ := db.Trusteeship().Contracts(ctx, lift); ok != 1 || len(cs) != 1 {
+			t.Fatalf("racing overlapping contracts on %s: %d accepted, %d stored", lift, ok, len(cs))
+		}
 	}
 }
 
