@@ -409,8 +409,12 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if err := db.SQL.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 4 || versions != 4 {
-		t.Fatalf("schema_migrations: %d rows, %d versions, want 4", rows, versions)
+	list, err := migrationsFor(migrations, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(list) || versions != len(list) {
+		t.Fatalf("schema_migrations: %d rows, %d versions, want %d", rows, versions, len(list))
 	}
 }
 
@@ -446,7 +450,9 @@ func TestMigrationsFor(t *testing.T) {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	// The embedded set gives each dialect the versions 1..n, once each.
+	// The embedded set gives each dialect increasing versions from 1
+	// (migrationsFor rejects a duplicate; numbers are reserved per work
+	// branch, so there may be gaps).
 	for _, d := range []string{"sqlite", "postgres"} {
 		list, err := migrationsFor(migrations, d)
 		if err != nil {
@@ -456,7 +462,7 @@ func TestMigrationsFor(t *testing.T) {
 		for i, m := range list {
 			v[i] = m.version
 		}
-		if !sort.IntsAreSorted(v) || len(v) == 0 || v[0] != 1 || v[len(v)-1] != len(v) {
+		if !sort.IntsAreSorted(v) || len(v) == 0 || v[0] != 1 {
 			t.Errorf("%s migrations: versions %v", d, v)
 		}
 	}
