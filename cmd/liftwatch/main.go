@@ -24,6 +24,7 @@ var commands = map[string]command{
 	"demo":  {"run everything in one process: embedded broker, service, simulated Jiangwan fleet", runDemo},
 	"sim":   {"simulate a fleet of lift terminals publishing over MQTT", runSim},
 	"fleet": {"print a generated fleet register (JSON or CSV)", runFleet},
+	"user":  {"manage accounts of the web app: user add creates one (e.g. the first admin)", runUser},
 }
 
 func usage(w io.Writer) {
