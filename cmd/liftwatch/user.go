@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/liftwatch/liftwatch/identity"
+	"github.com/liftwatch/liftwatch/store"
+)
+
+func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return userCommand(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// userCommand is "liftwatch user <sub>"; stdin is where --password-stdin reads.
+func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "Usage: liftwatch user add --name NAME --role ROLE [scope flags] [--password-stdin]\n\nRun \"liftwatch user add --help\" for the flags.")
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] != "add" {
+		fmt.Fprintf(stderr, "liftwatch user: unknown subcommand %q (want add)\n", args[0])
+		return 2
+	}
+	return userAdd(ctx, args[1:], stdin, stdout, stderr)
+}
+
+// scopeFlags maps a field of identity.FieldError to the flag that sets it.
+var userFieldFlags = map[string]string{
+	"name": "--name", "role": "--role", "estates": "--estates", "company": "--company", "lift": "--lift",
+	"household": "--household", "subdistrict": "--subdistrict", "password": "--password-stdin",
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("user add", "Creates an account in the embedded database, e.g. the first admin. The password is read from\n"+
+		"standard input with --password-stdin (one line, never echoed); without it a random one is generated and printed once.", stderr)
+	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	name := fs.String("name", "", "login name: 1-64 of a-z 0-9 . _ @ -")
+	roleS := fs.String("role", "", "role: admin, manager, contractor, owner or subdistrict")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	estates := fs.String("estates", "", "manager: comma-separated estate slugs they manage")
+	company := fs.String("company", "", "contractor: the company, as lifts' contractor names it")
+	lift := fs.String("lift", "", "owner: their lift's ID")
+	household := fs.String("household", "", "owner: their household (e.g. 12-302)")
+	subdistrict := fs.String("subdistrict", "", "subdistrict: its name")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "liftwatch user add: "+format+"\n", a...)
+		return 2
+	}
+	if *name == "" {
+		return bad("--name is required")
+	}
+	if *roleS == "" {
+		return bad("--role is required (admin, manager, contractor, owner or subdistrict)")
+	}
+	role, err := identity.ParseRole(*roleS)
+	if err != nil {
+		return bad("--role: %v", err)
+	}
+	sc := identity.Scope{Company: *company, Lift: *lift, Household: *household, Subdistrict: *subdistrict}
+	if *estates != "" {
+		for _, e := range strings.Split(*estates, ",") {
+			sc.Estates = append(sc.Estates, strings.TrimSpace(e))
+		}
+	}
+	var password string
+	generated := false
+	if *pwStdin {
+		line, err := bufio.NewReader(io.LimitReader(stdin, identity.MaxPasswordLen+3)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return bad("--password-stdin: reading standard input: %v", err)
+		}
+		password = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if password == "" {
+			return bad("--password-stdin: standard input gave an empty password")
+		}
+	} else {
+		var b [15]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			fmt.Fprintf(stderr, "liftwatch user add: %v\n", err)
+			return 1
+		}
+		password, generated = fmt.Sprintf("%x", b[:])[:20], true
+	}
+	nu := identity.NewUser{Name: *name, Role: role, Scope: sc, Password: password}
+	fieldErr := func(err error) int {
+		var fe *identity.FieldError
+		if errors.As(err, &fe) {
+			return bad("%s: %s", userFieldFlags[fe.Field], fe.Msg)
+		}
+		return 0
+	}
+	if err := nu.Validate(); err != nil {
+		if code := fieldErr(err); code != 0 {
+			return code
+		}
+		return bad("%v", err)
+	}
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "liftwatch user add: --data.dir %s: %v\n", *dataDir, err)
+		return 2
+	}
+	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user add: database in --data.dir %s: %v\n", *dataDir, err)
+		return 1
+	}
+	defer db.Close()
+	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user add: %v\n", err)
+		return 1
+	}
+	u, err := svc.CreateUser(ctx, identity.System("cli"), nu, "")
+	if err != nil {
+		if code := fieldErr(err); code != 0 {
+			return code
+		}
+		fmt.Fprintf(stderr, "liftwatch user add: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "created user %d %q, role %s\n", u.ID, u.Name, u.Role)
+	if generated {
+		fmt.Fprintf(stdout, "password (shown once, keep it safe): %s\n", password)
+	}
+	return 0
+}

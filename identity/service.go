@@ -1,0 +1,477 @@
+package identity
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config sets the Service's clock and rules; zero fields take the defaults.
+type Config struct {
+	Now          func() time.Time // required: the injected clock
+	Params       Params           // argon2id parameters of new hashes; zero: DefaultParams
+	SessionTTL   time.Duration    // absolute session lifetime; 0: DefaultSessionTTL
+	SessionIdle  time.Duration    // a session unused this long ends; 0: DefaultSessionIdle
+	SecureCookie bool             // the site is served over TLS: Secure, __Host- cookie
+	AccountLimit Limit            // failed logins per account; zero: DefaultAccountLimit
+	AddressLimit Limit            // failed logins per client address; zero: DefaultAddressLimit
+	Log          *slog.Logger
+}
+
+// Session defaults: a working day at most, and an hour of inactivity.
+const (
+	DefaultSessionTTL  = 12 * time.Hour
+	DefaultSessionIdle = time.Hour
+	// touchEvery is how stale a session's last-seen time may get before a
+	// request writes it again: idle expiry is exact to this much, and a busy
+	// page does not write once per request.
+	touchEvery = time.Minute
+)
+
+// Errors of authentication.
+var (
+	ErrInvalidCredentials = errors.New("invalid user name or password")
+	ErrUnauthenticated    = errors.New("not authenticated")
+)
+
+// RateLimitedError is a login refused because of too many failures.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Key        string // "account" or "address"
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many failed logins for this %s; retry in %s", e.Key, e.RetryAfter.Round(time.Second))
+}
+
+// ForbiddenError is an action the actor's role or scope does not allow.
+type ForbiddenError struct{ Decision Decision }
+
+func (e *ForbiddenError) Error() string { return "forbidden: " + e.Decision.Reason }
+
+// Service is the identity core: accounts, sessions, tokens, login limits,
+// audit. It is safe for concurrent use.
+type Service struct {
+	repo  Repository
+	cfg   Config
+	acct  *limiter
+	addr  *limiter
+	log   *slog.Logger
+	dummy struct {
+		once sync.Once
+		hash string
+	}
+}
+
+// NewService makes a Service over repo.
+func NewService(repo Repository, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		return nil, errors.New("identity: Config.Now (the clock) is required")
+	}
+	if cfg.Params == (Params{}) {
+		cfg.Params = DefaultParams
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.AccountLimit == (Limit{}) {
+		cfg.AccountLimit = DefaultAccountLimit
+	}
+	if cfg.AddressLimit == (Limit{}) {
+		cfg.AddressLimit = DefaultAddressLimit
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{repo: repo, cfg: cfg, log: log,
+		acct: newLimiter(cfg.AccountLimit, cfg.Now), addr: newLimiter(cfg.AddressLimit, cfg.Now)}, nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// NormalizeName is the canonical form of a login name (lower case, trimmed).
+func NormalizeName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// NewUser is an account to create.
+type NewUser struct {
+	Name     string
+	Role     Role
+	Scope    Scope
+	Password string
+}
+
+// Validate says which field of u is wrong, if one is.
+func (u NewUser) Validate() error {
+	if !nameRE.MatchString(NormalizeName(u.Name)) {
+		return &FieldError{"name", fmt.Sprintf("%q: 1-64 of a-z 0-9 . _ @ - starting with a letter or digit", u.Name)}
+	}
+	if _, err := ParseRole(string(u.Role)); err != nil {
+		return &FieldError{"role", err.Error()}
+	}
+	if err := ValidateScope(u.Role, u.Scope); err != nil {
+		return err
+	}
+	return CheckPasswordPolicy(u.Password)
+}
+
+// require returns a ForbiddenError unless by may do act.
+func require(by Actor, act Action, obj Object) error {
+	if d := Decide(by, act, obj); !d.Allow {
+		return &ForbiddenError{d}
+	}
+	return nil
+}
+
+// CreateUser creates an account; only an admin (or the System actor) may.
+func (s *Service) CreateUser(ctx context.Context, by Actor, nu NewUser, remote string) (*User, error) {
+	if err := require(by, Admin, Object{}); err != nil {
+		return nil, err
+	}
+	if err := nu.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(nu.Password, s.cfg.Params)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Name: NormalizeName(nu.Name), Role: nu.Role, Scope: nu.Scope, PasswordHash: hash, CreatedAt: s.cfg.Now()}
+	u.Scope.Estates = slices.Clone(nu.Scope.Estates)
+	if err := s.repo.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrNameTaken) {
+			return nil, &FieldError{"name", fmt.Sprintf("user %q already exists", u.Name)}
+		}
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	if err := s.audit(ctx, by, "user.create", fmt.Sprintf("user %d", u.ID), remote, OutcomeOK,
+		fmt.Sprintf("name=%s role=%s", u.Name, u.Role)); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// audit appends an entry by actor a.
+func (s *Service) audit(ctx context.Context, a Actor, action, object, remote, outcome, detail string) error {
+	return s.Audit(ctx, &AuditEntry{ActorID: a.UserID, ActorName: a.Name, Role: a.Role, Action: action, Object: object,
+		Remote: remote, Outcome: outcome, Detail: detail})
+}
+
+// Audit appends e to the audit log, stamped with the clock's time. A
+// failure is logged and returned: callers do not go on as if it were written.
+func (s *Service) Audit(ctx context.Context, e *AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = s.cfg.Now()
+	}
+	if err := s.repo.AppendAudit(ctx, e); err != nil {
+		s.log.Error("audit log write failed", "action", e.Action, "actor", e.ActorName, "remote", e.Remote, "err", err)
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditLog lists the audit log; admins only.
+func (s *Service) AuditLog(ctx context.Context, by Actor, f AuditFilter) (AuditPage, error) {
+	if err := require(by, Admin, Object{}); err != nil {
+		return AuditPage{}, err
+	}
+	return s.repo.ListAudit(ctx, f)
+}
+
+// LoginResult is a new browser session: RawID goes in the cookie (and
+// nowhere else), CSRF in the pages and the X-CSRF-Token header.
+type LoginResult struct {
+	RawID     string
+	CSRF      string
+	ExpiresAt time.Time
+	Actor     Actor
+}
+
+// dummyHash is a hash to verify against when the account does not exist,
+// so that a wrong name costs as long as a wrong password.
+func (s *Service) dummyHash() string {
+	s.dummy.once.Do(func() {
+		s.dummy.hash, _ = HashPassword("liftwatch-no-such-user", s.cfg.Params)
+	})
+	return s.dummy.hash
+}
+
+// Login checks a name and password from remote and opens a session. Both the
+// account and the address are rate-limited on failures; a success clears the
+// account's failures (not the address's: one good account must not reset a
+// password-spraying address). Every attempt is audited.
+func (s *Service) Login(ctx context.Context, name, password, remote string) (*LoginResult, error) {
+	name = NormalizeName(name)
+	akey, rkey := "acct:"+name, "addr:"+addressKey(remote)
+	tried := Actor{Name: name}
+	if wait, ok := s.acct.blocked(akey); ok {
+		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeDenied, "rate limited (account)"); err != nil {
+			return nil, err
+		}
+		return nil, &RateLimitedError{RetryAfter: wait, Key: "account"}
+	}
+	if wait, ok := s.addr.blocked(rkey); ok {
+		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeDenied, "rate limited (address)"); err != nil {
+			return nil, err
+		}
+		return nil, &RateLimitedError{RetryAfter: wait, Key: "address"}
+	}
+	u, err := s.repo.UserByName(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	why := ""
+	switch {
+	case u == nil:
+		_ = VerifyPassword(password, s.dummyHash())
+		why = "no such user"
+	case u.Disabled:
+		_ = VerifyPassword(password, u.PasswordHash)
+		why = "account disabled"
+	default:
+		if err := VerifyPassword(password, u.PasswordHash); errors.Is(err, ErrMismatch) {
+			why = "wrong password"
+		} else if err != nil {
+			return nil, fmt.Errorf("login %s: stored hash: %w", name, err)
+		}
+	}
+	if why != "" {
+		s.acct.fail(akey)
+		s.addr.fail(rkey)
+		if u != nil {
+			tried = u.Actor(ViaSession)
+		}
+		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeFailed, why); err != nil {
+			return nil, err
+		}
+		return nil, ErrInvalidCredentials
+	}
+	s.acct.reset(akey)
+	raw, err := randomString()
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	sess := Session{Hash: hashHex(raw), UserID: u.ID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.SessionTTL), Remote: remote}
+	if err := s.repo.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	a := u.Actor(ViaSession)
+	if err := s.audit(ctx, a, "login", fmt.Sprintf("user %d", u.ID), remote, OutcomeOK, ""); err != nil {
+		return nil, err
+	}
+	return &LoginResult{RawID: raw, CSRF: csrfToken(raw), ExpiresAt: sess.ExpiresAt, Actor: a}, nil
+}
+
+// randomString is 256 random bits, base64url without padding (43 characters).
+func randomString() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// wellFormed says whether s looks like a randomString, so junk never
+// reaches the database.
+func wellFormed(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == 32
+}
+
+func hashHex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// csrfToken is the session's synchroniser token: HMAC-SHA256 keyed by the
+// raw session id. Only a holder of the session id can compute it, it need
+// not be stored, and it reveals nothing about the id.
+func csrfToken(rawSession string) string {
+	m := hmac.New(sha256.New, []byte(rawSession))
+	m.Write([]byte("liftwatch csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// SessionActor returns the actor of a raw session id and its CSRF token, or
+// ErrUnauthenticated if the session is unknown, revoked, expired, idle too
+// long, or its user disabled. A use refreshes its last-seen time.
+func (s *Service) SessionActor(ctx context.Context, raw string) (Actor, string, error) {
+	if !wellFormed(raw) {
+		return Actor{}, "", ErrUnauthenticated
+	}
+	h := hashHex(raw)
+	sess, err := s.repo.SessionByHash(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return Actor{}, "", ErrUnauthenticated
+	}
+	if err != nil {
+		return Actor{}, "", fmt.Errorf("session: %w", err)
+	}
+	now := s.cfg.Now()
+	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.cfg.SessionIdle {
+		return Actor{}, "", ErrUnauthenticated
+	}
+	u, err := s.user(ctx, sess.UserID)
+	if err != nil {
+		return Actor{}, "", err
+	}
+	if now.Sub(sess.LastSeen) >= touchEvery {
+		if err := s.repo.TouchSession(ctx, h, now); err != nil {
+			return Actor{}, "", fmt.Errorf("session: %w", err)
+		}
+	}
+	return u.Actor(ViaSession), csrfToken(raw), nil
+}
+
+// user loads an enabled account, or ErrUnauthenticated.
+func (s *Service) user(ctx context.Context, id int64) (*User, error) {
+	u, err := s.repo.UserByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user %d: %w", id, err)
+	}
+	if u.Disabled {
+		return nil, ErrUnauthenticated
+	}
+	return u, nil
+}
+
+// Logout revokes the session raw belongs to.
+func (s *Service) Logout(ctx context.Context, raw, remote string) error {
+	a, _, err := s.SessionActor(ctx, raw)
+	if err != nil {
+		return err
+	}
+	if err := s.repo.RevokeSession(ctx, hashHex(raw), s.cfg.Now()); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return s.audit(ctx, a, "logout", fmt.Sprintf("user %d", a.UserID), remote, OutcomeOK, "")
+}
+
+// RevokeSessions ends every session of a user (an admin for anyone, a user
+// for themselves), e.g. after a password change or a lost phone.
+func (s *Service) RevokeSessions(ctx context.Context, by Actor, userID int64, remote string) (int, error) {
+	if by.UserID != userID || by.UserID == 0 {
+		if err := require(by, Admin, Object{}); err != nil {
+			return 0, err
+		}
+	}
+	n, err := s.repo.RevokeUserSessions(ctx, userID, s.cfg.Now())
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	return n, s.audit(ctx, by, "session.revoke_all", fmt.Sprintf("user %d", userID), remote, OutcomeOK, fmt.Sprintf("%d sessions", n))
+}
+
+// PurgeSessions deletes sessions whose absolute expiry passed before the
+// clock's now minus keep (revoked ones included once expired).
+func (s *Service) PurgeSessions(ctx context.Context, keep time.Duration) (int, error) {
+	return s.repo.DeleteSessionsBefore(ctx, s.cfg.Now().Add(-keep))
+}
+
+// TokenPrefix starts every API token, so a leaked one is recognisable
+// (secret scanners, logs) as a liftwatch token.
+const TokenPrefix = "lwt_"
+
+// IssueToken makes an API token for user userID (an admin for anyone, a
+// user for themselves), valid for ttl (0: until revoked). The raw token is
+// returned once; only its hash is stored.
+func (s *Service) IssueToken(ctx context.Context, by Actor, userID int64, name string, ttl time.Duration, remote string) (string, *Token, error) {
+	if by.UserID != userID || by.UserID == 0 {
+		if err := require(by, Admin, Object{}); err != nil {
+			return "", nil, err
+		}
+	}
+	if strings.TrimSpace(name) == "" || len(name) > 128 {
+		return "", nil, &FieldError{"name", "a token needs a name of 1-128 bytes saying what it is for"}
+	}
+	if _, err := s.user(ctx, userID); err != nil {
+		return "", nil, &FieldError{"user", fmt.Sprintf("no enabled user %d", userID)}
+	}
+	secret, err := randomString()
+	if err != nil {
+		return "", nil, err
+	}
+	raw := TokenPrefix + secret
+	now := s.cfg.Now()
+	t := &Token{UserID: userID, Name: name, Prefix: raw[:len(TokenPrefix)+8], Hash: hashHex(raw), CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		t.ExpiresAt = &exp
+	}
+	if err := s.repo.CreateToken(ctx, t); err != nil {
+		return "", nil, fmt.Errorf("issue token: %w", err)
+	}
+	if err := s.audit(ctx, by, "token.create", fmt.Sprintf("token %d", t.ID), remote, OutcomeOK,
+		fmt.Sprintf("user=%d prefix=%s name=%q", userID, t.Prefix, name)); err != nil {
+		return "", nil, err
+	}
+	return raw, t, nil
+}
+
+// RevokeToken revokes token id of user userID (an admin for anyone, a user
+// their own).
+func (s *Service) RevokeToken(ctx context.Context, by Actor, userID, id int64, remote string) error {
+	if by.UserID != userID || by.UserID == 0 {
+		if err := require(by, Admin, Object{}); err != nil {
+			return err
+		}
+	}
+	list, err := s.repo.UserTokens(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if !slices.ContainsFunc(list, func(t Token) bool { return t.ID == id }) {
+		return fmt.Errorf("token %d of user %d: %w", id, userID, ErrNotFound)
+	}
+	if err := s.repo.RevokeToken(ctx, id, s.cfg.Now()); err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	return s.audit(ctx, by, "token.revoke", fmt.Sprintf("token %d", id), remote, OutcomeOK, "")
+}
+
+// TokenActor returns the actor of a raw API token, or ErrUnauthenticated if
+// it is malformed, unknown, revoked, expired or its user disabled.
+func (s *Service) TokenActor(ctx context.Context, raw string) (Actor, error) {
+	secret, ok := strings.CutPrefix(raw, TokenPrefix)
+	if !ok || !wellFormed(secret) {
+		return Actor{}, ErrUnauthenticated
+	}
+	t, err := s.repo.TokenByHash(ctx, hashHex(raw))
+	if errors.Is(err, ErrNotFound) {
+		return Actor{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("token: %w", err)
+	}
+	now := s.cfg.Now()
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
+		return Actor{}, ErrUnauthenticated
+	}
+	u, err := s.user(ctx, t.UserID)
+	if err != nil {
+		return Actor{}, err
+	}
+	if t.LastUsed == nil || now.Sub(*t.LastUsed) >= touchEvery {
+		if err := s.repo.TouchToken(ctx, t.ID, now); err != nil {
+			return Actor{}, fmt.Errorf("token: %w", err)
+		}
+	}
+	return u.Actor(ViaToken), nil
+}
