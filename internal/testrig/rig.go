@@ -80,7 +80,10 @@ func (p *process) start() {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
 	p.cmd = cmd
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Generous: on a loaded 2-core machine (parallel test binaries under
+	// -race) a server has been seen taking over a minute to answer.
+	const startLimit = 3 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
 	defer cancel()
 	for {
 		if err := p.ready(ctx); err == nil {
@@ -91,7 +94,7 @@ func (p *process) start() {
 			p.t.Fatalf("%s exited during start-up; log:\n%s", p.name, p.tail())
 		case <-ctx.Done():
 			p.stop(syscall.SIGKILL)
-			p.t.Fatalf("%s not ready after 60s; log:\n%s", p.name, p.tail())
+			p.t.Fatalf("%s not ready after %v; log:\n%s", p.name, startLimit, p.tail())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
