@@ -144,7 +144,7 @@ type App struct {
 	db       *store.DB
 	index    *registry.Index
 	ing      *ingest.Ingester
-	rcv      *ingest.Receiver
+	rcv      ingest.Input
 	sink     ingest.Sink
 	api      *api.Server
 	prom     *prometheus.Registry
