@@ -8,15 +8,18 @@
 //	                                         │ rejects: dead letters, ack
 //	                                         │ duplicates: count, ack
 //	                                         ▼
-//	                                 spool writer: append, fsync a batch,
-//	                                 then ack each message to the broker
+//	                                 spool writer: a batch goes to the
+//	                                 dispatchers at once, then is fsynced;
+//	                                 acked once spooled and consumed (and
+//	                                 the alert outbox written up to then)
 //	                                    │                         │
 //	                                    ▼                         ▼
 //	                          dispatch shards ─▶ consumers   drainer ─▶ Sink
 //	                          (order per lift)               (batches, retry
 //	                                                          with backoff)
 //
-// A message is acknowledged only once it is durable in the spool, and at most
+// Messages come in through an Input (input.go; today the Receiver). A
+// message is acknowledged only once it is durable in the spool, and at most
 // MaxUnacked are unacknowledged at once; every path (accepted, rejected,
 // duplicate, shutdown) releases its slot. The consumers are fed from the
 // spool writer, not from the drainer, so a store outage never delays them;

@@ -59,6 +59,19 @@ type Config struct {
 	MaxBackoff time.Duration
 	// StoreLogEvery is how often a failing store is logged (default 1m).
 	StoreLogEvery time.Duration
+	// WriteBehind, if set, is what persists the consumers' changes after
+	// Consume returns (the alert outbox): a message is acked only once it is
+	// in the spool and the changes its consumers queued are written.
+	WriteBehind WriteBehind
+}
+
+// WriteBehind is a queue that persists changes after whoever made them has
+// moved on (the alert outbox). Mark returns a position covering everything
+// queued so far; WaitWritten returns once everything up to mark is written,
+// or with ctx's error.
+type WriteBehind interface {
+	Mark() uint64
+	WaitWritten(ctx context.Context, mark uint64) error
 }
 
 // Ingester is the pipeline; see the package doc.
@@ -108,6 +121,7 @@ type dispatchItem struct {
 	msg     telemetry.Message
 	recv    time.Time
 	consume bool
+	batch   *batch // told when the consumers are done with msg
 }
 
 // New builds an ingester; Run starts it. Consumers must be added before Run.
@@ -332,40 +346,91 @@ func (ing *Ingester) work(shard int) {
 	}
 }
 
-// spoolWriter appends accepted messages in batches, syncs, then acks them
-// and hands them to the dispatchers. A spool write failure is fatal: the
-// messages were already marked seen, so carrying on could lose them.
-func (ing *Ingester) spoolWriter(ctx context.Context) error {
+// A batch is what the spool writer takes from the shard workers at once:
+// handed to the dispatchers at once, then fsynced (grouped with its
+// neighbours), then acked once it is durable and its consumers are done.
+type batch struct {
+	items []*accepted
+	left  atomic.Int64  // items not yet through the dispatchers
+	done  chan struct{} // closed when left reaches 0
+	// synced is set by the syncer: false if the batch could not be spooled
+	// (shutting down): then nothing of it is acked.
+	synced bool
+}
+
+func (b *batch) consumed() {
+	if b.left.Add(-1) == 0 {
+		close(b.done)
+	}
+}
+
+// spoolWriter takes accepted messages in batches and hands each message to
+// its dispatcher at once, before the fsync: the alert path does not wait for
+// the disk. The batch then goes to the syncer, which appends and fsyncs, and
+// to the acker. Nothing is acked before it is in the spool.
+func (ing *Ingester) spoolWriter(toSync chan<- *batch) {
 	const maxBatch = 4096
-	const enough = 32 // a batch this big is synced without waiting for more
-	batch := make([]*accepted, 0, maxBatch)
+	for first := range ing.toSpool {
+		items := append(make([]*accepted, 0, 16), first)
+	more:
+		for len(items) < maxBatch {
+			select {
+			case a, ok := <-ing.toSpool:
+				if !ok {
+					break more
+				}
+				items = append(items, a)
+			default:
+				break more
+			}
+		}
+		b := &batch{items: items, done: make(chan struct{})}
+		b.left.Store(int64(len(items)))
+		for _, a := range items {
+			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume, batch: b}
+		}
+		toSync <- b
+	}
+}
+
+// syncer appends batches to the spool, gathering those that trickle in for
+// up to SyncDelay into one fsync (at once from 32 messages), and passes them
+// to the acker. A spool write failure is fatal (reported on fatal): the
+// messages were already marked seen, so carrying on could lose them; the
+// batches after it are released unacked, and the broker redelivers them.
+func (ing *Ingester) syncer(ctx context.Context, from <-chan *batch, toAck chan<- *batch, fatal chan<- error) {
+	const maxRecords = 4096
+	const enough = 32 // this many messages are synced without waiting for more
+	var group []*batch
 	var buf []byte
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	for first := range ing.toSpool {
-		batch = append(batch[:0], first)
+	failed := false
+	for first := range from {
+		group = append(group[:0], first)
+		n := len(first.items)
 		linger.Reset(ing.cfg.SyncDelay)
 		lingering := true
 	more:
-		for len(batch) < maxBatch {
+		for n < maxRecords {
 			select {
-			case a, ok := <-ing.toSpool:
+			case b, ok := <-from:
 				if !ok {
 					break more
 				}
-				batch = append(batch, a)
+				group, n = append(group, b), n+len(b.items)
 				continue
 			default:
 			}
-			if !lingering || len(batch) >= enough {
+			if !lingering || n >= enough {
 				break
 			}
 			select {
-			case a, ok := <-ing.toSpool:
+			case b, ok := <-from:
 				if !ok {
 					break more
 				}
-				batch = append(batch, a)
+				group, n = append(group, b), n+len(b.items)
 			case <-linger.C:
 				lingering = false
 			}
@@ -373,28 +438,58 @@ func (ing *Ingester) spoolWriter(ctx context.Context) error {
 		if lingering && !linger.Stop() {
 			<-linger.C
 		}
-		buf = buf[:0]
-		for _, a := range batch {
-			buf = append(buf, a.rec...)
-		}
-		if err := ing.spool.Append(ctx, buf, len(batch)); err != nil {
-			if ctx.Err() != nil {
-				// Shutting down with a full spool: leave these unacked; the
-				// broker redelivers them.
-				for _, a := range batch {
-					a.in.ack = nil
-					ing.release(a.in)
+		if !failed {
+			buf = buf[:0]
+			for _, b := range group {
+				for _, a := range b.items {
+					buf = append(buf, a.rec...)
 				}
-				continue
 			}
-			return fmt.Errorf("spool append: %w", err)
+			if err := ing.spool.Append(ctx, buf, n); err != nil {
+				if ctx.Err() == nil {
+					failed = true
+					fatal <- fmt.Errorf("spool append: %w", err)
+				}
+				// Otherwise shutting down with a full spool: leave these
+				// unacked; the broker redelivers them.
+			} else {
+				for _, b := range group {
+					b.synced = true
+				}
+			}
 		}
-		for _, a := range batch {
-			ing.release(a.in)
-			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume}
+		for _, b := range group {
+			toAck <- b
 		}
 	}
-	return nil
+}
+
+// acker acknowledges each spooled batch, in order, once its messages have
+// been through the consumers and whatever the consumers queued for writing
+// behind (the alert outbox) up to then is written: a crash before that
+// leaves the messages unacked, and the broker delivers them again. A batch
+// not spooled, or not written behind by the end of the shutdown flush, is
+// released unacked.
+func (ing *Ingester) acker(ctx context.Context, from <-chan *batch) {
+	wb := ing.cfg.WriteBehind
+	for b := range from {
+		<-b.done
+		ok := b.synced
+		if ok && wb != nil {
+			start := time.Now()
+			if err := wb.WaitWritten(ctx, wb.Mark()); err != nil {
+				ok = false
+				ing.log.Warn("consumers' changes not written in time; leaving messages unacked for redelivery", "messages", len(b.items), "err", err)
+			}
+			ing.m.ackWait.Observe(time.Since(start).Seconds())
+		}
+		for _, a := range b.items {
+			if !ok {
+				a.in.ack = nil
+			}
+			ing.release(a.in)
+		}
+	}
 }
 
 // dispatchLoop updates the live state with one shard's messages and feeds
@@ -408,12 +503,12 @@ func (ing *Ingester) dispatchLoop(shard int) {
 				f(StateChange{Lift: m.Lift, Online: true, Seq: seq, LastSeen: it.recv})
 			}
 		}
-		if !it.consume {
-			continue
+		if it.consume {
+			for _, c := range ing.consumers {
+				c.Consume(&m)
+			}
 		}
-		for _, c := range ing.consumers {
-			c.Consume(&m)
-		}
+		it.batch.consumed()
 	}
 }
 
@@ -646,10 +741,20 @@ func (ing *Ingester) Run(ctx context.Context) error {
 		dispatchers.Add(1)
 		go func() { defer dispatchers.Done(); ing.dispatchLoop(i) }()
 	}
-	spoolErr := make(chan error, 1)
+	// Channels between the spool writer, the syncer and the acker carry
+	// batches of at least one unacked message each, so MaxUnacked bounds
+	// them and no send blocks.
+	toSync := make(chan *batch, ing.cfg.MaxUnacked)
+	toAck := make(chan *batch, ing.cfg.MaxUnacked)
+	fatal := make(chan error, 1)
 	spoolCtx, cancelSpool := context.WithCancel(context.Background())
 	defer cancelSpool()
-	go func() { spoolErr <- ing.spoolWriter(spoolCtx) }()
+	written := make(chan struct{})
+	go func() { ing.spoolWriter(toSync); close(written) }()
+	synced := make(chan struct{})
+	go func() { ing.syncer(spoolCtx, toSync, toAck, fatal); close(synced) }()
+	acked := make(chan struct{})
+	go func() { ing.acker(spoolCtx, toAck); close(acked) }()
 	drainCtx, cancelDrain := context.WithCancel(context.Background())
 	drained := make(chan struct{})
 	go func() { ing.drain(drainCtx, false); close(drained) }()
@@ -660,8 +765,7 @@ func (ing *Ingester) Run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-spoolErr:
-		spoolErr <- runErr
+	case runErr = <-fatal:
 	}
 	// Stop intake.
 	close(ing.stop)
@@ -676,13 +780,22 @@ func (ing *Ingester) Run(ctx context.Context) error {
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), ing.cfg.FlushTimeout)
 	defer cancelFlush()
 	go func() { <-flushCtx.Done(); cancelSpool() }()
-	if err := <-spoolErr; err != nil && runErr == nil {
-		runErr = err
-	}
+	<-written
+	close(toSync)
 	for _, ch := range ing.dispatch {
 		close(ch)
 	}
+	<-synced
+	close(toAck)
 	dispatchers.Wait()
+	<-acked
+	select {
+	case err := <-fatal:
+		if runErr == nil {
+			runErr = err
+		}
+	default:
+	}
 	// Flush what the store will take in the time left.
 	cancelDrain()
 	<-drained

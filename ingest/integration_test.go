@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -265,13 +266,33 @@ events:
 	}
 }
 
-// TestSharedSubscriptionSplitsLoad: two instances in one $share group split
-// the messages between them, and InfluxDB still holds exactly what was sent.
+// liftConsumer counts messages and remembers which lifts it saw.
+type liftConsumer struct {
+	countingConsumer
+	mu    sync.Mutex
+	lifts map[string]bool
+}
+
+func (c *liftConsumer) Consume(m *telemetry.Message) {
+	c.countingConsumer.Consume(m)
+	c.mu.Lock()
+	c.lifts[m.Lift] = true
+	c.mu.Unlock()
+}
+
+// TestSharedSubscriptionSplitsLoad shows what --mqtt.shared-group does on
+// Mosquitto, and why it is unsafe for production: two instances in one
+// $share group split the messages between them and InfluxDB still holds
+// exactly what was sent, but the broker deals messages, not lifts: one
+// lift's messages reach both instances, so neither sees that lift's whole
+// ordered stream (duplicate detection, live state and alert rules are
+// per instance). It does not show failover: a stopped member's queued
+// messages wait for it.
 func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	influx := testrig.StartInfluxDB(t)
 	fleet, _ := registry.Jiangwan()
-	var consumers []*countingConsumer
+	var consumers []*liftConsumer
 	for i := 0; i < 2; i++ {
 		sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
 		if err != nil {
@@ -282,7 +303,7 @@ func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &countingConsumer{}
+		c := &liftConsumer{lifts: map[string]bool{}}
 		consumers = append(consumers, c)
 		ing.AddConsumer(c)
 		rcv, err := ingest.NewReceiver(ingest.ReceiverConfig{ClientID: fmt.Sprintf("liftwatch-%d", i), SharedGroup: "liftwatch",
@@ -312,6 +333,16 @@ func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 		t.Fatalf("instances consumed %d and %d of %d distinct (+%d resent)", a, b, c.TotalSent(), resent)
 	}
 	t.Logf("split %d / %d of %d distinct, %d resent", a, b, c.TotalSent(), resent)
+	split := 0
+	for lift := range consumers[0].lifts {
+		if consumers[1].lifts[lift] {
+			split++
+		}
+	}
+	if split == 0 {
+		t.Fatalf("no lift's messages reached both instances; the test no longer shows why a shared group is unsafe")
+	}
+	t.Logf("%d of %d lifts had their messages split across the two instances", split, len(fleet))
 }
 
 // TestStaleMessagesThroughMosquitto: messages far behind their lift's

@@ -16,6 +16,7 @@ type metrics struct {
 	gaps          prometheus.Counter
 	unacked       prometheus.Gauge
 	writeLatency  prometheus.Histogram
+	ackWait       prometheus.Histogram
 	pointsWritten prometheus.Counter
 	pointsDropped prometheus.Counter
 	writeFailures prometheus.Counter
@@ -52,6 +53,8 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 			Help: "Messages received but not yet acknowledged to the broker."}),
 		writeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liftwatch_ingest_write_duration_seconds",
 			Help: "Time to write one batch to the time-series store.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
+		ackWait: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liftwatch_ingest_ack_wait_seconds",
+			Help: "Time a spooled batch waits, before its ack, for the changes its consumers queued (the alert outbox) to be written.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		pointsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_written_total",
 			Help: "Points written to the time-series store."}),
 		pointsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_points_refused_total",
@@ -81,7 +84,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 	for _, r := range telemetry.Reasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.unacked, m.writeLatency,
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.unacked, m.writeLatency, m.ackWait,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.writeErrors, m.storeOK, m.connected, m.reconnects, m.stateChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),

@@ -21,15 +21,26 @@ type ReceiverConfig struct {
 	// liftwatch is away.
 	ClientID string
 	// SharedGroup, if set, subscribes $share/<group>/<root>/+/+ so several
-	// instances split the load.
+	// instances split the load. Unsafe for production (see
+	// SharedGroupWarning): it breaks the Input contract.
 	SharedGroup string
 }
 
-// Receiver is the MQTT side of ingest: a persistent QoS 1 session whose
-// messages are acknowledged only when the Ingester has them durable.
+// SharedGroupWarning is logged at start when a shared subscription is
+// configured.
+const SharedGroupWarning = "mqtt.shared-group is unsafe for production: the broker deals each message to one instance in turn, " +
+	"so one lift's messages are split across instances (its order, duplicate detection, live state and alert rules are split too), " +
+	"and the messages queued for a stopped instance (1/N of all traffic, entrapments included) wait until it returns; " +
+	"run one instance per broker subscription until partitioned input lands"
+
+// Receiver is the MQTT side of ingest, an Input: a persistent QoS 1 session
+// whose messages are delivered one at a time (a batch of one, in the
+// broker's order, which is each lift's order on one connection) and
+// acknowledged only when the Ingester has them durable.
 type Receiver struct {
 	cfg       ReceiverConfig
 	ing       *Ingester
+	intake    Intake
 	client    mqtt.Client
 	connected atomic.Bool
 	// subscribed is set once the subscription of the current connection
@@ -50,7 +61,7 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 	if cfg.ClientID == "" {
 		return nil, errors.New("receiver: a stable client ID is required")
 	}
-	r := &Receiver{cfg: cfg, ing: ing}
+	r := &Receiver{cfg: cfg, ing: ing, intake: ing}
 	co, err := cfg.Conn.ClientOptions(cfg.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
@@ -58,6 +69,7 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 	filter := telemetry.Subscription(ing.cfg.Root)
 	if cfg.SharedGroup != "" {
 		filter = "$share/" + cfg.SharedGroup + "/" + filter
+		ing.log.Warn(SharedGroupWarning, "group", cfg.SharedGroup)
 	}
 	// The first connection is retried by Run, with backoff and a logged
 	// reason per attempt; paho retries reconnections (with its backoff) and
@@ -71,11 +83,11 @@ func NewReceiver(cfg ReceiverConfig, ing *Ingester) (*Receiver, error) {
 		// our SUBSCRIBE; the default handler takes them all.
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
 			g := r.gen.Load()
-			ing.Offer(m.Topic(), m.Payload(), func() {
+			r.intake.Deliver([]Delivery{{Topic: m.Topic(), Payload: m.Payload(), Ack: func() {
 				if r.gen.Load() == g {
 					m.Ack()
 				}
-			})
+			}}})
 		}).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			r.gen.Add(1)

@@ -16,11 +16,12 @@ import (
 // (INSERT … RETURNING id, on SQLite and PostgreSQL alike), so any number of
 // repositories and connections may write at once.
 type Alerts struct {
-	db *DB
+	db  *DB
+	sql *sql.DB // the alerts' own connection (see DB.alertSQL)
 }
 
-// Alerts returns the alert repository.
-func (s *DB) Alerts() *Alerts { return &Alerts{db: s} }
+// Alerts returns the alert repository, on the alerts' own connection.
+func (s *DB) Alerts() *Alerts { return &Alerts{db: s, sql: s.alertSQL} }
 
 var _ alerts.Store = (*Alerts)(nil)
 
@@ -45,7 +46,7 @@ func fromNull(v sql.NullInt64) *time.Time {
 
 // SaveAlert inserts or updates an alert and appends events to its history.
 func (r *Alerts) SaveAlert(ctx context.Context, a *alerts.Alert, events []alerts.Event) error {
-	tx, err := r.db.SQL.BeginTx(ctx, nil)
+	tx, err := r.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -176,7 +177,7 @@ func (r *Alerts) List(ctx context.Context, f AlertFilter) ([]*alerts.Alert, erro
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
+	rows, err := r.sql.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
@@ -194,14 +195,14 @@ func (r *Alerts) List(ctx context.Context, f AlertFilter) ([]*alerts.Alert, erro
 
 // Alert returns one alert with its whole history.
 func (r *Alerts) Alert(ctx context.Context, id int64) (*alerts.Alert, error) {
-	a, err := scanAlert(r.db.SQL.QueryRowContext(ctx, r.db.Dialect.Rebind(`SELECT `+alertCols+` FROM alerts WHERE id = ?`), id))
+	a, err := scanAlert(r.sql.QueryRowContext(ctx, r.db.Dialect.Rebind(`SELECT `+alertCols+` FROM alerts WHERE id = ?`), id))
 	if err != nil {
 		if strings.Contains(err.Error(), sql.ErrNoRows.Error()) {
 			return nil, &alerts.NotFoundError{ID: id}
 		}
 		return nil, err
 	}
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(`SELECT at, action, actor, note, tier FROM alert_events WHERE alert_id = ? ORDER BY seq`), id)
+	rows, err := r.sql.QueryContext(ctx, r.db.Dialect.Rebind(`SELECT at, action, actor, note, tier FROM alert_events WHERE alert_id = ? ORDER BY seq`), id)
 	if err != nil {
 		return nil, fmt.Errorf("alert history: %w", err)
 	}
@@ -221,7 +222,7 @@ func (r *Alerts) Alert(ctx context.Context, id int64) (*alerts.Alert, error) {
 // insert runs one INSERT … RETURNING id and returns the generated ID.
 func (r *Alerts) insert(ctx context.Context, table, stmt string, args ...any) (int64, error) {
 	var id int64
-	if err := r.db.SQL.QueryRowContext(ctx, r.db.Dialect.Rebind(stmt), args...).Scan(&id); err != nil {
+	if err := r.sql.QueryRowContext(ctx, r.db.Dialect.Rebind(stmt), args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert into %s: %w", table, err)
 	}
 	return id, nil
@@ -240,13 +241,13 @@ func (r *Alerts) SaveSilence(ctx context.Context, s *alerts.Silence) error {
 
 // DeleteSilence removes a silence.
 func (r *Alerts) DeleteSilence(ctx context.Context, id int64) error {
-	_, err := r.db.SQL.ExecContext(ctx, r.db.Dialect.Rebind(`DELETE FROM silences WHERE id = ?`), id)
+	_, err := r.sql.ExecContext(ctx, r.db.Dialect.Rebind(`DELETE FROM silences WHERE id = ?`), id)
 	return err
 }
 
 // Silences lists all silences.
 func (r *Alerts) Silences(ctx context.Context) ([]alerts.Silence, error) {
-	rows, err := r.db.SQL.QueryContext(ctx, `SELECT id, lift, estate, starts_at, ends_at, reason, created_by, created_at FROM silences ORDER BY id`)
+	rows, err := r.sql.QueryContext(ctx, `SELECT id, lift, estate, starts_at, ends_at, reason, created_by, created_at FROM silences ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list silences: %w", err)
 	}
@@ -298,7 +299,7 @@ func (r *Alerts) NotificationsOf(ctx context.Context, alertIDs []int64, limit in
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
+	rows, err := r.sql.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -314,4 +315,115 @@ func (r *Alerts) NotificationsOf(ctx context.Context, alertIDs []int64, limit in
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+var _ alerts.OutboxStore = (*Alerts)(nil)
+
+// ReserveAlertIDs reserves n alert IDs for inserts with explicit IDs
+// (WriteAlerts), so that the alert outbox can number alerts without a round
+// trip: no insert without an ID, here or in another process, takes them. On
+// PostgreSQL they come from the identity sequence; on SQLite the
+// AUTOINCREMENT counter (sqlite_sequence) is advanced by n.
+func (r *Alerts) ReserveAlertIDs(ctx context.Context, n int) ([]int64, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, n)
+	if r.db.Dialect.Name == "postgres" {
+		rows, err := r.sql.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, $1)`, n)
+		if err != nil {
+			return nil, fmt.Errorf("reserve alert ids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("reserve alert ids: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reserve alert ids: %w", err)
+		}
+		return ids, nil
+	}
+	tx, err := r.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reserve alert ids: %w", err)
+	}
+	defer tx.Rollback()
+	// Write first: the transaction takes the write lock at once (a read
+	// first could fail to upgrade if another connection wrote meanwhile).
+	res, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT COALESCE(MAX(id), 0) FROM alerts)) + ? WHERE name = 'alerts'`, n)
+	if err != nil {
+		return nil, fmt.Errorf("reserve alert ids: %w", err)
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ('alerts', (SELECT COALESCE(MAX(id), 0) FROM alerts) + ?)`, n); err != nil {
+			return nil, fmt.Errorf("reserve alert ids: %w", err)
+		}
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'alerts'`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("reserve alert ids: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("reserve alert ids: %w", err)
+	}
+	for id := last - int64(n) + 1; id <= last; id++ {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// WriteAlerts writes a batch of alert changes in one transaction, in order:
+// each alert (with the ID it was given) is inserted or updated and its
+// events appended to its history.
+func (r *Alerts) WriteAlerts(ctx context.Context, batch []alerts.AlertWrite) error {
+	tx, err := r.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	q := r.db.Dialect.Rebind
+	upsert := q(`INSERT INTO alerts (id, lift, estate, type, severity, rescue, summary, state, condition_active,
+		derived, suppressed, count, first_seen, last_seen, opened_at, ack_at, ack_by, dispatched_at, dispatched_to, on_site_at,
+		on_site_by, resolved_at, resolved_by, tier, last_notified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET lift = excluded.lift, estate = excluded.estate, type = excluded.type,
+		severity = excluded.severity, rescue = excluded.rescue, summary = excluded.summary, state = excluded.state,
+		condition_active = excluded.condition_active, derived = excluded.derived, suppressed = excluded.suppressed,
+		count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen, opened_at = excluded.opened_at,
+		ack_at = excluded.ack_at, ack_by = excluded.ack_by, dispatched_at = excluded.dispatched_at,
+		dispatched_to = excluded.dispatched_to, on_site_at = excluded.on_site_at, on_site_by = excluded.on_site_by,
+		resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by, tier = excluded.tier,
+		last_notified = excluded.last_notified`)
+	for _, w := range batch {
+		a := w.Alert
+		if a.ID <= 0 {
+			return fmt.Errorf("write alert of %s/%s: no ID given", a.Lift, a.Type)
+		}
+		if _, err := tx.ExecContext(ctx, upsert, a.ID, a.Lift, a.Estate, a.Type, a.Severity.String(), a.Rescue, a.Summary, string(a.State),
+			a.ConditionActive, a.Derived, a.Suppressed, a.Count, ms(a.FirstSeen), ms(a.LastSeen), ms(a.OpenedAt), msp(a.AckAt), a.AckBy,
+			msp(a.DispatchedAt), a.DispatchedTo, msp(a.OnSiteAt), a.OnSiteBy, msp(a.ResolvedAt), a.ResolvedBy, a.Tier, ms(a.LastNotified)); err != nil {
+			return fmt.Errorf("write alert %d: %w", a.ID, err)
+		}
+		if len(w.Events) == 0 {
+			continue
+		}
+		var seq int
+		if err := tx.QueryRowContext(ctx, q(`SELECT COALESCE(MAX(seq), 0) FROM alert_events WHERE alert_id = ?`), a.ID).Scan(&seq); err != nil {
+			return fmt.Errorf("alert events: %w", err)
+		}
+		for _, ev := range w.Events {
+			seq++
+			if _, err := tx.ExecContext(ctx, q(`INSERT INTO alert_events (alert_id, seq, at, action, actor, note, tier) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				a.ID, seq, ms(ev.At), ev.Action, ev.Actor, ev.Note, ev.Tier); err != nil {
+				return fmt.Errorf("append alert event: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit alerts: %w", err)
+	}
+	return nil
 }

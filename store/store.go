@@ -64,6 +64,12 @@ func (d Dialect) Rebind(q string) string {
 type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
+	// alertSQL is the alerts' own handle, so that alert writes never queue
+	// behind history and register writes on SQLite's single connection (and
+	// the other way round). SQLite: a second handle on the same file (WAL:
+	// readers do not block the writer; two writers take turns through the
+	// busy timeout). PostgreSQL: the same pool.
+	alertSQL *sql.DB
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at file and
@@ -113,16 +119,39 @@ func openWith(ctx context.Context, d Dialect, dsn string, fsys fs.FS) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.Name, err)
 	}
-	s := &DB{SQL: db, Dialect: d}
+	s := &DB{SQL: db, Dialect: d, alertSQL: db}
 	if err := s.migrate(ctx, fsys); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if d.Name == "sqlite" {
+		adb, err := sql.Open(d.Driver, dsn)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s for alerts: %w", d.Name, err)
+		}
+		adb.SetMaxOpenConns(1)
+		if err := adb.PingContext(ctx); err != nil {
+			adb.Close()
+			db.Close()
+			return nil, fmt.Errorf("connect %s for alerts: %w", d.Name, err)
+		}
+		s.alertSQL = adb
 	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.SQL.Close() }
+func (s *DB) Close() error {
+	var err error
+	if s.alertSQL != s.SQL {
+		err = s.alertSQL.Close()
+	}
+	if cerr := s.SQL.Close(); cerr != nil {
+		err = cerr
+	}
+	return err
+}
 
 func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return s.SQL.ExecContext(ctx, s.Dialect.Rebind(q), args...)

@@ -92,6 +92,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 	defer cancel()
 	var sseMu sync.Mutex
 	sseAt := map[int64]time.Time{}
+	openedAt := map[int64]time.Time{} // the engine's clock when it raised the alert
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/alerts/stream", nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -108,6 +109,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 				if json.Unmarshal([]byte(d), &ev) == nil && ev.Event.Action == "opened" && ev.Alert.Lift == probeLift {
 					sseMu.Lock()
 					sseAt[ev.Alert.ID] = at
+					openedAt[ev.Alert.ID] = ev.Alert.OpenedAt
 					sseMu.Unlock()
 				}
 			}
@@ -135,6 +137,11 @@ func BenchmarkAlertLatency(b *testing.B) {
 	recv0 := metric(base, "liftwatch_ingest_messages_received_total")
 	start := time.Now()
 	var sseLat, hookLat []time.Duration
+	// Each probe's time split in two hops: publish → engine raises (broker,
+	// receiver, shard, spool/dispatch, engine), and engine → SSE client
+	// (persistence or queueing, hub, HTTP).
+	type hops struct{ total, toEngine, toStream time.Duration }
+	var split []hops
 	seq := int64(0)
 	b.ResetTimer()
 	for i := 0; i < probes; i++ {
@@ -156,6 +163,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 		itest.WaitUntil(b, 30*time.Second, "webhook", func() bool { hookMu.Lock(); defer hookMu.Unlock(); _, ok := hookAt[id]; return ok })
 		sseMu.Lock()
 		sseLat = append(sseLat, sseAt[id].Sub(t0))
+		split = append(split, hops{sseAt[id].Sub(t0), openedAt[id].Sub(t0), sseAt[id].Sub(openedAt[id])})
 		sseMu.Unlock()
 		hookMu.Lock()
 		hookLat = append(hookLat, hookAt[id].Sub(t0))
@@ -186,6 +194,18 @@ func BenchmarkAlertLatency(b *testing.B) {
 	b.ReportMetric(pct(sseLat, 0.5), "sse-p50-ms")
 	b.ReportMetric(pct(sseLat, 0.99), "sse-p99-ms")
 	b.ReportMetric(pct(sseLat, 1), "sse-max-ms")
+	var toEngine, toStream []time.Duration
+	for _, h := range split {
+		toEngine, toStream = append(toEngine, h.toEngine), append(toStream, h.toStream)
+	}
+	b.ReportMetric(pct(toEngine, 0.5), "engine-p50-ms")
+	b.ReportMetric(pct(toEngine, 0.99), "engine-p99-ms")
+	b.ReportMetric(pct(toStream, 0.5), "stream-p50-ms")
+	b.ReportMetric(pct(toStream, 0.99), "stream-p99-ms")
+	sort.Slice(split, func(i, j int) bool { return split[i].total > split[j].total })
+	for _, h := range split[:min(5, len(split))] {
+		b.Logf("slow probe: %v = publish→engine %v + engine→SSE %v", h.total, h.toEngine, h.toStream)
+	}
 	b.ReportMetric(pct(hookLat, 0.5), "webhook-p50-ms")
 	b.ReportMetric(pct(hookLat, 0.99), "webhook-p99-ms")
 	b.ReportMetric(pct(hookLat, 1), "webhook-max-ms")

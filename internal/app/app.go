@@ -144,13 +144,14 @@ type App struct {
 	db       *store.DB
 	index    *registry.Index
 	ing      *ingest.Ingester
-	rcv      *ingest.Receiver
+	rcv      ingest.Input
 	sink     ingest.Sink
 	api      *api.Server
 	prom     *prometheus.Registry
 	listener net.Listener
 	fake     *clock.Fake
 	engine   *alerts.Engine
+	outbox   *alerts.Outbox
 	hub      *alerts.Hub
 	notifier *notify.Dispatcher
 	policies alerts.Policies
@@ -229,7 +230,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		h := a.db.History()
 		a.sink, history = h, h
 	}
-	a.ing, err = ingest.New(ingest.Config{
+	// Alert changes are written behind the engine, in order, from one
+	// goroutine; ingest acks a message only once they are written.
+	a.outbox, err = alerts.NewOutbox(ctx, a.db.Alerts(), alerts.OutboxOptions{Logger: log.With("component", "alerts-outbox"), Registerer: a.prom})
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox,
 		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
 		SpoolDir: filepath.Join(cfg.DataDir, "spool"), DeadLetterDir: filepath.Join(cfg.DataDir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
 		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
@@ -250,7 +258,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake, Safety: a.engine,
-		Alerts: &api.AlertDeps{Engine: a.engine, Records: a.db.Alerts(), Stream: a.hub, Report: a.report},
+		Alerts: &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
 			// Degraded, not failed: without receivers liftwatch still
@@ -301,6 +309,20 @@ func (a *App) Registry() *registry.Index { return a.index }
 // spool for at most ShutdownWait, and the HTTP server drains.
 func (a *App) Run(ctx context.Context) error {
 	defer a.db.Close()
+	// The outbox outlives the run group: ingest waits for it before acking,
+	// and it writes what is left once everything else has stopped.
+	octx, stopOutbox := context.WithCancel(context.Background())
+	outboxDone := make(chan struct{})
+	go func() { a.outbox.Run(octx); close(outboxDone) }()
+	defer func() {
+		stopOutbox()
+		<-outboxDone
+		cctx, cancel := context.WithTimeout(context.Background(), max(a.cfg.ShutdownWait, time.Second))
+		defer cancel()
+		if err := a.outbox.Close(cctx); err != nil {
+			a.log.Error("alert changes lost at shutdown", "err", err)
+		}
+	}()
 	if s, ok := a.sink.(*ingest.InfluxSink); ok {
 		defer s.Close()
 	}
@@ -367,7 +389,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 	if a.notifier.Receivers() == 0 {
 		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
 	}
-	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.db.Alerts(), Clock: now,
+	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now,
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
 		Recipients: a.notifier.Recipients})
@@ -407,9 +429,69 @@ func (a *App) report(ctx context.Context, estate, month string) (alerts.RescueRe
 	if lifts == 0 {
 		return alerts.RescueReport{}, fmt.Errorf("no estate %q in the register", estate)
 	}
-	list, err := a.db.Alerts().List(ctx, store.AlertFilter{Estate: estate, Type: alerts.TypeEntrapment, Since: start, Until: start.AddDate(0, 1, 0)})
+	list, err := syncedRecords{a.db.Alerts(), a.outbox}.List(ctx, store.AlertFilter{Estate: estate, Type: alerts.TypeEntrapment, Since: start, Until: start.AddDate(0, 1, 0)})
 	if err != nil {
 		return alerts.RescueReport{}, err
 	}
 	return alerts.Report(estate, month, lifts, a.policies.For(estate).OnSiteWithin, list), nil
+}
+
+// actionWait bounds how long a person's action on an alert waits for the
+// change to be written before the API answers (it is written regardless).
+const actionWait = 10 * time.Second
+
+// syncedActions answers a person's action on an alert once the change is
+// written, as before the outbox: what the API confirmed survives a crash.
+type syncedActions struct {
+	*alerts.Engine
+	outbox *alerts.Outbox
+}
+
+func (s syncedActions) sync(a *alerts.Alert, err error) (*alerts.Alert, error) {
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), actionWait)
+		defer cancel()
+		if serr := s.outbox.Sync(ctx); serr != nil {
+			return nil, fmt.Errorf("alert %d changed but not yet written: %w", a.ID, serr)
+		}
+	}
+	return a, err
+}
+
+func (s syncedActions) Acknowledge(id int64, act alerts.Action) (*alerts.Alert, error) {
+	return s.sync(s.Engine.Acknowledge(id, act))
+}
+func (s syncedActions) Dispatch(id int64, act alerts.Action) (*alerts.Alert, error) {
+	return s.sync(s.Engine.Dispatch(id, act))
+}
+func (s syncedActions) Arrive(id int64, act alerts.Action) (*alerts.Alert, error) {
+	return s.sync(s.Engine.Arrive(id, act))
+}
+func (s syncedActions) Resolve(id int64, act alerts.Action) (*alerts.Alert, error) {
+	return s.sync(s.Engine.Resolve(id, act))
+}
+func (s syncedActions) Comment(id int64, act alerts.Action) (*alerts.Alert, error) {
+	return s.sync(s.Engine.Comment(id, act))
+}
+
+// syncedRecords reads alerts from the database once the changes queued
+// before the read are written, so that a reader sees what the engine (and
+// the live stream) already showed.
+type syncedRecords struct {
+	*store.Alerts
+	outbox *alerts.Outbox
+}
+
+func (s syncedRecords) List(ctx context.Context, f store.AlertFilter) ([]*alerts.Alert, error) {
+	if err := s.outbox.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return s.Alerts.List(ctx, f)
+}
+
+func (s syncedRecords) Alert(ctx context.Context, id int64) (*alerts.Alert, error) {
+	if err := s.outbox.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return s.Alerts.Alert(ctx, id)
 }
