@@ -27,6 +27,7 @@ var commands = map[string]command{
 	"version":     {"print liftwatch's version, commit and Go version", runVersion},
 	"deadletter":  {"list or replay the points the store rejected as invalid", runDeadletter},
 	"healthcheck": {"exit 0 if a liftwatch answers ready on /readyz (the container healthcheck)", runHealthcheck},
+	"config":      {"check alerts YAML files (policies, estate overrides against the register, receivers)", runConfig},
 }
 
 func usage(w io.Writer) {
