@@ -165,7 +165,7 @@ type AlertsSettings struct {
 // DebugConfig are the test and diagnosis aids, all off by default.
 type DebugConfig struct {
 	// Listen is the address of the debug listener; "" keeps it off.
-	Listen string `flag:"listen" help:"address (HOST:PORT) of a separate listener for the debug endpoints; empty: off"`
+	Listen string `flag:"listen" help:"address (HOST:PORT) of a separate listener for the debug endpoints; empty: off (reserved: until they move there, they stay on the HTTP address)"`
 	Pprof  bool   `flag:"pprof" help:"serve Go profiles under /debug/pprof/ on the HTTP address"`
 	// FakeClock drives the alert clocks from a settable clock
 	// (POST /debug/clock?advance=5m), for tests of escalation across
