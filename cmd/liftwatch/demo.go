@@ -32,17 +32,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
-	if cfg.DataDir == "" {
+	if cfg.Data.Dir == "" {
 		dir, err := os.MkdirTemp("", "liftwatch-demo-")
 		if err != nil {
 			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		cfg.DataDir = dir
+		cfg.Data.Dir = dir
 	}
 	cfg.MQTT.Broker = "tcp://" + *brokerListen
-	o.root, o.mqtt = cfg.Root, cfg.MQTT
+	o.root, o.mqtt = cfg.Telemetry.Root, cfg.MQTT.Options
 	o.mqtt.Username, o.mqtt.Password = "", ""
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: invalid configuration:\n%v\n", err)
@@ -58,7 +58,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	broker, err := embedded.Start(embedded.Options{Addr: *brokerListen, Subscriber: cfg.ClientID, HoldAt: do.holdAt}, log)
+	broker, err := embedded.Start(embedded.Options{Addr: *brokerListen, Subscriber: cfg.MQTT.ClientID, HoldAt: do.holdAt}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
@@ -80,7 +80,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   MQTT broker           %[2]s (embedded; anyone may connect)
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
-`, a.HTTPAddr(), cfg.MQTT.Broker, cfg.DataDir, len(simCfg.Lifts), o.backfill)
+`, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
 	ds := &demoSim{ready: make(chan struct{})}
 	a.Handle("POST /demo/trigger", http.HandlerFunc(ds.trigger))
 	a.Handle("GET /demo/simulator", http.HandlerFunc(ds.status))

@@ -7,13 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
+
+	"github.com/liftwatch/liftwatch/internal/config"
 )
 
 // envName is the environment variable that sets flag name.
-func envName(name string) string {
-	return "LIFTWATCH_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
-}
+func envName(name string) string { return config.EnvName(name) }
 
 // newFlags makes a subcommand's flag set with a usage text that lists the
 // environment variables too.
@@ -50,21 +49,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 		fmt.Fprintf(fs.Output(), "liftwatch: unexpected argument %q (flags only; see --help)\n", fs.Arg(0))
 		return 2, false
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var bad error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || bad != nil {
-			return
-		}
-		if v, ok := os.LookupEnv(envName(f.Name)); ok {
-			if err := f.Value.Set(v); err != nil {
-				bad = fmt.Errorf("invalid value %q for %s (flag --%s): %v", v, envName(f.Name), f.Name, err)
-			}
-		}
-	})
-	if bad != nil {
-		fmt.Fprintf(fs.Output(), "liftwatch: %v\n", bad)
+	if err := config.ApplyEnv(fs, os.LookupEnv); err != nil {
+		fmt.Fprintf(fs.Output(), "liftwatch: %v\n", err)
 		return 2, false
 	}
 	return 0, true

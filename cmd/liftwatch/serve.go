@@ -6,38 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/liftwatch/liftwatch/internal/app"
-	"github.com/liftwatch/liftwatch/telemetry"
+	"github.com/liftwatch/liftwatch/internal/config"
 )
 
-// registerServeFlags adds the service's flags to fs, filling cfg.
+// registerServeFlags sets cfg to the defaults and adds the service's flags
+// to fs, derived from app.Config's struct tags (internal/config).
 func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
-	fs.StringVar(&cfg.HTTPListen, "http.listen", "127.0.0.1:8080", "HTTP address for the API, /metrics, /healthz and /readyz")
-	fs.StringVar(&cfg.DataDir, "data.dir", "./data", "directory for the embedded database and the ingest spool (relative to the working directory; ./data is git-ignored)")
-	fs.StringVar(&cfg.RegistryFile, "registry.file", "", "lift register to import at start (.json or .csv); empty: the shipped Jiangwan fleet")
-	fs.StringVar(&cfg.Root, "topic.root", telemetry.DefaultRoot, "MQTT topic root: lifts publish on <root>/<lift>/<kind>")
-	cfg.MQTT.RegisterFlags(fs, "mqtt.", "tcp://127.0.0.1:1883")
-	fs.StringVar(&cfg.ClientID, "mqtt.client-id", "liftwatch-ingest", "MQTT client ID; keep it stable: the broker queues messages for it while liftwatch is away")
-	fs.StringVar(&cfg.SharedGroup, "mqtt.shared-group", "", "subscribe as $share/<group>/... so several instances split the load")
-	fs.StringVar(&cfg.Influx.URL, "influx.url", "", "InfluxDB URL; empty keeps telemetry history in the embedded store")
-	fs.StringVar(&cfg.Influx.Token, "influx.token", "", "InfluxDB token (1.8: user:password or empty)")
-	fs.StringVar(&cfg.Influx.Org, "influx.org", "", "InfluxDB organisation (2.x)")
-	fs.StringVar(&cfg.Influx.Bucket, "influx.bucket", "liftwatch", "InfluxDB bucket (1.8: database/retention-policy)")
-	fs.IntVar(&cfg.MaxUnacked, "ingest.max-unacked", 20000, "messages received but not yet acknowledged; keep at least the broker's per-client inflight limit")
-	fs.IntVar(&cfg.Shards, "ingest.shards", 0, "parallel lift shards (0: one per CPU)")
-	fs.IntVar(&cfg.BatchPoints, "ingest.batch-points", 5000, "points per write to the time-series store")
-	fs.DurationVar(&cfg.FlushEvery, "ingest.flush-interval", time.Second, "longest a point waits for its batch to fill before it is written to the store")
-	fs.Int64Var(&cfg.SpoolMax, "spool.max-bytes", 2<<30, "spool size at which acks stop and the broker holds further messages")
-	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 3*time.Minute, "a lift silent this long is offline (3 status intervals)")
-	fs.IntVar(&cfg.MaxPayload, "payload.max-bytes", telemetry.DefaultMaxPayload, "largest accepted payload")
-	fs.DurationVar(&cfg.Horizon, "ts.horizon", telemetry.DefaultHorizon, "oldest accepted event time (terminals buffer while offline)")
-	fs.DurationVar(&cfg.MaxFuture, "ts.max-future", telemetry.DefaultMaxFuture, "how far in the future an event time may be")
-	fs.StringVar(&cfg.AlertsConfig, "alerts.config", "", "alert policies (per estate) and notification receivers, YAML; empty: default policy, no receivers")
-	fs.BoolVar(&cfg.FakeClock, "debug.fake-clock", false, "run alert clocks on a fake clock moved by POST /debug/clock?advance=5m (tests only)")
-	fs.BoolVar(&cfg.Pprof, "debug.pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
-	fs.DurationVar(&cfg.ShutdownWait, "shutdown.timeout", 5*time.Second, "at shutdown, time to flush the spool to the store; the rest stays spooled")
+	*cfg = app.DefaultConfig()
+	config.Bind(fs, "", cfg)
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *app.Config, *logOptions) {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/registry"
 )
 
 // AlertsConfig is the --alerts.config file: the default policy's overrides,
@@ -50,6 +50,9 @@ func LoadAlertsConfig(path string) (AlertsConfig, error) {
 	return cfg, nil
 }
 
+// loadAlertsConfig reports every problem it finds, not only the first, each
+// naming the file, the line and the key; only a file that cannot be read or
+// parsed as YAML stops it at once.
 func loadAlertsConfig(path string) (AlertsConfig, error) {
 	cfg := AlertsConfig{Policies: alerts.Policies{Default: alerts.DefaultPolicy(), Estates: map[string]alerts.Policy{}}}
 	if path == "" {
@@ -59,11 +62,6 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("alerts.config: %w", err)
 	}
-	var raw struct {
-		Policy    yaml.Node            `yaml:"policy"`
-		Estates   map[string]yaml.Node `yaml:"estates"`
-		Receivers []yaml.Node          `yaml:"receivers"`
-	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return cfg, fmt.Errorf("alerts config %s: %w", path, err)
@@ -71,56 +69,98 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	if len(doc.Content) == 0 { // empty file: the defaults
 		return cfg, nil
 	}
-	if err := knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers"}); err != nil {
-		return cfg, fmt.Errorf("alerts config %s: %w", path, err)
+	var errs []error
+	bad := func(err error) { errs = append(errs, fmt.Errorf("alerts config %s: %w", path, err)) }
+	for _, err := range knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers"}) {
+		bad(err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
-		return cfg, fmt.Errorf("alerts config %s: %w", path, err)
+	var raw struct {
+		Policy    yaml.Node   `yaml:"policy"`
+		Estates   yaml.Node   `yaml:"estates"`
+		Receivers []yaml.Node `yaml:"receivers"`
+	}
+	if err := doc.Content[0].Decode(&raw); err != nil { // unknown keys are reported above
+		bad(err)
+		return cfg, errors.Join(errs...)
 	}
 	policyKeys := yamlKeys(reflect.TypeOf(alerts.Policy{}))
+	defaultOK := true
 	if raw.Policy.Kind != 0 {
-		if err := knownKeys(&raw.Policy, "policy.", policyKeys); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: %w", path, err)
+		for _, err := range knownKeys(&raw.Policy, "policy.", policyKeys) {
+			bad(err)
 		}
 		if err := raw.Policy.Decode(&cfg.Policies.Default); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: policy: %w", path, err)
+			decodeErrs(bad, "policy", err)
+			defaultOK = false
 		}
 	}
-	if err := cfg.Policies.Default.Validate(); err != nil {
-		return cfg, fmt.Errorf("alerts config %s: line %d: policy: %w", path, raw.Policy.Line, err)
+	if defaultOK {
+		if err := cfg.Policies.Default.Validate(); err != nil {
+			bad(fmt.Errorf("line %d: policy: %w", raw.Policy.Line, err))
+			defaultOK = false // estates inherit it: not reported again for each
+		}
 	}
-	for estate, node := range raw.Estates {
+	if raw.Estates.Kind != 0 && raw.Estates.Kind != yaml.MappingNode {
+		bad(fmt.Errorf("line %d: estates: want a mapping from estate to policy", raw.Estates.Line))
+	}
+	for i := 0; raw.Estates.Kind == yaml.MappingNode && i+1 < len(raw.Estates.Content); i += 2 {
+		estate, node := raw.Estates.Content[i].Value, raw.Estates.Content[i+1]
 		p := cfg.Policies.Default
-		if err := knownKeys(&node, "estates."+estate+".", policyKeys); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: %w", path, err)
+		for _, err := range knownKeys(node, "estates."+estate+".", policyKeys) {
+			bad(err)
 		}
+		cfg.estateLines = append(cfg.estateLines, estateLine{estate, node.Line})
 		if err := node.Decode(&p); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: estate %s: %w", path, estate, err)
+			decodeErrs(bad, "estate "+estate, err)
+			continue
 		}
-		if err := p.Validate(); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: line %d: estate %s: %w", path, node.Line, estate, err)
+		if err := p.Validate(); defaultOK && err != nil {
+			bad(fmt.Errorf("line %d: estate %s: %w", node.Line, estate, err))
+			continue
 		}
 		cfg.Policies.Estates[estate] = p
-		cfg.estateLines = append(cfg.estateLines, estateLine{estate, node.Line})
 	}
 	receiverKeys := yamlKeys(reflect.TypeOf(notify.Receiver{}))
+	names := map[string]int{} // receiver name: its line
 	for i := range raw.Receivers {
 		node := &raw.Receivers[i]
-		if err := knownKeys(node, fmt.Sprintf("receivers[%d].", i), receiverKeys); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: %w", path, err)
+		for _, err := range knownKeys(node, fmt.Sprintf("receivers[%d].", i), receiverKeys) {
+			bad(err)
 		}
 		var r notify.Receiver
 		if err := node.Decode(&r); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: receivers[%d]: %w", path, i, err)
+			decodeErrs(bad, fmt.Sprintf("receivers[%d]", i), err)
+			continue
 		}
 		if err := r.Validate(); err != nil {
-			return cfg, fmt.Errorf("alerts config %s: line %d: %w", path, node.Line, err)
+			bad(fmt.Errorf("line %d: %w", node.Line, err))
+			continue
 		}
+		if first, dup := names[r.Name]; dup {
+			bad(fmt.Errorf("line %d: receivers[%d].name: duplicate name %q (first at line %d)", node.Line, i, r.Name, first))
+			continue
+		}
+		names[r.Name] = node.Line
 		cfg.Receivers = append(cfg.Receivers, r)
 	}
-	return cfg, nil
+	return cfg, errors.Join(errs...)
+}
+
+// decodeErrs reports a decoding error of the node at where, one problem per
+// bad value with its line ("line 4: estate yixian: cannot unmarshal …").
+func decodeErrs(bad func(error), where string, err error) {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		bad(fmt.Errorf("%s: %w", where, err))
+		return
+	}
+	for _, e := range te.Errors {
+		if line, rest, ok := strings.Cut(e, ": "); ok && strings.HasPrefix(line, "line ") {
+			bad(fmt.Errorf("%s: %s: %s", line, where, rest))
+		} else {
+			bad(fmt.Errorf("%s: %s", where, e))
+		}
+	}
 }
 
 type estateLine struct {
@@ -157,13 +197,14 @@ func yamlKeys(t reflect.Type) []string {
 	return keys
 }
 
-// knownKeys fails on the first key of mapping node n that is not in known,
+// knownKeys reports every key of mapping node n that is not in known,
 // naming it, where it is and its line, and the closest known key. (yaml.v3's
 // KnownFields does not reach into nodes decoded later with Node.Decode.)
-func knownKeys(n *yaml.Node, where string, known []string) error {
+func knownKeys(n *yaml.Node, where string, known []string) []error {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
+	var errs []error
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if slices.Contains(known, k.Value) {
@@ -173,9 +214,9 @@ func knownKeys(n *yaml.Node, where string, known []string) error {
 		if s := closest(k.Value, known); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 		}
-		return fmt.Errorf("%s; known keys: %s", msg, strings.Join(known, ", "))
+		errs = append(errs, fmt.Errorf("%s; known keys: %s", msg, strings.Join(known, ", ")))
 	}
-	return nil
+	return errs
 }
 
 // closest is the known key within edit distance 2 of s, if any.
@@ -207,4 +248,20 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// CheckAlertsFile validates an alerts YAML file as serve does at start:
+// policies, receivers, and the per-estate overrides against the estates of
+// lifts (the register). It reports every problem, each with its line.
+func CheckAlertsFile(path string, lifts []registry.Lift) error {
+	cfg, err := loadAlertsConfig(path)
+	estates := map[string]bool{}
+	for _, l := range lifts {
+		estates[l.Estate] = true
+	}
+	var unknown *ConfigError
+	if e := cfg.CheckEstates(path, func(e string) bool { return estates[e] }); e != nil && errors.As(e, &unknown) {
+		err = errors.Join(err, unknown.Err)
+	}
+	return err
 }

@@ -65,3 +65,21 @@ receivers:
 		}
 	}
 }
+
+// TestLoadAlertsConfigReportsEveryProblem: one load names every problem of
+// the file, each with its line, not only the first.
+func TestLoadAlertsConfigReportsEveryProblem(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	os.WriteFile(p, []byte("polcy: {}\nestates:\n  yixian: {ack_witin: 3m}\n  guyuan: {renotify: 0s}\nreceivers:\n"+
+		"  - {name: a, url: 'http://h/p'}\n  - {name: a, url: 'http://h/q'}\n"), 0o644)
+	_, err := LoadAlertsConfig(p)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"line 1: unknown key polcy (did you mean policy?)", "line 3: unknown key estates.yixian.ack_witin",
+		"line 4: estate guyuan: renotify must be positive", `line 7: receivers[1].name: duplicate name "a" (first at line 6)`} {
+		if !strings.Contains(err.Error(), "alerts config "+p+": "+want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

@@ -24,95 +24,34 @@ import (
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/clock"
 	"github.com/liftwatch/liftwatch/internal/listen"
-	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
-// Config is the service's configuration.
+// Config is the service's configuration, one group per component (the
+// group types and their validation are in config.go). Flags and
+// LIFTWATCH_<FLAG> variables are derived from its struct tags
+// (internal/config.Bind); DefaultConfig holds the defaults.
 type Config struct {
-	HTTPListen   string
-	DataDir      string
-	RegistryFile string // "" loads the shipped Jiangwan fleet
-	Root         string
-	MQTT         mqttconn.Options
-	ClientID     string
-	SharedGroup  string
-	Influx       ingest.InfluxConfig // URL "" keeps history in the embedded store
-	MaxUnacked   int
-	Shards       int
-	BatchPoints  int
-	FlushEvery   time.Duration
-	SpoolMax     int64
-	OfflineAfter time.Duration
-	MaxPayload   int
-	Horizon      time.Duration
-	MaxFuture    time.Duration
-	ShutdownWait time.Duration
-	Pprof        bool
-	AlertsConfig string
-	// FakeClock drives the alert clocks from a settable clock
-	// (POST /debug/clock?advance=5m), for tests of escalation across
-	// restarts. Never in production.
-	FakeClock bool
+	HTTP      HTTPConfig     `flag:"http."`
+	Data      DataConfig     `flag:"data."`
+	Registry  RegistryConfig `flag:"registry."`
+	MQTT      MQTTConfig     `flag:"mqtt."`
+	Telemetry TelemetryConfig
+	Ingest    IngestConfig
+	Influx    InfluxConfig   `flag:"influx."`
+	Alerts    AlertsSettings `flag:"alerts."`
+	Debug     DebugConfig    `flag:"debug."`
 }
 
-// Validate checks the configuration and says precisely what is wrong.
+// Validate checks the configuration and says precisely what is wrong: every
+// problem at once, each naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
-		errs = append(errs, fmt.Errorf("http.listen %q: want HOST:PORT", c.HTTPListen))
-	}
-	if c.DataDir == "" {
-		errs = append(errs, errors.New("data.dir is required"))
-	}
-	if err := telemetry.ValidRoot(c.Root); err != nil {
-		errs = append(errs, fmt.Errorf("topic.root: %w", err))
-	}
-	errs = append(errs, c.MQTT.ValidateFlags("mqtt.")...)
-	if c.ClientID == "" {
-		errs = append(errs, errors.New("mqtt.client-id is required (and must stay the same across restarts)"))
-	}
-	if c.Influx.URL != "" {
-		if err := validHTTPURL(c.Influx.URL); err != nil {
-			errs = append(errs, fmt.Errorf("influx.url %q: %w", c.Influx.URL, err))
-		}
-		if c.Influx.Bucket == "" {
-			errs = append(errs, errors.New("influx.bucket is required with influx.url (InfluxDB 1.8: db/retention-policy)"))
-		}
-	}
-	// One message per constraint, each naming its flag.
-	if c.MaxUnacked < 1 {
-		errs = append(errs, fmt.Errorf("ingest.max-unacked %d: must be at least 1", c.MaxUnacked))
-	}
-	if c.Shards < 0 {
-		errs = append(errs, fmt.Errorf("ingest.shards %d: must not be negative (0: one per CPU)", c.Shards))
-	}
-	if c.BatchPoints < 1 {
-		errs = append(errs, fmt.Errorf("ingest.batch-points %d: must be at least 1", c.BatchPoints))
-	}
-	if c.FlushEvery <= 0 {
-		errs = append(errs, fmt.Errorf("ingest.flush-interval %v: must be positive", c.FlushEvery))
-	}
-	if c.SpoolMax < 1<<20 {
-		errs = append(errs, fmt.Errorf("spool.max-bytes %d: must be at least 1MiB (1048576)", c.SpoolMax))
-	}
-	if c.OfflineAfter <= 0 {
-		errs = append(errs, fmt.Errorf("offline-after %v: must be positive", c.OfflineAfter))
-	}
-	if c.Horizon <= 0 {
-		errs = append(errs, fmt.Errorf("ts.horizon %v: must be positive", c.Horizon))
-	}
-	if c.MaxFuture <= 0 {
-		errs = append(errs, fmt.Errorf("ts.max-future %v: must be positive", c.MaxFuture))
-	}
-	if c.MaxPayload < 256 {
-		errs = append(errs, fmt.Errorf("payload.max-bytes %d: must be at least 256", c.MaxPayload))
-	}
-	if c.ShutdownWait < 0 {
-		errs = append(errs, fmt.Errorf("shutdown.timeout %v: must not be negative", c.ShutdownWait))
+	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Debug} {
+		errs = append(errs, g.Validate()...)
 	}
 	return errors.Join(errs...)
 }
@@ -164,25 +103,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Data.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, prom: prometheus.NewRegistry()}
 	a.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
-	a.db, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "liftwatch.db"))
+	a.db, err = store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
 	if err != nil {
 		return nil, err
 	}
 	var lifts []registry.Lift
-	if cfg.RegistryFile != "" {
-		lifts, err = registry.LoadFile(cfg.RegistryFile)
+	if cfg.Registry.File != "" {
+		lifts, err = registry.LoadFile(cfg.Registry.File)
 	} else {
 		lifts, err = registry.Jiangwan()
 	}
 	if err != nil {
 		a.db.Close()
-		if cfg.RegistryFile != "" {
+		if cfg.Registry.File != "" {
 			err = &ConfigError{Err: fmt.Errorf("registry.file: %w", err)}
 		}
 		return nil, err
@@ -200,7 +139,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	var history api.History
 	if cfg.Influx.URL != "" {
-		s, err := ingest.NewInfluxSink(cfg.Influx)
+		s, err := ingest.NewInfluxSink(cfg.Influx.Sink())
 		if err != nil {
 			a.db.Close()
 			return nil, err
@@ -222,7 +161,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			log.Info("InfluxDB target ready", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "version", s.Version())
 		}
 		a.sink = s
-		if history, err = ingest.NewInfluxHistory(cfg.Influx); err != nil {
+		if history, err = ingest.NewInfluxHistory(cfg.Influx.Sink()); err != nil {
 			a.db.Close()
 			return nil, err
 		}
@@ -238,10 +177,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox,
-		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
-		SpoolDir: filepath.Join(cfg.DataDir, "spool"), DeadLetterDir: filepath.Join(cfg.DataDir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
-		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
-		Decoder: telemetry.Decoder{MaxPayload: cfg.MaxPayload, Horizon: cfg.Horizon, MaxFuture: cfg.MaxFuture},
+		Root: cfg.Telemetry.Root, MaxUnacked: cfg.Ingest.MaxUnacked, Shards: cfg.Ingest.Shards, BatchPoints: cfg.Ingest.BatchPoints, FlushInterval: cfg.Ingest.FlushEvery,
+		SpoolDir: filepath.Join(cfg.Data.Dir, "spool"), DeadLetterDir: filepath.Join(cfg.Data.Dir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.Ingest.SpoolMax, RetainBytes: 64 << 20},
+		OfflineAfter: cfg.Ingest.OfflineAfter, FlushTimeout: cfg.Ingest.ShutdownWait, Logger: log.With("component", "ingest"),
+		Decoder: telemetry.Decoder{MaxPayload: cfg.Telemetry.MaxPayload, Horizon: cfg.Telemetry.Horizon, MaxFuture: cfg.Telemetry.MaxFuture},
 	}, a.index, a.sink, a.prom)
 	if err != nil {
 		a.db.Close()
@@ -251,13 +190,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT, ClientID: cfg.ClientID, SharedGroup: cfg.SharedGroup}, a.ing)
+	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT.Options, ClientID: cfg.MQTT.ClientID, SharedGroup: cfg.MQTT.SharedGroup}, a.ing)
 	if err != nil {
 		a.db.Close()
 		return nil, err
 	}
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake, Safety: a.engine,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Debug.Pprof, FakeClock: a.fake, Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
@@ -277,7 +216,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			},
 			"database": func(ctx context.Context) error { return a.db.SQL.PingContext(ctx) },
 		}})
-	a.listener, err = listen.TCP(cfg.HTTPListen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
+	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
 		a.db.Close()
 		return nil, err
@@ -317,7 +256,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer func() {
 		stopOutbox()
 		<-outboxDone
-		cctx, cancel := context.WithTimeout(context.Background(), max(a.cfg.ShutdownWait, time.Second))
+		cctx, cancel := context.WithTimeout(context.Background(), max(a.cfg.Ingest.ShutdownWait, time.Second))
 		defer cancel()
 		if err := a.outbox.Close(cctx); err != nil {
 			a.log.Error("alert changes lost at shutdown", "err", err)
@@ -360,7 +299,7 @@ func (a *App) Run(ctx context.Context) error {
 // buildAlerts makes the alert engine, its live stream and its notifiers, and
 // hooks the engine to ingest.
 func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) error {
-	acfg, err := LoadAlertsConfig(cfg.AlertsConfig)
+	acfg, err := LoadAlertsConfig(cfg.Alerts.File)
 	if err != nil {
 		return err
 	}
@@ -368,12 +307,12 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 	for _, l := range a.index.Lifts() {
 		estates[l.Estate] = true
 	}
-	if err := acfg.CheckEstates(cfg.AlertsConfig, func(e string) bool { return estates[e] }); err != nil {
+	if err := acfg.CheckEstates(cfg.Alerts.File, func(e string) bool { return estates[e] }); err != nil {
 		return err
 	}
 	a.policies = acfg.Policies
 	now := time.Now
-	if cfg.FakeClock {
+	if cfg.Debug.FakeClock {
 		a.fake = clock.NewFake(time.Now())
 		now = a.fake.Now
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
@@ -384,7 +323,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})
 		}})
 	if err != nil {
-		return &ConfigError{Err: fmt.Errorf("alerts config %s: %w", cfg.AlertsConfig, err)}
+		return &ConfigError{Err: fmt.Errorf("alerts config %s: %w", cfg.Alerts.File, err)}
 	}
 	if a.notifier.Receivers() == 0 {
 		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")

@@ -16,32 +16,37 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/liftwatch/liftwatch/internal/config"
 )
 
-// Options are the connection settings.
+// Options are the connection settings. The struct tags give each field's
+// flag (under the prefix RegisterFlags or config.Bind is given) and help.
 type Options struct {
-	Broker   string // tcp://host:port, ssl://host:port or mqtts://host:port
-	Username string
-	Password string
-	CAFile   string // PEM CA bundle to verify the broker
-	CertFile string // client certificate (mutual TLS)
-	KeyFile  string
-	Insecure bool // skip broker certificate verification (tests only)
+	Broker   string `flag:"broker" help:"MQTT broker URL: tcp://host:port (or mqtt://), ssl://host:port for TLS (or tls://, mqtts://), ws:// or wss://"`
+	Username string `flag:"username" help:"MQTT username"`
+	Password string `flag:"password" help:"MQTT password"`
+	CAFile   string `flag:"ca-file" help:"PEM CA bundle to verify the broker's TLS certificate"` // PEM CA bundle to verify the broker
+	CertFile string `flag:"cert-file" help:"client TLS certificate (PEM)"`                       // client certificate (mutual TLS)
+	KeyFile  string `flag:"key-file" help:"client TLS key (PEM)"`                                //
+	Insecure bool   `flag:"insecure-skip-verify" help:"do not verify the broker's TLS certificate (testing only)"`
 	// MaxReconnect bounds the reconnect backoff (paho's default is 10 min).
-	MaxReconnect time.Duration
+	MaxReconnect time.Duration `flag:"max-reconnect-interval" help:"longest wait between reconnect attempts"`
 }
 
-// RegisterFlags adds the connection flags to fs with the given prefix
-// ("mqtt." gives -mqtt.broker and so on).
+// DefaultMaxReconnect is the default bound of the reconnect backoff.
+const DefaultMaxReconnect = 5 * time.Second
+
+// Defaults are the default settings for a broker.
+func Defaults(broker string) Options {
+	return Options{Broker: broker, MaxReconnect: DefaultMaxReconnect}
+}
+
+// RegisterFlags sets o to Defaults(defBroker) and adds the connection flags
+// to fs with the given prefix ("mqtt." gives -mqtt.broker and so on).
 func (o *Options) RegisterFlags(fs *flag.FlagSet, prefix, defBroker string) {
-	fs.StringVar(&o.Broker, prefix+"broker", defBroker, "MQTT broker URL: tcp://host:port (or mqtt://), ssl://host:port for TLS (or tls://, mqtts://), ws:// or wss://")
-	fs.StringVar(&o.Username, prefix+"username", "", "MQTT username")
-	fs.StringVar(&o.Password, prefix+"password", "", "MQTT password")
-	fs.StringVar(&o.CAFile, prefix+"ca-file", "", "PEM CA bundle to verify the broker's TLS certificate")
-	fs.StringVar(&o.CertFile, prefix+"cert-file", "", "client TLS certificate (PEM)")
-	fs.StringVar(&o.KeyFile, prefix+"key-file", "", "client TLS key (PEM)")
-	fs.BoolVar(&o.Insecure, prefix+"insecure-skip-verify", false, "do not verify the broker's TLS certificate (testing only)")
-	fs.DurationVar(&o.MaxReconnect, prefix+"max-reconnect-interval", 5*time.Second, "longest wait between reconnect attempts")
+	*o = Defaults(defBroker)
+	config.Bind(fs, prefix, o)
 }
 
 // Schemes are the broker URL schemes liftwatch can dial.

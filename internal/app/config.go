@@ -1,0 +1,200 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/internal/mqttconn"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// The groups of Config, one per component. Each field's struct tags give its
+// flag (prefixed by its group's tag) and help text; internal/config derives
+// the flags and LIFTWATCH_<FLAG> variables from them, and DefaultConfig
+// holds the defaults. Each group validates itself, naming the flags.
+
+// HTTPConfig is the API's listener.
+type HTTPConfig struct {
+	Listen string `flag:"listen" help:"HTTP address for the API, /metrics, /healthz and /readyz"`
+}
+
+// Validate checks the group, one error per broken constraint.
+func (c *HTTPConfig) Validate() []error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return []error{fmt.Errorf("http.listen %q: want HOST:PORT", c.Listen)}
+	}
+	return nil
+}
+
+// DataConfig is where the embedded database, spool and dead letters live.
+type DataConfig struct {
+	Dir string `flag:"dir" help:"directory for the embedded database and the ingest spool (relative to the working directory; ./data is git-ignored)"`
+}
+
+// Validate checks the group.
+func (c *DataConfig) Validate() []error {
+	if c.Dir == "" {
+		return []error{errors.New("data.dir is required")}
+	}
+	return nil
+}
+
+// RegistryConfig is the lift register imported at start.
+type RegistryConfig struct {
+	File string `flag:"file" help:"lift register to import at start (.json or .csv); empty: the shipped Jiangwan fleet"` // "" loads the shipped Jiangwan fleet
+}
+
+// MQTTConfig is the broker connection and the ingest subscription.
+type MQTTConfig struct {
+	mqttconn.Options
+	ClientID    string `flag:"client-id" help:"MQTT client ID; keep it stable: the broker queues messages for it while liftwatch is away"`
+	SharedGroup string `flag:"shared-group" help:"subscribe as $share/<group>/... so several instances split the load"`
+}
+
+// Validate checks the group.
+func (c *MQTTConfig) Validate() []error {
+	errs := c.Options.ValidateFlags("mqtt.")
+	if c.ClientID == "" {
+		errs = append(errs, errors.New("mqtt.client-id is required (and must stay the same across restarts)"))
+	}
+	return errs
+}
+
+// TelemetryConfig is what the terminals' messages must look like: the
+// topic root and the decoder's limits.
+type TelemetryConfig struct {
+	Root       string        `flag:"topic.root" help:"MQTT topic root: lifts publish on <root>/<lift>/<kind>"`
+	MaxPayload int           `flag:"payload.max-bytes" help:"largest accepted payload"`
+	Horizon    time.Duration `flag:"ts.horizon" help:"oldest accepted event time (terminals buffer while offline)"`
+	MaxFuture  time.Duration `flag:"ts.max-future" help:"how far in the future an event time may be"`
+}
+
+// Validate checks the group.
+func (c *TelemetryConfig) Validate() []error {
+	var errs []error
+	if err := telemetry.ValidRoot(c.Root); err != nil {
+		errs = append(errs, fmt.Errorf("topic.root: %w", err))
+	}
+	if c.Horizon <= 0 {
+		errs = append(errs, fmt.Errorf("ts.horizon %v: must be positive", c.Horizon))
+	}
+	if c.MaxFuture <= 0 {
+		errs = append(errs, fmt.Errorf("ts.max-future %v: must be positive", c.MaxFuture))
+	}
+	if c.MaxPayload < 256 {
+		errs = append(errs, fmt.Errorf("payload.max-bytes %d: must be at least 256", c.MaxPayload))
+	}
+	return errs
+}
+
+// IngestConfig is the ingest pipeline: flow control, batching, spool, live
+// state and shutdown.
+type IngestConfig struct {
+	MaxUnacked   int           `flag:"ingest.max-unacked" help:"messages received but not yet acknowledged; keep at least the broker's per-client inflight limit"`
+	Shards       int           `flag:"ingest.shards" help:"parallel lift shards (0: one per CPU)"`
+	BatchPoints  int           `flag:"ingest.batch-points" help:"points per write to the time-series store"`
+	FlushEvery   time.Duration `flag:"ingest.flush-interval" help:"longest a point waits for its batch to fill before it is written to the store"`
+	SpoolMax     int64         `flag:"spool.max-bytes" help:"spool size at which acks stop and the broker holds further messages"`
+	OfflineAfter time.Duration `flag:"offline-after" help:"a lift silent this long is offline (3 status intervals)"`
+	ShutdownWait time.Duration `flag:"shutdown.timeout" help:"at shutdown, time to flush the spool to the store; the rest stays spooled"`
+}
+
+// Validate checks the group, one message per constraint, each naming its flag.
+func (c *IngestConfig) Validate() []error {
+	var errs []error
+	if c.MaxUnacked < 1 {
+		errs = append(errs, fmt.Errorf("ingest.max-unacked %d: must be at least 1", c.MaxUnacked))
+	}
+	if c.Shards < 0 {
+		errs = append(errs, fmt.Errorf("ingest.shards %d: must not be negative (0: one per CPU)", c.Shards))
+	}
+	if c.BatchPoints < 1 {
+		errs = append(errs, fmt.Errorf("ingest.batch-points %d: must be at least 1", c.BatchPoints))
+	}
+	if c.FlushEvery <= 0 {
+		errs = append(errs, fmt.Errorf("ingest.flush-interval %v: must be positive", c.FlushEvery))
+	}
+	if c.SpoolMax < 1<<20 {
+		errs = append(errs, fmt.Errorf("spool.max-bytes %d: must be at least 1MiB (1048576)", c.SpoolMax))
+	}
+	if c.OfflineAfter <= 0 {
+		errs = append(errs, fmt.Errorf("offline-after %v: must be positive", c.OfflineAfter))
+	}
+	if c.ShutdownWait < 0 {
+		errs = append(errs, fmt.Errorf("shutdown.timeout %v: must not be negative", c.ShutdownWait))
+	}
+	return errs
+}
+
+// InfluxConfig mirrors ingest.InfluxConfig (same fields, so one converts to
+// the other) with its flags. URL "" keeps history in the embedded store.
+type InfluxConfig struct {
+	URL    string `flag:"url" help:"InfluxDB URL; empty keeps telemetry history in the embedded store"`
+	Token  string `flag:"token" help:"InfluxDB token (1.8: user:password or empty)"`
+	Org    string `flag:"org" help:"InfluxDB organisation (2.x)"`
+	Bucket string `flag:"bucket" help:"InfluxDB bucket (1.8: database/retention-policy)"`
+}
+
+// Sink is the configuration the InfluxDB sink and history take.
+func (c InfluxConfig) Sink() ingest.InfluxConfig { return ingest.InfluxConfig(c) }
+
+// Validate checks the group.
+func (c *InfluxConfig) Validate() []error {
+	if c.URL == "" {
+		return nil
+	}
+	var errs []error
+	if err := validHTTPURL(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("influx.url %q: %w", c.URL, err))
+	}
+	if c.Bucket == "" {
+		errs = append(errs, errors.New("influx.bucket is required with influx.url (InfluxDB 1.8: db/retention-policy)"))
+	}
+	return errs
+}
+
+// AlertsSettings points at the alerts YAML (policies and receivers, see
+// AlertsConfig), which stays a file of its own.
+type AlertsSettings struct {
+	File string `flag:"config" help:"alert policies (per estate) and notification receivers, YAML; empty: default policy, no receivers"`
+}
+
+// DebugConfig are the test and diagnosis aids, all off by default.
+type DebugConfig struct {
+	// Listen is the address of the debug listener; "" keeps it off.
+	Listen string `flag:"listen" help:"address (HOST:PORT) of a separate listener for the debug endpoints; empty: off (reserved: until they move there, they stay on the HTTP address)"`
+	Pprof  bool   `flag:"pprof" help:"serve Go profiles under /debug/pprof/ on the HTTP address"`
+	// FakeClock drives the alert clocks from a settable clock
+	// (POST /debug/clock?advance=5m), for tests of escalation across
+	// restarts. Never in production.
+	FakeClock bool `flag:"fake-clock" help:"run alert clocks on a fake clock moved by POST /debug/clock?advance=5m (tests only)"`
+}
+
+// Validate checks the group.
+func (c *DebugConfig) Validate() []error {
+	if c.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return []error{fmt.Errorf("debug.listen %q: want HOST:PORT (or empty: off)", c.Listen)}
+	}
+	return nil
+}
+
+// DefaultConfig is the configuration with every default: the flags'
+// defaults are these values.
+func DefaultConfig() Config {
+	return Config{
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
+		Data: DataConfig{Dir: "./data"},
+		MQTT: MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest"},
+		Telemetry: TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload,
+			Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
+		Ingest: IngestConfig{MaxUnacked: 20000, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
+			OfflineAfter: 3 * time.Minute, ShutdownWait: 5 * time.Second},
+		Influx: InfluxConfig{Bucket: "liftwatch"},
+	}
+}
