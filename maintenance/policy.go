@@ -68,7 +68,7 @@ type Policy struct {
 	// ProofMinutes is, per level, how long the lift must have been in
 	// inspection mode during a routine order's window for the visit to
 	// count as verified.
-	ProofMinutes [nLevels]int `json:"proof_minutes" yaml:"proof_minutes"`
+	ProofMinutes [nLevels]int   `json:"proof_minutes" yaml:"proof_minutes"`
 	OnDemand     OnDemandPolicy `json:"on_demand" yaml:"on_demand"`
 	// CorrectiveWithin: a root-cause check after an entrapment, critical
 	// fault or problem-lift alert is due this long after the incident.

@@ -71,11 +71,11 @@ func (s *Service) Plan(ctx context.Context, l LiftInfo, visits []Visit) (Plan, e
 
 // SweepResult counts what a sweep did.
 type SweepResult struct {
-	Created   int // work orders created
-	Assigned  int // planned orders assigned to a contractor now known
-	Events    int // supervision events delivered
-	Overdue   int // open orders past due
-	Plans     map[string]Plan
+	Created    int // work orders created
+	Assigned   int // planned orders assigned to a contractor now known
+	Events     int // supervision events delivered
+	Overdue    int // open orders past due
+	Plans      map[string]Plan
 	Deliveries error // a delivery failure (events stay pending), if any
 }
 
@@ -134,8 +134,8 @@ func (s *Service) Sweep(ctx context.Context, lifts []LiftInfo) (SweepResult, err
 				cycle = after.String()
 			}
 			w := &WorkOrder{Lift: l.ID, Estate: l.Estate, Kind: KindRoutine, Level: pl.Level,
-				NeedKey: fmt.Sprintf("routine/%s/after/%s", l.ID, cycle),
-				Reason:  fmt.Sprintf("%s visit due %s: %s", pl.Level, pl.Due, pl.Basis),
+				NeedKey:     fmt.Sprintf("routine/%s/after/%s", l.ID, cycle),
+				Reason:      fmt.Sprintf("%s visit due %s: %s", pl.Level, pl.Due, pl.Basis),
 				WindowStart: (pl.Due - Day(p.RoutineLeadDays)).Start(), Due: pl.Due.End()}
 			if ok, err := s.create(ctx, w, now); err != nil {
 				return res, err
