@@ -23,7 +23,7 @@ type LiftInfo struct {
 }
 
 // Service plans maintenance and runs work orders. Every field but Usage,
-// Qual, Sessions and Log is required.
+// Qual, Sessions, Callouts and Log is required.
 type Service struct {
 	Store       Store
 	Contractors ContractorSource
@@ -31,6 +31,7 @@ type Service struct {
 	Qual        QualificationSource // nil: nobody qualifies for on-demand
 	Sessions    SessionSource       // nil: no routine visit is ever proven
 	Sink        SupervisionSink
+	Callouts    CalloutSource // nil: no call-out figures in compliance reports
 	Policies    Policies
 	Now         func() time.Time
 	Log         *slog.Logger

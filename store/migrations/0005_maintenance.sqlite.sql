@@ -31,6 +31,8 @@ CREATE TABLE work_orders (
 );
 CREATE UNIQUE INDEX work_orders_need ON work_orders (need_key) WHERE state <> 'cancelled';
 CREATE INDEX work_orders_lift ON work_orders (lift, kind, state);
+-- Covers RoutineHistory (the sweep's one read of the history of every lift).
+CREATE INDEX work_orders_history ON work_orders (kind, lift, level, state, completed_at);
 CREATE INDEX work_orders_state ON work_orders (state, due);
 CREATE INDEX work_orders_due ON work_orders (due);
 CREATE TABLE work_order_events (
