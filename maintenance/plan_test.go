@@ -101,7 +101,10 @@ func TestPlansNeverExceedMaxima(t *testing.T) {
 		in := PlanInput{Baseline: base, WantOnDemand: lift%2 == 1, Qual: Qualification{true, true, true},
 			Usage: Usage{TripsPerDay: r.Float64() * 200, Faults90: r.IntN(3)}}
 		var visits []Visit
-		for {
+		for step := 0; ; step++ {
+			if step > 3*365 {
+				t.Fatalf("lift %d: the plan does not advance (%v)", lift, visits[len(visits)-5:])
+			}
 			in.Last = LastByLevel(visits)
 			pl := p.ComputePlan(&in)
 			if pl.Due > base+3*365 {

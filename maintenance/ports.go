@@ -18,9 +18,9 @@ type Store interface {
 	TransitionWorkOrder(ctx context.Context, w *WorkOrder, from State, ev Event) error
 	WorkOrder(ctx context.Context, id int64) (*WorkOrder, error)
 	WorkOrders(ctx context.Context, f Filter) ([]*WorkOrder, error)
-	// RoutineHistory returns, per lift, the last day a routine visit of
-	// each level (index level-1) was signed done (completed, unverified or
-	// verified); levels are not yet folded (see LastByLevel).
+	// RoutineHistory returns, per lift, its signed (completed, unverified
+	// or verified) routine visits as far as planning needs them: at least
+	// the last of each level (LastByLevel folds them).
 	RoutineHistory(ctx context.Context) (map[string][]Visit, error)
 	// RecordEvent stores ev unless an event with its Key exists.
 	RecordEvent(ctx context.Context, ev SupervisionEvent) (created bool, err error)

@@ -141,6 +141,11 @@ func (r *Maintenance) CreateWorkOrder(ctx context.Context, w *maintenance.WorkOr
 	if err := appendWOEvents(ctx, tx, q, id, 0, w.History); err != nil {
 		return false, err
 	}
+	if w.Kind == maintenance.KindRoutine && w.State.Done() {
+		if err := refreshRoutineLast(ctx, tx, q, w.Lift); err != nil {
+			return false, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("commit work order: %w", err)
 	}
@@ -195,6 +200,11 @@ func (r *Maintenance) TransitionWorkOrder(ctx context.Context, w *maintenance.Wo
 	}
 	if err := appendWOEvents(ctx, tx, q, w.ID, seq, []maintenance.Event{ev}); err != nil {
 		return err
+	}
+	if w.Kind == maintenance.KindRoutine && from.Done() != w.State.Done() {
+		if err := refreshRoutineLast(ctx, tx, q, w.Lift); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit work order %d: %w", w.ID, err)
@@ -286,12 +296,45 @@ func (r *Maintenance) WorkOrders(ctx context.Context, f maintenance.Filter) ([]*
 	return out, rows.Err()
 }
 
-// RoutineHistory returns, per lift and level, the last day a routine visit
-// was signed done.
+var doneStates = []any{string(maintenance.StateCompleted), string(maintenance.StateUnverified), string(maintenance.StateVerified)}
+
+// refreshRoutineLast recomputes one lift's routine_last row from its signed
+// routine orders, in the transaction that changed one of them.
+func refreshRoutineLast(ctx context.Context, tx *sql.Tx, q func(string) string, lift string) error {
+	rows, err := tx.QueryContext(ctx, q(`SELECT level, MAX(completed_at) FROM work_orders
+		WHERE kind = ? AND lift = ? AND state IN (?, ?, ?) AND completed_at IS NOT NULL GROUP BY level`),
+		append([]any{string(maintenance.KindRoutine), lift}, doneStates...)...)
+	if err != nil {
+		return fmt.Errorf("routine history of %s: %w", lift, err)
+	}
+	var visits []maintenance.Visit
+	for rows.Next() {
+		var level int
+		var at int64
+		if err := rows.Scan(&level, &at); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan routine history: %w", err)
+		}
+		visits = append(visits, maintenance.Visit{Day: maintenance.DayOf(fromMS(at)), Level: maintenance.Level(level)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("routine history of %s: %w", lift, err)
+	}
+	last := maintenance.LastByLevel(visits)
+	if _, err := tx.ExecContext(ctx, q(`INSERT INTO routine_last (lift, half_monthly, quarterly, semi_annual, annual) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (lift) DO UPDATE SET half_monthly = excluded.half_monthly, quarterly = excluded.quarterly,
+		semi_annual = excluded.semi_annual, annual = excluded.annual`), lift, last[0], last[1], last[2], last[3]); err != nil {
+		return fmt.Errorf("routine history of %s: %w", lift, err)
+	}
+	return nil
+}
+
+// RoutineHistory returns, per lift, the last day a routine visit of each
+// level or higher was signed done (already folded: one Visit per level
+// that has one), from routine_last: one row per lift.
 func (r *Maintenance) RoutineHistory(ctx context.Context) (map[string][]maintenance.Visit, error) {
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(`SELECT lift, level, MAX(completed_at) FROM work_orders
-		WHERE kind = ? AND state IN (?, ?, ?) AND completed_at IS NOT NULL GROUP BY lift, level`),
-		string(maintenance.KindRoutine), string(maintenance.StateCompleted), string(maintenance.StateUnverified), string(maintenance.StateVerified))
+	rows, err := r.db.SQL.QueryContext(ctx, `SELECT lift, half_monthly, quarterly, semi_annual, annual FROM routine_last`)
 	if err != nil {
 		return nil, fmt.Errorf("routine history: %w", err)
 	}
@@ -299,14 +342,35 @@ func (r *Maintenance) RoutineHistory(ctx context.Context) (map[string][]maintena
 	out := map[string][]maintenance.Visit{}
 	for rows.Next() {
 		var lift string
-		var level int
-		var at int64
-		if err := rows.Scan(&lift, &level, &at); err != nil {
+		var d [4]int32
+		if err := rows.Scan(&lift, &d[0], &d[1], &d[2], &d[3]); err != nil {
 			return nil, fmt.Errorf("scan routine history: %w", err)
 		}
-		out[lift] = append(out[lift], maintenance.Visit{Day: maintenance.DayOf(fromMS(at)), Level: maintenance.Level(level)})
+		vs := make([]maintenance.Visit, 0, 4)
+		for i, day := range d {
+			if day != 0 {
+				vs = append(vs, maintenance.Visit{Day: maintenance.Day(day), Level: maintenance.Level(i + 1)})
+			}
+		}
+		out[lift] = vs
 	}
 	return out, rows.Err()
+}
+
+// RebuildRoutineHistory recomputes routine_last for every lift from the
+// work orders (a backfill or repair; normal operation keeps it current).
+func (r *Maintenance) RebuildRoutineHistory(ctx context.Context) error {
+	const day = `((completed_at / 1000 + 28800) / 86400)`
+	_, err := r.db.exec(ctx, `INSERT INTO routine_last (lift, half_monthly, quarterly, semi_annual, annual)
+		SELECT lift, MAX(`+day+`), MAX(CASE WHEN level >= 2 THEN `+day+` ELSE 0 END),
+			MAX(CASE WHEN level >= 3 THEN `+day+` ELSE 0 END), MAX(CASE WHEN level >= 4 THEN `+day+` ELSE 0 END)
+		FROM work_orders WHERE kind = ? AND state IN (?, ?, ?) AND completed_at IS NOT NULL GROUP BY lift
+		ON CONFLICT (lift) DO UPDATE SET half_monthly = excluded.half_monthly, quarterly = excluded.quarterly,
+		semi_annual = excluded.semi_annual, annual = excluded.annual`, append([]any{string(maintenance.KindRoutine)}, doneStates...)...)
+	if err != nil {
+		return fmt.Errorf("rebuild routine history: %w", err)
+	}
+	return nil
 }
 
 // RecordEvent stores a supervision event unless its key exists.

@@ -15,9 +15,10 @@ import (
 )
 
 // BenchmarkCityPlansFromSQLite recomputes every lift's routine plan the way
-// a sweep does, history included: one RoutineHistory query over the work
-// orders of LIFTWATCH_BENCH_LIFTS lifts (default 20,000; the city is
-// 300,000), each with a signed visit of every level, then the plans.
+// a sweep does, history included: one RoutineHistory read (routine_last,
+// one row per lift) for LIFTWATCH_BENCH_LIFTS lifts (default 20,000; the
+// city is 300,000), each with a signed visit of every level, then the
+// plans.
 func BenchmarkCityPlansFromSQLite(b *testing.B) {
 	n := 20_000
 	if v, err := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_LIFTS")); err == nil && v > 0 {
@@ -66,6 +67,9 @@ func BenchmarkCityPlansFromSQLite(b *testing.B) {
 	}
 	flush()
 	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Maintenance().RebuildRoutineHistory(ctx); err != nil {
 		b.Fatal(err)
 	}
 	lifts := make([]maintenance.LiftInfo, n)

@@ -106,8 +106,22 @@ func TestWorkOrderLifecycle(t *testing.T) {
 		if _, err := svc.Reject(ctx, w.ID, mgr, ""); !errors.Is(err, maintenance.ErrInvalid) {
 			t.Fatalf("reject without a reason: %v", err)
 		}
+		hasVisit := func() bool {
+			t.Helper()
+			h, err := db.Maintenance().RoutineHistory(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(h["L1"]) > 0
+		}
+		if !hasVisit() {
+			t.Fatal("a completed visit counts for the plan")
+		}
 		if _, err := svc.Reject(ctx, w.ID, mgr, "photo of H05 unreadable"); err != nil {
 			t.Fatal(err)
+		}
+		if hasVisit() {
+			t.Fatal("a rejected visit no longer counts for the plan")
 		}
 		if _, err := svc.Complete(ctx, w.ID, tech, maintenance.Completion{Results: photo, Findings: "governor pin worn", PartsFen: 4550, LabourFen: 20000}); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -366,6 +367,19 @@ func TestSimulatedYear(t *testing.T) {
 		}
 		if !unverifiedSeen {
 			t.Error("the unverified visit never happened")
+		}
+		// routine_last, kept current transition by transition, equals a
+		// rebuild from the work orders.
+		kept, err := db.Maintenance().RoutineHistory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Maintenance().RebuildRoutineHistory(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rebuilt, err := db.Maintenance().RoutineHistory(ctx)
+		if err != nil || !reflect.DeepEqual(kept, rebuilt) || len(kept) != 10 {
+			t.Fatalf("routine history kept %v, rebuilt %v (%v)", kept, rebuilt, err)
 		}
 		pending, err := db.Maintenance().PendingEvents(ctx)
 		if err != nil || len(pending) != 0 {

@@ -31,7 +31,7 @@ CREATE TABLE work_orders (
 );
 CREATE UNIQUE INDEX work_orders_need ON work_orders (need_key) WHERE state <> 'cancelled';
 CREATE INDEX work_orders_lift ON work_orders (lift, kind, state);
--- Covers RoutineHistory (the sweep's one read of the history of every lift).
+-- Covers the refresh of one lift's routine_last row.
 CREATE INDEX work_orders_history ON work_orders (kind, lift, level, state, completed_at);
 CREATE INDEX work_orders_state ON work_orders (state, due);
 CREATE INDEX work_orders_due ON work_orders (due);
@@ -45,6 +45,17 @@ CREATE TABLE work_order_events (
     to_state      VARCHAR(16)  NOT NULL,
     note          TEXT         NOT NULL,
     PRIMARY KEY (work_order_id, seq)
+);
+-- Per lift, the last Shanghai day (days since 1970-01-01) a routine visit of
+-- each level or higher was signed done: the sweep's one read of every lift's
+-- history, kept up to date in the same transaction as each routine order's
+-- state change (store.Maintenance.refreshRoutineLast).
+CREATE TABLE routine_last (
+    lift          VARCHAR(64)  PRIMARY KEY,
+    half_monthly  INTEGER      NOT NULL,
+    quarterly     INTEGER      NOT NULL,
+    semi_annual   INTEGER      NOT NULL,
+    annual        INTEGER      NOT NULL
 );
 CREATE TABLE supervision_events (
     event_key     VARCHAR(256) PRIMARY KEY,
