@@ -30,6 +30,9 @@ type Compliance struct {
 	ArrivalSum   time.Duration //
 	ArrivalMax   time.Duration
 	LateArrivals int // arrivals over 30 minutes (TSG T5002 article 5)
+	// ProblemLifts: its lifts with more than ProblemLiftCallouts call-outs
+	// in the 12 months ending with this month.
+	ProblemLifts int
 	days         int
 }
 
@@ -139,6 +142,28 @@ func (s *Service) Compliance(ctx context.Context, year int, month time.Month, li
 			}
 		}
 	}
+	if s.Callouts != nil {
+		cs, err := s.Callouts.Callouts(ctx, to.AddDate(-1, 0, 0), to)
+		if err != nil {
+			return nil, fmt.Errorf("call-outs of the year to %s: %w", label, err)
+		}
+		type key struct{ contractor, lift string }
+		n := map[key]int{}
+		estate := map[string]string{}
+		for _, l := range lifts {
+			estate[l.ID] = l.Estate
+		}
+		for _, c := range cs {
+			if c.Contractor == "" {
+				continue
+			}
+			k := key{c.Contractor, c.Lift}
+			n[k]++
+			if n[k] == s.Policies.For(estate[c.Lift]).ProblemLiftCallouts+1 {
+				row(c.Contractor).ProblemLifts++
+			}
+		}
+	}
 	out := make([]Compliance, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, *r)
@@ -157,7 +182,7 @@ func f1(v float64, ok bool) string {
 // ComplianceCSVHeader is the compliance export's columns.
 var ComplianceCSVHeader = []string{"month", "contractor", "lifts", "orders_due", "on_time", "on_time_pct",
 	"visits", "verified", "verified_pct", "mean_visit_min", "callouts", "callouts_per_lift_year",
-	"rescue_arrivals", "mean_arrival_min", "max_arrival_min", "late_arrivals"}
+	"rescue_arrivals", "mean_arrival_min", "max_arrival_min", "late_arrivals", "problem_lifts"}
 
 // WriteComplianceCSV exports compliance rows (UTF-8, RFC 4180; a figure
 // with no denominator is empty).
@@ -175,7 +200,7 @@ func WriteComplianceCSV(w io.Writer, rows []Compliance) error {
 		if err := cw.Write([]string{r.Month, r.Contractor, strconv.Itoa(r.Lifts), strconv.Itoa(r.Due), strconv.Itoa(r.OnTime),
 			f1(r.OnTimePct()), strconv.Itoa(r.Visits), strconv.Itoa(r.Verified), f1(r.VerifiedPct()), f1(r.MeanVisitMinutes()),
 			strconv.Itoa(r.Callouts), f1(r.CalloutsPerLiftYear()), strconv.Itoa(r.Arrivals), f1(r.MeanArrivalMinutes()),
-			maxArr, strconv.Itoa(r.LateArrivals)}); err != nil {
+			maxArr, strconv.Itoa(r.LateArrivals), strconv.Itoa(r.ProblemLifts)}); err != nil {
 			return err
 		}
 	}

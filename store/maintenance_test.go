@@ -242,6 +242,11 @@ func TestComplianceReport(t *testing.T) {
 			{Lift: "L2", Contractor: "acme", At: (day + 9).Start(), Arrival: 36 * time.Minute},
 			{Lift: "L2", Contractor: "acme", At: (day + 30).Start(), Arrival: 5 * time.Minute}, // May: not counted
 		}
+		// L2 had 4 more call-outs in the previous 12 months: 5 > 4, a problem lift.
+		for i := 1; i <= 4; i++ {
+			svc.Callouts = append(svc.Callouts.(fixedCallouts), maintenance.Callout{Lift: "L2", Contractor: "acme", At: (day - maintenance.Day(60*i)).Start()})
+		}
+		svc.Callouts = append(svc.Callouts.(fixedCallouts), maintenance.Callout{Lift: "L1", Contractor: "acme", At: (day - 10).Start()})
 		tech, mgr := maintenance.Actor{ID: "tech"}, maintenance.Actor{ID: "mgr"}
 		lifts := []maintenance.LiftInfo{{ID: "L1", Estate: "JW", Commissioned: day - 13}, {ID: "L2", Estate: "JW", Commissioned: day - 13}}
 		if res, err := svc.Sweep(ctx, lifts); err != nil || res.Created != 2 {
@@ -281,7 +286,7 @@ func TestComplianceReport(t *testing.T) {
 		}
 		r := rows[0]
 		if r.Contractor != "acme" || r.Month != "2027-04" || r.Lifts != 2 || r.Due != 4 || r.OnTime != 2 ||
-			r.Visits != 2 || r.Verified != 1 || r.Callouts != 2 || r.LateArrivals != 1 || r.ArrivalMax != 36*time.Minute {
+			r.Visits != 2 || r.Verified != 1 || r.Callouts != 2 || r.LateArrivals != 1 || r.ArrivalMax != 36*time.Minute || r.ProblemLifts != 1 {
 			t.Fatalf("compliance %+v", r)
 		}
 		check := func(name string, v float64, ok bool, want float64) {
@@ -308,7 +313,7 @@ func TestComplianceReport(t *testing.T) {
 		}
 		recs, err := csv.NewReader(&buf).ReadAll()
 		if err != nil || len(recs) != 2 || !reflect.DeepEqual(recs[0], maintenance.ComplianceCSVHeader) ||
-			strings.Join(recs[1], ",") != "2027-04,acme,2,4,2,50.0,2,1,50.0,33.0,2,12.2,2,24.0,36.0,1" {
+			strings.Join(recs[1], ",") != "2027-04,acme,2,4,2,50.0,2,1,50.0,33.0,2,12.2,2,24.0,36.0,1,1" {
 			t.Fatalf("compliance CSV %q, %v", recs, err)
 		}
 		all, err := db.Maintenance().WorkOrders(ctx, maintenance.Filter{})
