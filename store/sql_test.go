@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -409,8 +408,12 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if err := db.SQL.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 4 || versions != 4 {
-		t.Fatalf("schema_migrations: %d rows, %d versions, want 4", rows, versions)
+	want, err := migrationsFor(migrations, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(want) || versions != len(want) {
+		t.Fatalf("schema_migrations: %d rows, %d versions, want %d", rows, versions, len(want))
 	}
 }
 
@@ -446,7 +449,9 @@ func TestMigrationsFor(t *testing.T) {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	// The embedded set gives each dialect the versions 1..n, once each.
+	// The embedded set gives each dialect increasing versions from 1, once
+	// each. Versions are reserved per module, so a branch may have gaps
+	// (0007 before 0005 is merged).
 	for _, d := range []string{"sqlite", "postgres"} {
 		list, err := migrationsFor(migrations, d)
 		if err != nil {
@@ -456,7 +461,11 @@ func TestMigrationsFor(t *testing.T) {
 		for i, m := range list {
 			v[i] = m.version
 		}
-		if !sort.IntsAreSorted(v) || len(v) == 0 || v[0] != 1 || v[len(v)-1] != len(v) {
+		increasing := true
+		for i := 1; i < len(v); i++ {
+			increasing = increasing && v[i] > v[i-1]
+		}
+		if !increasing || len(v) == 0 || v[0] != 1 {
 			t.Errorf("%s migrations: versions %v", d, v)
 		}
 	}
