@@ -16,6 +16,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -23,7 +24,7 @@ import (
 
 type countingConsumer struct{ n atomic.Int64 }
 
-func (c *countingConsumer) Consume(*telemetry.Message) { c.n.Add(1) }
+func (c *countingConsumer) Consume(*telemetry.Message, *liftstate.Update) { c.n.Add(1) }
 
 type pipeline struct {
 	ing      *ingest.Ingester
