@@ -111,7 +111,7 @@ func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub) *fixture 
 			t.Fatal(err)
 		}
 	}
-	eng, err := alerts.New(ctx, alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Estates: idx.Estate,
+	eng, err := alerts.New(ctx, alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Estates: idx.Estate, Lifts: liftstate.New(idx, liftstate.Options{}),
 		Store: f.db.Alerts(), Clock: func() time.Time { return t0.Add(2 * time.Hour) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
