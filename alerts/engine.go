@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/liftwatch/liftwatch/alerts/inhibit"
+	"github.com/liftwatch/liftwatch/alerts/rule"
+	"github.com/liftwatch/liftwatch/alerts/silence"
 	"github.com/liftwatch/liftwatch/internal/run"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -34,6 +37,12 @@ type WorkOrders interface {
 // Estates maps a lift to its estate; ok is false for unknown lifts.
 type Estates func(lift string) (estate string, ok bool)
 
+// Lifts reads the lifts' live state (a *liftstate.Store, which ingest
+// writes): the clock's rules read the car of the lifts they wait on.
+type Lifts interface {
+	Car(lift string) (liftstate.Car, bool)
+}
+
 // Change is one alert change, given to listeners (notifiers, the live
 // stream) after it is persisted.
 type Change struct {
@@ -42,31 +51,21 @@ type Change struct {
 }
 
 // Silence suppresses notification of non-critical alerts of a lift or an
-// estate for a time window.
-type Silence struct {
-	ID        int64     `json:"id"`
-	Lift      string    `json:"lift,omitempty"`
-	Estate    string    `json:"estate,omitempty"`
-	StartsAt  time.Time `json:"starts_at"`
-	EndsAt    time.Time `json:"ends_at"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func (s *Silence) matches(lift, estate string, at time.Time) bool {
-	return (s.Lift != "" && s.Lift == lift || s.Estate != "" && s.Estate == estate) &&
-		!at.Before(s.StartsAt) && at.Before(s.EndsAt)
-}
+// estate for a time window (package silence).
+type Silence = silence.Silence
 
 // Config configures an Engine.
 type Config struct {
 	Policies   Policies
 	Estates    Estates
+	Lifts      Lifts // required
 	Store      Store
 	WorkOrders WorkOrders
-	Clock      func() time.Time
-	Logger     *slog.Logger
+	// Rules are the detections, run in order on every input (nil:
+	// rule.Defaults()).
+	Rules  []rule.Rule
+	Clock  func() time.Time
+	Logger *slog.Logger
 	// Recipients names the receivers a change of the alert is sent to at
 	// its current tier (notify.Dispatcher.Recipients); nil: none configured.
 	// Escalation notes name them, or say that nobody was notified.
@@ -79,65 +78,29 @@ type Engine struct {
 	mu        sync.Mutex
 	open      map[akey]*Alert
 	byID      map[int64]*Alert
-	lifts     map[string]*liftDetect
-	timed     map[string]bool // lifts with a running timer (entrapment countdown, out of service): all Tick visits
-	silences  []Silence
+	rules     []rule.Rule
+	timers    []rule.Timer
+	lifts     map[string]*liftMem
+	timed     map[string]bool // lifts a rule waits on with the clock (entrapment countdown, out of service): all Tick visits
+	silences  *silence.Set
 	listeners []func(Change)
+
+	// Scratch of the evaluation in progress, under mu.
+	in      rule.Input
+	results []rule.Result
+	openFn  func(typ string) (rule.Open, bool)
 }
 
 type akey struct{ lift, typ string }
 
-// liftDetect is what detection knows of one lift.
-type liftDetect struct {
+// liftMem is what the engine itself remembers of a lift (the lift's state is
+// liftstate's, each rule's memory its own): its estate, and the newest
+// online/offline transition it took, so a late offline never undoes a newer
+// online.
+type liftMem struct {
 	estate     string
-	haveStatus bool
-	mode       telemetry.Mode
-	modeSince  time.Time
-	occupied   bool
-	moving     bool
-	doorZone   bool
-	battery    int
-	alarm      bool // alarm pressed in a stopped, occupied car, not yet answered by movement or a door cycle
-	faults     map[string]bool
-	faultTimes map[string][]time.Time
-	faultAt    map[string]time.Time // event time of the newest report of each code
-	trapSince  time.Time            // start of the derived-entrapment condition; zero if it does not hold
-	lastEvent  time.Time
+	transition uint64
 	offline    bool
-	stateSeq   uint64
-	// The last eventMemory faults and alarms taken, by (boot, seq): a
-	// redelivery of one (ingest passes on faults and alarms it cannot check,
-	// see ingest's stale messages) changes nothing.
-	seen     map[evKey]struct{}
-	seenRing []evKey
-	seenNext int
-}
-
-// eventMemory is how many faults and alarms per lift the engine remembers
-// by (boot, seq) to ignore their redelivery. Faults and alarms are rare;
-// lifts that never send one hold nothing.
-const eventMemory = 256
-
-type evKey struct{ boot, seq int64 }
-
-// remember records (boot, seq) and reports whether it is new.
-func (l *liftDetect) remember(boot, seq int64) bool {
-	k := evKey{boot, seq}
-	if _, ok := l.seen[k]; ok {
-		return false
-	}
-	if l.seen == nil {
-		l.seen = make(map[evKey]struct{}, 8)
-	}
-	if len(l.seenRing) < eventMemory {
-		l.seenRing = append(l.seenRing, k)
-	} else {
-		delete(l.seen, l.seenRing[l.seenNext])
-		l.seenRing[l.seenNext] = k
-		l.seenNext = (l.seenNext + 1) % eventMemory
-	}
-	l.seen[k] = struct{}{}
-	return true
 }
 
 // New makes an engine and loads the open alerts and silences from the store,
@@ -152,6 +115,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Estates == nil {
 		return nil, fmt.Errorf("alerts: an estate lookup is required")
 	}
+	if cfg.Lifts == nil {
+		return nil, fmt.Errorf("alerts: the lifts' live state is required")
+	}
+	if cfg.Rules == nil {
+		cfg.Rules = rule.Defaults()
+	}
 	if err := cfg.Policies.Default.Validate(); err != nil {
 		return nil, fmt.Errorf("alerts: default policy: %w", err)
 	}
@@ -160,7 +129,20 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("alerts: policy of estate %s: %w", e, err)
 		}
 	}
-	e := &Engine{cfg: cfg, open: map[akey]*Alert{}, byID: map[int64]*Alert{}, lifts: map[string]*liftDetect{}, timed: map[string]bool{}}
+	e := &Engine{cfg: cfg, open: map[akey]*Alert{}, byID: map[int64]*Alert{}, lifts: map[string]*liftMem{}, timed: map[string]bool{},
+		rules: cfg.Rules}
+	for _, r := range cfg.Rules {
+		if t, ok := r.(rule.Timer); ok {
+			e.timers = append(e.timers, t)
+		}
+	}
+	e.openFn = func(typ string) (rule.Open, bool) {
+		a := e.open[akey{e.in.Lift, typ}]
+		if a == nil {
+			return rule.Open{}, false
+		}
+		return rule.Open{Severity: a.Severity, Rescue: a.Rescue, ConditionActive: a.ConditionActive, Derived: a.Derived}, true
+	}
 	open, err := cfg.Store.OpenAlerts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load open alerts: %w", err)
@@ -169,10 +151,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.open[akey{a.Lift, a.Type}] = a
 		e.byID[a.ID] = a
 	}
-	if e.silences, err = cfg.Store.Silences(ctx); err != nil {
+	sil, err := cfg.Store.Silences(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("alerts: load silences: %w", err)
 	}
-	cfg.Logger.Info("alert engine loaded", "open_alerts", len(open), "silences", len(e.silences))
+	e.silences = silence.NewSet(sil)
+	cfg.Logger.Info("alert engine loaded", "open_alerts", len(open), "silences", len(sil), "rules", len(cfg.Rules))
 	return e, nil
 }
 
@@ -184,11 +168,11 @@ func (e *Engine) Listen(f func(Change)) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) lift(id string) *liftDetect {
+func (e *Engine) lift(id string) *liftMem {
 	l := e.lifts[id]
 	if l == nil {
 		est, _ := e.cfg.Estates(id)
-		l = &liftDetect{estate: est, doorZone: true, battery: -1} // maps made on first use: most lifts never fault
+		l = &liftMem{estate: est}
 		e.lifts[id] = l
 	}
 	return l
@@ -196,251 +180,50 @@ func (e *Engine) lift(id string) *liftDetect {
 
 // ---- detection ----
 
-// Consume takes one lift's next message (ingest calls it in order per lift).
-// It is idempotent on (lift, boot, seq) for faults and alarms, which ingest
-// passes on even when they arrive far behind the lift's sequence; a fault
-// or alarm older than what the engine already knows raises its alert but
-// does not overwrite the car's newer state.
-func (e *Engine) Consume(m *telemetry.Message) {
+// Consume takes one lift's next message with what applying it to the lift's
+// state did (ingest calls it in order per lift, after liftstate.Observe). A
+// redelivered fault or alarm (same lift, boot and seq) changes nothing; a
+// fault or alarm older than what the lift showed raises its alert but never
+// undoes newer state (liftstate does not apply it; the rules mark it late).
+func (e *Engine) Consume(m *telemetry.Message, u *liftstate.Update) {
+	if u.Redelivery {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l := e.lift(m.Lift)
-	if (m.Kind == telemetry.KindFault || m.Kind == telemetry.KindAlarm) && !l.remember(m.Boot, m.Seq) {
-		return // a redelivery of an event already taken
-	}
-	p := e.cfg.Policies.For(l.estate)
-	at := m.Time()
-	older := at.Before(l.lastEvent) // a late report: it must not undo newer state
-	if at.After(l.lastEvent) {
-		l.lastEvent = at
-	}
-	switch m.Kind {
-	case telemetry.KindStatus:
-		if !l.haveStatus || m.Mode != l.mode {
-			l.modeSince = at
-		}
-		l.haveStatus = true
-		l.mode, l.occupied, l.moving, l.doorZone = m.Mode, m.Occupied, m.Moving, m.DoorZone
-		if m.Moving || !m.Occupied {
-			l.alarm = false
-		}
-		if m.Has&telemetry.FieldBattery != 0 {
-			l.battery = m.BatteryPct
-			e.checkBattery(m.Lift, l, p, at)
-		}
-		e.checkMode(m.Lift, l, p, at)
-	case telemetry.KindTrip:
-		// A completed run ends at a landing: nobody is stuck now.
-		l.moving, l.doorZone, l.alarm = false, true, false
-	case telemetry.KindDoor:
-		// The door cycled at a landing: whoever was inside could get out.
-		l.doorZone, l.alarm, l.occupied = true, false, false
-		delete(l.faults, telemetry.FaultDoorOpenFailure)
-	case telemetry.KindFault:
-		if m.Has&telemetry.FieldOccupied != 0 && !older {
-			l.occupied = m.Occupied
-		}
-		if m.Has&telemetry.FieldDoorZone != 0 && !older {
-			l.doorZone = m.DoorZone
-		}
-		e.fault(m, l, p, at)
-	case telemetry.KindAlarm:
-		if m.Has&telemetry.FieldOccupied != 0 && !older {
-			l.occupied = m.Occupied
-		}
-		if l.occupied && !l.moving && !older {
-			l.alarm = true
-		}
-		e.raise(m.Lift, l, TypeAlarm, telemetry.SeverityMajor, at,
-			fmt.Sprintf("alarm %s pressed (occupied=%v, floor %d)", m.Source, l.occupied, m.Floor), false)
-	}
-	e.checkTrap(m.Lift, l, p, at)
-	e.track(m.Lift, l)
+	e.in = rule.Input{Trigger: rule.OnMessage, Lift: m.Lift, Msg: m, Late: u.Late, FaultLate: u.FaultLate, Car: &u.Car,
+		Now: m.Time(), Policy: e.cfg.Policies.For(l.estate)}
+	e.evaluate(l)
 }
 
-// track keeps the set of lifts whose timers Tick must run.
-func (e *Engine) track(id string, l *liftDetect) {
-	if !l.trapSince.IsZero() || l.haveStatus && l.mode == telemetry.ModeOutOfService {
-		e.timed[id] = true
-	} else {
-		delete(e.timed, id)
-	}
-}
-
-// trapCondition is the derived-entrapment rule: an occupied, stopped car
-// that cannot release its passengers. Not derived in inspection mode, when
-// a technician has the car.
-func (l *liftDetect) trapCondition() (bool, string) {
-	if !l.occupied || l.moving || l.mode == telemetry.ModeInspection {
-		return false, ""
-	}
-	switch {
-	case !l.doorZone || l.faults[telemetry.FaultStoppedOutsideDoorZone]:
-		return true, "occupied car stopped outside the door zone"
-	case l.faults[telemetry.FaultDoorOpenFailure]:
-		return true, "occupied car, door will not open"
-	case l.faults[telemetry.FaultPowerLoss]:
-		return true, "occupied car, main power lost"
-	case l.alarm:
-		return true, "alarm pressed in an occupied, stopped car"
-	}
-	return false, ""
-}
-
-// checkTrap starts, ends or fires the derived-entrapment condition at time
-// now (an event time, or the clock on Tick).
-func (e *Engine) checkTrap(lift string, l *liftDetect, p *Policy, now time.Time) {
-	cond, why := l.trapCondition()
-	a := e.open[akey{lift, TypeEntrapment}]
-	if !cond {
-		if !l.trapSince.IsZero() {
-			l.trapSince = time.Time{}
-		}
-		if a != nil && a.ConditionActive && !l.faults[telemetry.FaultEntrapment] {
-			a.ConditionActive = false
-			e.save(a, Event{At: e.now(), Action: "condition_cleared", Actor: "system",
-				Note: "the car no longer shows a trapped passenger; the alert stays open until someone on site confirms the passengers are out"})
-		}
-		return
-	}
-	if l.trapSince.IsZero() {
-		l.trapSince = now
-	}
-	if now.Sub(l.trapSince) >= p.EntrapmentAfter {
-		e.raise(lift, l, TypeEntrapment, telemetry.SeverityCritical, l.trapSince,
-			fmt.Sprintf("passenger presumed trapped: %s for %v", why, now.Sub(l.trapSince).Round(time.Second)), true)
-	}
-}
-
-func (e *Engine) checkMode(lift string, l *liftDetect, p *Policy, at time.Time) {
-	if l.mode == telemetry.ModeOutOfService {
-		if at.Sub(l.modeSince) >= p.OutOfServiceAfter {
-			e.raise(lift, l, TypeOutOfService, telemetry.SeverityMajor, l.modeSince,
-				fmt.Sprintf("out of service since %s", l.modeSince.Format(time.RFC3339)), false)
-		}
-		return
-	}
-	e.autoResolve(lift, TypeOutOfService, "back in service ("+l.mode.String()+")")
-}
-
-func (e *Engine) checkBattery(lift string, l *liftDetect, p *Policy, at time.Time) {
-	switch {
-	case l.battery >= 0 && l.battery < p.LowBatteryPct:
-		e.raise(lift, l, TypeLowBattery, telemetry.SeverityWarning, at, fmt.Sprintf("alarm battery at %d%%", l.battery), false)
-	case l.battery >= p.LowBatteryPct+5:
-		e.autoResolve(lift, TypeLowBattery, fmt.Sprintf("battery back at %d%%", l.battery))
-	}
-}
-
-func (e *Engine) fault(m *telemetry.Message, l *liftDetect, p *Policy, at time.Time) {
-	code := m.Code
-	if l.faults == nil {
-		l.faults, l.faultTimes, l.faultAt = map[string]bool{}, map[string][]time.Time{}, map[string]time.Time{}
-	}
-	// The newest report of a code decides whether it is active; an older one
-	// (a backlog, a terminal that reset its counter) is still evidence that
-	// the fault happened.
-	late := false
-	if last, ok := l.faultAt[code]; ok && at.Before(last) {
-		late = true
-	} else {
-		l.faultAt[code] = at
-	}
-	if late {
-		if m.State == telemetry.FaultCleared {
-			return
-		}
-		e.lateFault(m, l, p, at)
-		return
-	}
-	if m.State == telemetry.FaultCleared {
-		delete(l.faults, code)
-		if code == telemetry.FaultEntrapment {
-			return // checkTrap decides whether the condition still holds
-		}
-		typ := TypeFaultPrefix + code
-		if a := e.open[akey{m.Lift, typ}]; a != nil {
-			if a.Severity >= telemetry.SeverityCritical {
-				if a.ConditionActive {
-					a.ConditionActive = false
-					e.save(a, Event{At: e.now(), Action: "condition_cleared", Actor: "system",
-						Note: "terminal cleared the fault; the lift stays flagged unsafe until a technician resolves the alert"})
-				}
-			} else {
-				e.autoResolve(m.Lift, typ, "terminal cleared the fault")
+// evaluate runs every rule on e.in, in order, acting on each verdict before
+// the next rule runs (a later rule sees the alerts an earlier one opened).
+func (e *Engine) evaluate(l *liftMem) {
+	in := &e.in
+	in.Open = e.openFn
+	for _, r := range e.rules {
+		e.results = r.Eval(in, e.results[:0])
+		for i := range e.results {
+			res := &e.results[i]
+			switch res.Action {
+			case rule.Raise:
+				e.raise(in.Lift, l, in.Car, res)
+			case rule.Clear:
+				e.clear(in.Lift, res.Type, res.Summary)
 			}
 		}
-		return
 	}
-	l.faults[code] = true
-	if code == telemetry.FaultEntrapment {
-		e.raise(m.Lift, l, TypeEntrapment, telemetry.SeverityCritical, at, "terminal reports a trapped passenger"+detail(m), false)
-		return
+	waiting := false
+	for _, t := range e.timers {
+		waiting = waiting || t.Waiting(in.Lift, in.Car)
 	}
-	sev := p.severity(code)
-	e.raise(m.Lift, l, TypeFaultPrefix+code, sev, at, faultName(code)+detail(m), false)
-	e.countRepeat(m.Lift, l, p, code, at)
-}
-
-func faultName(code string) string {
-	if f, ok := telemetry.LookupFault(code); ok {
-		return f.NameEN + " (" + f.NameZH + ")"
+	if waiting {
+		e.timed[in.Lift] = true
+	} else {
+		delete(e.timed, in.Lift)
 	}
-	return code
-}
-
-// lateFault takes a fault raised before the newest report of its code. A
-// trapped passenger or a critical fault is raised whatever its age (people
-// must check); another fault counts as a repeat of its open alert, or, if
-// it has cleared since, only towards the problem-lift rule. It never changes
-// whether the fault is active now.
-func (e *Engine) lateFault(m *telemetry.Message, l *liftDetect, p *Policy, at time.Time) {
-	code := m.Code
-	note := " (reported late: event at " + at.UTC().Format(time.RFC3339) + ")"
-	if code == telemetry.FaultEntrapment {
-		e.raiseAs(m.Lift, l, TypeEntrapment, telemetry.SeverityCritical, at, "terminal reports a trapped passenger"+detail(m)+note, false, l.faults[code])
-		return
-	}
-	typ, sev := TypeFaultPrefix+code, p.severity(code)
-	if sev >= telemetry.SeverityCritical || e.open[akey{m.Lift, typ}] != nil {
-		e.raiseAs(m.Lift, l, typ, sev, at, faultName(code)+detail(m)+note, false, l.faults[code])
-	}
-	e.countRepeat(m.Lift, l, p, code, at)
-}
-
-// countRepeat adds an occurrence of code at at: repeats of one code within
-// the window make a problem lift.
-func (e *Engine) countRepeat(lift string, l *liftDetect, p *Policy, code string, at time.Time) {
-	times := l.faultTimes[code]
-	i := sort.Search(len(times), func(i int) bool { return times[i].After(at) })
-	times = append(times, time.Time{})
-	copy(times[i+1:], times[i:])
-	times[i] = at
-	newest := times[len(times)-1]
-	cut := 0
-	for cut < len(times) && newest.Sub(times[cut]) > p.RepeatWindow {
-		cut++
-	}
-	times = times[cut:]
-	l.faultTimes[code] = times
-	if len(times) >= p.RepeatCount {
-		e.raise(lift, l, TypeRepeatPrefix+code, telemetry.SeverityMajor, at,
-			fmt.Sprintf("%s %d times within %v: problem lift", code, len(times), p.RepeatWindow), false)
-	}
-}
-
-func detail(m *telemetry.Message) string {
-	var b strings.Builder
-	if m.Has&telemetry.FieldFloor != 0 {
-		b.WriteString(", floor " + strconv.Itoa(m.Floor))
-	}
-	if m.Has&telemetry.FieldOccupied != 0 && m.Occupied {
-		b.WriteString(", occupied")
-	}
-	if m.Detail != "" {
-		b.WriteString(": " + m.Detail)
-	}
-	return b.String()
+	e.in = rule.Input{}
 }
 
 // LiftStateChange takes ingest's online/offline transitions. seq orders
@@ -449,17 +232,15 @@ func (e *Engine) LiftStateChange(lift string, online bool, seq uint64, lastSeen 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l := e.lift(lift)
-	if seq <= l.stateSeq && seq != 0 {
+	if seq <= l.transition && seq != 0 {
 		return
 	}
-	l.stateSeq = seq
+	l.transition = seq
 	l.offline = !online
-	if online {
-		e.autoResolve(lift, TypeOffline, "terminal traffic returned")
-		return
-	}
-	e.raise(lift, l, TypeOffline, telemetry.SeverityMajor, lastSeen,
-		"no message from the terminal since "+lastSeen.UTC().Format(time.RFC3339), false)
+	car, _ := e.cfg.Lifts.Car(lift)
+	e.in = rule.Input{Trigger: rule.OnTransition, Lift: lift, Online: online, LastSeen: lastSeen, Car: &car,
+		Now: e.now(), Policy: e.cfg.Policies.For(l.estate)}
+	e.evaluate(l)
 }
 
 // ---- raising, suppression, closing ----
@@ -467,81 +248,54 @@ func (e *Engine) LiftStateChange(lift string, online bool, seq uint64, lastSeen 
 func (e *Engine) now() time.Time { return e.cfg.Clock() }
 
 // suppression says why an alert of this type would be suppressed now, "" if
-// not. Entrapment and critical alerts never are.
-func (e *Engine) suppression(lift string, l *liftDetect, typ string, sev telemetry.Severity) string {
+// not: inhibition by the lift's situation, then silences. Entrapment and
+// critical alerts never are.
+func (e *Engine) suppression(lift string, l *liftMem, car *liftstate.Car, typ string, sev telemetry.Severity) string {
 	if typ == TypeEntrapment || sev >= telemetry.SeverityCritical {
 		return ""
 	}
-	if strings.HasPrefix(typ, TypeFaultPrefix) || typ == TypeAlarm {
-		if l.mode == telemetry.ModeInspection {
-			return "inspection"
-		}
-		if e.cfg.WorkOrders != nil && e.cfg.WorkOrders.InProgress(lift) {
-			return "work_order"
-		}
+	il := inhibit.Lift{Car: car, Offline: l.offline}
+	if e.cfg.WorkOrders != nil {
+		il.WorkOrder = func() bool { return e.cfg.WorkOrders.InProgress(lift) }
 	}
-	if l.offline && strings.HasPrefix(typ, TypeFaultPrefix+"door") {
-		return "offline"
+	if why := inhibit.Reason(typ, sev, il); why != "" {
+		return why
 	}
+	return e.silences.Reason(lift, l.estate, e.now())
+}
+
+// raise opens an alert for a rule's verdict, or counts a repeat of the open
+// one. A condition raises once: re-raising a sustained condition whose alert
+// is open and active is not a repeat; only new evidence is.
+func (e *Engine) raise(lift string, l *liftMem, car *liftstate.Car, r *rule.Result) {
 	now := e.now()
-	for i := range e.silences {
-		if e.silences[i].matches(lift, l.estate, now) {
-			return "silence:" + strconv.FormatInt(e.silences[i].ID, 10)
-		}
-	}
-	return ""
-}
-
-// sustained says whether typ is a condition that holds over time (a mode, a
-// level, a silence, a derived entrapment) rather than an event: while its
-// alert is open and the condition holds, re-evaluating it (on a clock tick
-// or on the next status report) is not a repeat.
-func sustained(typ string, derived bool) bool {
-	switch typ {
-	case TypeOutOfService, TypeLowBattery, TypeOffline:
-		return true
-	case TypeEntrapment:
-		return derived
-	}
-	return false
-}
-
-// raise opens an alert of typ for lift, or counts a repeat of the open one.
-func (e *Engine) raise(lift string, l *liftDetect, typ string, sev telemetry.Severity, at time.Time, summary string, derived bool) {
-	e.raiseAs(lift, l, typ, sev, at, summary, derived, true)
-}
-
-// raiseAs is raise for evidence that may be late: holds says whether the
-// condition holds now (a late report of a fault that has cleared since
-// does not make it active again).
-func (e *Engine) raiseAs(lift string, l *liftDetect, typ string, sev telemetry.Severity, at time.Time, summary string, derived, holds bool) {
-	now := e.now()
+	typ, at, holds := r.Type, r.At, !r.Inactive
 	if a := e.open[akey{lift, typ}]; a != nil {
-		if a.ConditionActive && sustained(typ, derived) {
+		if a.ConditionActive && r.Sustained {
 			return // the same condition, re-evaluated: not a repeat
 		}
 		a.Count++
 		if at.After(a.LastSeen) {
 			a.LastSeen = at
 		}
-		ev := Event{At: now, Action: "repeated", Actor: "system", Note: summary}
+		ev := Event{At: now, Action: "repeated", Actor: "system", Note: r.Summary}
 		if holds && !a.ConditionActive {
 			a.ConditionActive = true
 			ev.Action = "condition_returned"
 		}
-		if typ == TypeEntrapment && !derived && a.Derived {
+		if typ == TypeEntrapment && !r.Derived && a.Derived {
 			a.Derived = false
-			ev.Note = "terminal confirms: " + summary
+			ev.Note = "terminal confirms: " + r.Summary
 		}
 		e.save(a, ev)
 		return
 	}
 	f, _ := telemetry.LookupFault(strings.TrimPrefix(typ, TypeFaultPrefix))
-	a := &Alert{Lift: lift, Estate: l.estate, Type: typ, Severity: sev, Rescue: typ == TypeEntrapment || f.Rescue,
-		Summary: summary, State: StateOpen, ConditionActive: holds, Derived: derived, Count: 1,
+	a := &Alert{Lift: lift, Estate: l.estate, Type: typ, Severity: r.Severity, Rescue: typ == TypeEntrapment || f.Rescue,
+		Summary: r.Summary, State: StateOpen, ConditionActive: holds, Derived: r.Derived, Count: 1,
 		FirstSeen: at, LastSeen: at, OpenedAt: now, Tier: 1, LastNotified: now}
-	a.Suppressed = e.suppression(lift, l, typ, sev)
-	ev := Event{At: now, Action: "opened", Actor: "system", Note: summary, Tier: 1}
+	a.Suppressed = e.suppression(lift, l, car, typ, r.Severity)
+	ev := Event{At: now, Action: "opened", Actor: "system", Note: r.Summary, Tier: 1}
 	if a.Suppressed != "" {
 		ev.Note += " (suppressed: " + a.Suppressed + ")"
 	}
@@ -549,13 +303,21 @@ func (e *Engine) raiseAs(lift string, l *liftDetect, typ string, sev telemetry.S
 	e.save(a, ev)
 }
 
-// autoResolve closes an open non-rescue alert whose condition cleared.
-func (e *Engine) autoResolve(lift, typ, why string) {
+// clear ends the condition of an open alert: a rescue or critical alert is
+// marked inactive (a person closes it), any other is resolved.
+func (e *Engine) clear(lift, typ, why string) {
 	a := e.open[akey{lift, typ}]
-	if a == nil || a.Rescue {
+	if a == nil {
 		return
 	}
 	now := e.now()
+	if a.Rescue || a.Severity >= telemetry.SeverityCritical {
+		if a.ConditionActive {
+			a.ConditionActive = false
+			e.save(a, Event{At: now, Action: "condition_cleared", Actor: "system", Note: why})
+		}
+		return
+	}
 	a.ConditionActive = false
 	a.State, a.ResolvedAt, a.ResolvedBy = StateResolved, &now, "system"
 	e.save(a, Event{At: now, Action: "resolved", Actor: "system", Note: why})
@@ -589,10 +351,11 @@ func (e *Engine) save(a *Alert, ev Event) {
 
 // ---- clocks ----
 
-// Tick runs the clocks at the engine's current time: derived entrapments and
-// out-of-service alerts that have waited long enough, escalation of rescue
-// alerts, and re-notification of unacknowledged critical alerts. Production
-// calls it every second; tests call it after moving a fake clock.
+// Tick runs the clocks at the engine's current time: the rules waiting on
+// the clock (derived entrapments and out-of-service conditions that have
+// lasted long enough), escalation of rescue alerts, and re-notification of
+// unacknowledged critical alerts. Production calls it every second; tests
+// call it after moving a fake clock.
 func (e *Engine) Tick() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -603,15 +366,10 @@ func (e *Engine) Tick() {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		l := e.lifts[id]
-		p := e.cfg.Policies.For(l.estate)
-		if !l.trapSince.IsZero() {
-			e.checkTrap(id, l, p, now)
-		}
-		if l.haveStatus && l.mode == telemetry.ModeOutOfService {
-			e.checkMode(id, l, p, now)
-		}
-		e.track(id, l)
+		l := e.lift(id)
+		car, _ := e.cfg.Lifts.Car(id)
+		e.in = rule.Input{Trigger: rule.OnTick, Lift: id, Car: &car, Now: now, Policy: e.cfg.Policies.For(l.estate)}
+		e.evaluate(l)
 	}
 	open := make([]*Alert, 0, len(e.open))
 	for _, a := range e.open {
@@ -802,15 +560,8 @@ func (e *Engine) Open() []*Alert {
 
 // AddSilence validates and stores a silence.
 func (e *Engine) AddSilence(ctx context.Context, s Silence) (Silence, error) {
-	switch {
-	case (s.Lift == "") == (s.Estate == ""):
-		return s, &ValidationError{Msg: "a silence names either a lift or an estate", Field: "lift"}
-	case !s.EndsAt.After(s.StartsAt):
-		return s, &ValidationError{Msg: "ends_at must be after starts_at", Field: "ends_at"}
-	case strings.TrimSpace(s.Reason) == "" || strings.TrimSpace(s.CreatedBy) == "":
-		return s, &ValidationError{Msg: "reason and created_by are required"}
-	case s.EndsAt.Sub(s.StartsAt) > 31*24*time.Hour:
-		return s, &ValidationError{Msg: "a silence lasts at most 31 days", Field: "ends_at"}
+	if msg, field := s.Invalid(); msg != "" {
+		return s, &ValidationError{Msg: msg, Field: field}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -818,7 +569,7 @@ func (e *Engine) AddSilence(ctx context.Context, s Silence) (Silence, error) {
 	if err := e.cfg.Store.SaveSilence(ctx, &s); err != nil {
 		return s, fmt.Errorf("save silence: %w", err)
 	}
-	e.silences = append(e.silences, s)
+	e.silences.Add(s)
 	return s, nil
 }
 
@@ -826,23 +577,21 @@ func (e *Engine) AddSilence(ctx context.Context, s Silence) (Silence, error) {
 func (e *Engine) DeleteSilence(ctx context.Context, id int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range e.silences {
-		if e.silences[i].ID == id {
-			if err := e.cfg.Store.DeleteSilence(ctx, id); err != nil {
-				return fmt.Errorf("delete silence: %w", err)
-			}
-			e.silences = append(e.silences[:i], e.silences[i+1:]...)
-			return nil
-		}
+	if !e.silences.Has(id) {
+		return &NotFoundError{ID: id}
 	}
-	return &NotFoundError{ID: id}
+	if err := e.cfg.Store.DeleteSilence(ctx, id); err != nil {
+		return fmt.Errorf("delete silence: %w", err)
+	}
+	e.silences.Remove(id)
+	return nil
 }
 
 // Silences lists the silences.
 func (e *Engine) Silences() []Silence {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]Silence(nil), e.silences...)
+	return e.silences.List()
 }
 
 // LiftAlerts reports a lift's open alerts and whether it is flagged unsafe:

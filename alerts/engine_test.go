@@ -13,6 +13,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/internal/clock"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
 	"github.com/liftwatch/liftwatch/store"
@@ -32,6 +33,7 @@ type rig struct {
 	fleet   *registry.Index
 	policy  alerts.Policies
 	work    map[string]bool
+	lifts   *liftstate.Store // the lifts' live state, which ingest writes in production
 }
 
 func (r *rig) InProgress(lift string) bool { return r.work[lift] }
@@ -58,7 +60,8 @@ func (r *rig) start() {
 	}
 	r.db = db
 	r.t.Cleanup(func() { db.Close() })
-	r.e, err = alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: db.Alerts(), Clock: r.clk.Now, WorkOrders: r,
+	r.lifts = liftstate.New(r.fleet, liftstate.Options{})
+	r.e, err = alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: db.Alerts(), Clock: r.clk.Now, WorkOrders: r, Lifts: r.lifts,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Estates: r.fleet.Estate})
 	if err != nil {
@@ -104,9 +107,18 @@ func (r *rig) play(sc string) []simulator.Out {
 			r.e.Tick()
 		}
 		m := o.Msg
-		r.e.Consume(&m)
+		r.consume(&m)
 	}
 	return rec.Out
+}
+
+// consume applies m to the lifts' state and hands it to the engine, as
+// ingest's dispatch loop does.
+func (r *rig) consume(m *telemetry.Message) { feed(r.lifts, r.e, r.clk.Now(), m) }
+
+func feed(lifts *liftstate.Store, e *alerts.Engine, recv time.Time, m *telemetry.Message) {
+	u, _ := lifts.Observe(m, recv, true)
+	e.Consume(m, &u)
 }
 
 func (r *rig) advance(d time.Duration) {
@@ -214,15 +226,15 @@ func TestShortStopIsNotAnEntrapment(t *testing.T) {
 	r := newRig(t)
 	now := r.clk.Now()
 	l := "JW-0001"
-	r.e.Consume(msg(l, telemetry.KindStatus, 1, now, func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+	r.consume(msg(l, telemetry.KindStatus, 1, now, func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
 	r.advance(20 * time.Second)
-	r.e.Consume(msg(l, telemetry.KindTrip, 2, r.clk.Now(), func(m *telemetry.Message) { m.From, m.To = 3, 4 }))
+	r.consume(msg(l, telemetry.KindTrip, 2, r.clk.Now(), func(m *telemetry.Message) { m.From, m.To = 3, 4 }))
 	r.advance(5 * time.Minute)
 	if got := r.alertsOf(l, alerts.TypeEntrapment); len(got) != 0 {
 		t.Fatalf("a 20 s stop raised %d entrapment alerts", len(got))
 	}
 	// In inspection mode the technician has the car: no derived entrapment.
-	r.e.Consume(msg(l, telemetry.KindStatus, 3, r.clk.Now(), func(m *telemetry.Message) {
+	r.consume(msg(l, telemetry.KindStatus, 3, r.clk.Now(), func(m *telemetry.Message) {
 		m.Mode, m.Occupied, m.DoorZone = telemetry.ModeInspection, true, false
 	}))
 	r.advance(2 * time.Minute)
@@ -443,7 +455,7 @@ events:
 	}
 	// Detection goes on after a restart: the same condition does not open a
 	// second alert.
-	r.e.Consume(msg("JW-0042", telemetry.KindFault, 900, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	r.consume(msg("JW-0042", telemetry.KindFault, 900, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
 	if len(r.alertsOf("JW-0042", alerts.TypeEntrapment)) != 1 {
 		t.Fatal("restart duplicated the open alert")
 	}
@@ -551,7 +563,7 @@ events:
 	}
 	// Offline lift: door faults suppressed.
 	r.e.LiftStateChange("JW-0200", false, 1, r.clk.Now())
-	r.e.Consume(msg("JW-0200", telemetry.KindFault, 5, r.clk.Now(), func(m *telemetry.Message) { m.Code = "door_lock" }))
+	r.consume(msg("JW-0200", telemetry.KindFault, 5, r.clk.Now(), func(m *telemetry.Message) { m.Code = "door_lock" }))
 	if a := r.one("JW-0200", alerts.TypeFaultPrefix+"door_lock"); a.Suppressed != "offline" {
 		t.Fatalf("door fault of an offline lift: suppressed=%q", a.Suppressed)
 	}
@@ -560,7 +572,7 @@ events:
 func TestOutOfServiceAndLowBattery(t *testing.T) {
 	r := newRig(t)
 	l := "JW-0050"
-	r.e.Consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
+	r.consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
 		m.Mode, m.Has, m.BatteryPct = telemetry.ModeOutOfService, telemetry.FieldBattery, 12
 	}))
 	if a := r.one(l, alerts.TypeLowBattery); a.Severity != telemetry.SeverityWarning {
@@ -574,7 +586,7 @@ func TestOutOfServiceAndLowBattery(t *testing.T) {
 	if len(r.alertsOf(l, alerts.TypeOutOfService)) != 1 {
 		t.Fatal("out of service not raised at 30 minutes")
 	}
-	r.e.Consume(msg(l, telemetry.KindStatus, 2, r.clk.Now(), func(m *telemetry.Message) {
+	r.consume(msg(l, telemetry.KindStatus, 2, r.clk.Now(), func(m *telemetry.Message) {
 		m.Mode, m.Has, m.BatteryPct = telemetry.ModeNormal, telemetry.FieldBattery, 90
 	}))
 	if len(r.e.Open()) != 0 {
@@ -589,7 +601,7 @@ func TestPerEstatePolicy(t *testing.T) {
 	r.policy.Estates = map[string]alerts.Policy{"yixian": p}
 	r.crash()
 	l := "JW-0001" // yixian
-	r.e.Consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+	r.consume(msg(l, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
 	r.advance(60 * time.Second)
 	if len(r.alertsOf(l, alerts.TypeEntrapment)) != 0 {
 		t.Fatal("estate threshold of 80 s not applied")
@@ -619,19 +631,19 @@ func (f *failingStore) SaveAlert(ctx context.Context, a *alerts.Alert, ev []aler
 func TestStoreFailureDoesNotLoseTheAlert(t *testing.T) {
 	r := newRig(t)
 	fs := &failingStore{Store: r.db.Alerts(), n: 1}
-	e, err := alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: fs, Clock: r.clk.Now,
+	e, err := alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: fs, Clock: r.clk.Now, Lifts: r.lifts,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Estates: r.fleet.Estate})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seen []string
 	e.Listen(func(c alerts.Change) { seen = append(seen, c.Event.Action) })
-	e.Consume(msg("JW-0042", telemetry.KindFault, 1, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	feed(r.lifts, e, r.clk.Now(), msg("JW-0042", telemetry.KindFault, 1, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
 	if len(seen) != 1 || seen[0] != "opened" {
 		t.Fatalf("listeners not told despite the store failure: %v", seen)
 	}
 	r.advance(0)
-	e.Consume(msg("JW-0042", telemetry.KindFault, 2, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
+	feed(r.lifts, e, r.clk.Now(), msg("JW-0042", telemetry.KindFault, 2, r.clk.Now(), func(m *telemetry.Message) { m.Code = "entrapment" }))
 	open := e.Open()
 	if len(open) != 1 || open[0].ID == 0 {
 		t.Fatalf("alert not persisted at its next change: %+v", open)
@@ -694,7 +706,7 @@ func TestIdempotentOnLiftBootSeq(t *testing.T) {
 			r := newRig(t)
 			const lift = "JW-0031"
 			for _, s := range tc.steps {
-				r.e.Consume(msg(lift, s.kind, s.seq, t0.Add(s.at), func(m *telemetry.Message) {
+				r.consume(msg(lift, s.kind, s.seq, t0.Add(s.at), func(m *telemetry.Message) {
 					m.Boot, m.Code = s.boot, s.code
 					if s.cleared {
 						m.State = telemetry.FaultCleared
@@ -750,14 +762,14 @@ func TestEventRememberedAcrossTraffic(t *testing.T) {
 	trap := func() *telemetry.Message {
 		return msg(lift, telemetry.KindFault, 10, t0, func(m *telemetry.Message) { m.Code = "entrapment" })
 	}
-	r.e.Consume(trap())
+	r.consume(trap())
 	for s := int64(11); s < 5000; s++ {
-		r.e.Consume(msg(lift, telemetry.KindStatus, s, t0.Add(time.Duration(s)*time.Second), nil))
+		r.consume(msg(lift, telemetry.KindStatus, s, t0.Add(time.Duration(s)*time.Second), nil))
 	}
 	for s := int64(5000); s < 5100; s++ { // other faults too, below the engine's memory
-		r.e.Consume(msg(lift, telemetry.KindFault, s, t0.Add(time.Duration(s)*time.Second), func(m *telemetry.Message) { m.Code = "door_lock" }))
+		r.consume(msg(lift, telemetry.KindFault, s, t0.Add(time.Duration(s)*time.Second), func(m *telemetry.Message) { m.Code = "door_lock" }))
 	}
-	r.e.Consume(trap())
+	r.consume(trap())
 	if a := r.one(lift, alerts.TypeEntrapment); a.Count != 1 || len(a.History) != 1 {
 		t.Fatalf("redelivered entrapment counted: count %d, %d history events", a.Count, len(a.History))
 	}
@@ -772,19 +784,19 @@ func TestClockTicksNeverRepeat(t *testing.T) {
 		setup func(r *rig, lift string)
 	}{
 		{"out of service", alerts.TypeOutOfService, func(r *rig, lift string) {
-			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Mode = telemetry.ModeOutOfService }))
+			r.consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Mode = telemetry.ModeOutOfService }))
 			r.advance(30 * time.Minute)
 		}},
 		{"offline", alerts.TypeOffline, func(r *rig, lift string) {
 			r.e.LiftStateChange(lift, false, 1, r.clk.Now())
 		}},
 		{"low battery", alerts.TypeLowBattery, func(r *rig, lift string) {
-			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
+			r.consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) {
 				m.Has, m.BatteryPct = telemetry.FieldBattery, 10
 			}))
 		}},
 		{"derived entrapment, someone on site", alerts.TypeEntrapment, func(r *rig, lift string) {
-			r.e.Consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
+			r.consume(msg(lift, telemetry.KindStatus, 1, r.clk.Now(), func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false }))
 			r.advance(31 * time.Second)
 			a := r.one(lift, alerts.TypeEntrapment)
 			if _, err := r.e.Arrive(a.ID, alerts.Action{Actor: "Li"}); err != nil {
@@ -826,7 +838,7 @@ func TestSustainedConditionReportsAreNotRepeats(t *testing.T) {
 	for i := int64(0); i < 120; i++ {
 		r.clk.Set(t0.Add(time.Duration(i) * time.Minute))
 		r.e.Tick()
-		r.e.Consume(msg(lift, telemetry.KindStatus, i+1, r.clk.Now(), func(m *telemetry.Message) {
+		r.consume(msg(lift, telemetry.KindStatus, i+1, r.clk.Now(), func(m *telemetry.Message) {
 			m.Mode, m.Has, m.BatteryPct = telemetry.ModeOutOfService, telemetry.FieldBattery, 10
 		}))
 	}

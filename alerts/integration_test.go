@@ -56,7 +56,7 @@ func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: db.Alerts(), Logger: quiet,
+	e, err := alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: db.Alerts(), Logger: quiet, Lifts: ing.State(),
 		Estates: ix.Estate})
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,14 @@
 // are out; the device clearing its fault never closes it. Other alerts close
 // themselves when their condition clears, keeping the record.
 //
-// The Engine detects (Consume, LiftStateChange), runs the SLA clocks on an
-// injectable clock (Tick), applies inhibition and silences (both data), and
-// hands every change to the store (write-through, so a restart continues
-// every open alert where it was) and to the notifiers and the live stream.
+// Detection is a list of rules (package rule, one file each): the Engine runs
+// them on every message (Consume, with the lift's state from liftstate),
+// online/offline transition (LiftStateChange) and clock tick (Tick), and owns
+// the rest: one alert per (lift, type) and its repeats, the lifecycle, the SLA
+// clocks on an injectable clock, suppression (package inhibit for the lift's
+// situation, package silence for people's silences), and handing every change
+// to the store (write-through, so a restart continues every open alert where
+// it was) and to the notifiers and the live stream.
 package alerts
 
 import (
@@ -19,6 +23,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/liftwatch/liftwatch/alerts/rule"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -36,16 +41,16 @@ const (
 
 var stateRank = map[State]int{StateOpen: 0, StateAcknowledged: 1, StateDispatched: 2, StateOnSite: 3, StateResolved: 4}
 
-// Alert types. Fault alerts are "fault.<code>", repeated faults
-// "repeated_fault.<code>".
+// Alert types (package rule). Fault alerts are "fault.<code>", repeated
+// faults "repeated_fault.<code>".
 const (
-	TypeEntrapment   = "entrapment"
-	TypeAlarm        = "alarm_button"
-	TypeOffline      = "offline"
-	TypeOutOfService = "out_of_service"
-	TypeLowBattery   = "low_battery"
-	TypeFaultPrefix  = "fault."
-	TypeRepeatPrefix = "repeated_fault."
+	TypeEntrapment   = rule.TypeEntrapment
+	TypeAlarm        = rule.TypeAlarm
+	TypeOffline      = rule.TypeOffline
+	TypeOutOfService = rule.TypeOutOfService
+	TypeLowBattery   = rule.TypeLowBattery
+	TypeFaultPrefix  = rule.TypeFaultPrefix
+	TypeRepeatPrefix = rule.TypeRepeatPrefix
 )
 
 // Alert is one alert and its record.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/internal/itest"
+	"github.com/liftwatch/liftwatch/liftstate"
+	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -28,15 +30,20 @@ func entrapment(lift string, seq int64, at time.Time) *telemetry.Message {
 		Code: telemetry.FaultEntrapment, State: telemetry.FaultActive, Occupied: true, Has: telemetry.FieldOccupied}
 }
 
-func outboxEngine(t *testing.T, st alerts.Store) *alerts.Engine {
+// outboxEngine makes an engine over st and returns it with a function that
+// applies a message to the lifts' live state and hands it to the engine, as
+// ingest does.
+func outboxEngine(t *testing.T, st alerts.Store) (*alerts.Engine, func(*telemetry.Message)) {
 	t.Helper()
-	e, err := alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: st,
+	ix := registry.NewIndex([]registry.Lift{{ID: "LW-1", Estate: "E1", Landings: 6, RatedSpeed: 1}, {ID: "LW-2", Estate: "E1", Landings: 6, RatedSpeed: 1}})
+	lifts := liftstate.New(ix, liftstate.Options{})
+	e, err := alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: st, Lifts: lifts,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: func() time.Time { return outboxT0 },
 		Estates: func(string) (string, bool) { return "E1", true }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return e, func(m *telemetry.Message) { feed(lifts, e, outboxT0, m) }
 }
 
 // TestDetectionDoesNotWaitForTheDatabase: while another connection holds
@@ -56,7 +63,7 @@ func TestDetectionDoesNotWaitForTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := outboxEngine(t, ob)
+	e, consume := outboxEngine(t, ob)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ob.Run(ctx)
@@ -82,7 +89,7 @@ func TestDetectionDoesNotWaitForTheDatabase(t *testing.T) {
 		}
 	})
 	consumed := make(chan struct{})
-	go func() { e.Consume(entrapment("LW-1", 1, outboxT0)); close(consumed) }()
+	go func() { consume(entrapment("LW-1", 1, outboxT0)); close(consumed) }()
 	// Well inside the 10 s busy timeout the store would wait for.
 	select {
 	case <-consumed:
@@ -157,13 +164,13 @@ func TestOutboxRetriesInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := outboxEngine(t, ob)
+	e, consume := outboxEngine(t, ob)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { ob.Run(ctx); close(done) }()
-	e.Consume(entrapment("LW-1", 1, outboxT0))
+	consume(entrapment("LW-1", 1, outboxT0))
 	id := e.Open()[0].ID
-	e.Consume(entrapment("LW-1", 2, outboxT0)) // a repeat
+	consume(entrapment("LW-1", 2, outboxT0)) // a repeat
 	if _, err := e.Arrive(id, alerts.Action{Actor: "Li"}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +217,11 @@ func TestOutboxRetriesInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2 := outboxEngine(t, ob2)
+	e2, consume2 := outboxEngine(t, ob2)
 	if open := e2.Open(); len(open) != 1 || open[0].ID != id {
 		t.Fatalf("after restart: %+v, want alert %d open", open, id)
 	}
-	e2.Consume(entrapment("LW-2", 1, outboxT0))
+	consume2(entrapment("LW-2", 1, outboxT0))
 	for _, a := range e2.Open() {
 		if a.Lift == "LW-2" && a.ID <= id {
 			t.Fatalf("new alert got ID %d, not after %d", a.ID, id)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -32,7 +33,7 @@ type Lifts interface {
 
 // States is the live state of lifts.
 type States interface {
-	Get(lift string) (ingest.LiftState, bool)
+	Get(lift string) (liftstate.Lift, bool)
 }
 
 // DeadLetters lists rejected messages.

@@ -20,14 +20,15 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
-type fakeStates map[string]ingest.LiftState
+type fakeStates map[string]liftstate.Lift
 
-func (f fakeStates) Get(id string) (ingest.LiftState, bool) { s, ok := f[id]; return s, ok }
+func (f fakeStates) Get(id string) (liftstate.Lift, bool) { s, ok := f[id]; return s, ok }
 
 // cst is a non-UTC zone with nanoseconds in the fixture's times, so the
 // timestamp convention is really applied, not inherited.
@@ -110,7 +111,7 @@ func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub) *fixture 
 			t.Fatal(err)
 		}
 	}
-	eng, err := alerts.New(ctx, alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Estates: idx.Estate,
+	eng, err := alerts.New(ctx, alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Estates: idx.Estate, Lifts: liftstate.New(idx, liftstate.Options{}),
 		Store: f.db.Alerts(), Clock: func() time.Time { return t0.Add(2 * time.Hour) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package ingest takes lift telemetry from the MQTT broker into the
 // time-series store and hands every accepted message, in order per lift, to
-// the in-process consumers (alerts, maintenance meters).
+// the in-process consumers (alerts, maintenance meters), after applying it to
+// the lift's live state (liftstate), of which ingest is the one writer.
 //
 //	broker ──QoS 1, manual ack──▶ Offer ─▶ shard workers (by lift hash)
 //	                                       parse topic, registry, decode,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -88,7 +89,7 @@ type seqConsumer struct {
 	then func()
 }
 
-func (c *seqConsumer) Consume(m *telemetry.Message) {
+func (c *seqConsumer) Consume(m *telemetry.Message, _ *liftstate.Update) {
 	c.mu.Lock()
 	c.seqs = append(c.seqs, m.Seq)
 	c.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -23,11 +24,16 @@ import (
 // and every fault and alarm too far behind its lift's sequence to be checked
 // for repeats (a "stale" one): a consumer of those must be idempotent on
 // (lift, boot, seq).
-// Consume runs on the ingest path and must return quickly; m is only valid
-// during the call.
+// Each message comes with what applying it to the lift's live state did (u:
+// the car after it, whether it is late or a redelivery).
+// Consume runs on the ingest path and must return quickly; m and u are only
+// valid during the call.
 type Consumer interface {
-	Consume(m *telemetry.Message)
+	Consume(m *telemetry.Message, u *liftstate.Update)
 }
+
+// StateChange reports a lift going online or offline (see liftstate).
+type StateChange = liftstate.Transition
 
 // Config configures an Ingester.
 type Config struct {
@@ -80,7 +86,7 @@ type Ingester struct {
 	reg       *registry.Index
 	sink      Sink
 	spool     *Spool
-	state     *State
+	state     *liftstate.Store
 	dead      *DeadLetters
 	m         *metrics
 	log       *slog.Logger
@@ -179,7 +185,7 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	ing := &Ingester{cfg: cfg, reg: reg, sink: sink, spool: sp, state: NewState(reg, cfg.OfflineAfter),
+	ing := &Ingester{cfg: cfg, reg: reg, sink: sink, spool: sp, state: liftstate.New(reg, liftstate.Options{OfflineAfter: cfg.OfflineAfter}),
 		dead: NewDeadLetters(cfg.DeadLetters), log: cfg.Logger, seed: maphash.MakeSeed(),
 		sem: make(chan struct{}, cfg.MaxUnacked), stop: make(chan struct{}),
 		toSpool: make(chan *accepted, cfg.MaxUnacked), rejects: rejects}
@@ -214,8 +220,8 @@ func (ing *Ingester) AddConsumer(c Consumer) { ing.consumers = append(ing.consum
 // call before Run.
 func (ing *Ingester) OnStateChange(f func(StateChange)) { ing.onChange = append(ing.onChange, f) }
 
-// State is the live lift state.
-func (ing *Ingester) State() *State { return ing.state }
+// State is the live lift state; ingest is its writer.
+func (ing *Ingester) State() *liftstate.Store { return ing.state }
 
 // DeadLetters are the recent rejections.
 func (ing *Ingester) DeadLetters() *DeadLetters { return ing.dead }
@@ -311,12 +317,12 @@ func (ing *Ingester) work(shard int) {
 		v, lost := sq.check(m.Boot, m.Seq, in.recv)
 		if lost > 0 {
 			ing.m.gaps.Add(float64(lost))
-			ing.state.addGaps(l.ID, lost)
+			ing.state.AddGaps(l.ID, lost)
 		}
 		switch v {
 		case duplicate:
 			ing.m.duplicates.Inc()
-			ing.state.addDup(l.ID)
+			ing.state.AddDuplicate(l.ID)
 			ing.release(in)
 			continue
 		case stale:
@@ -330,7 +336,7 @@ func (ing *Ingester) work(shard int) {
 				ing.log.Warn("lift sequence went backwards beyond the duplicate window", "lift", l.ID,
 					"kind", kind.String(), "boot", m.Boot, "seq", m.Seq, "newest_boot", boot, "newest_seq", newest, "window", dedupWindow)
 			}
-			ing.state.addStale(l.ID, in.recv)
+			ing.state.AddStale(l.ID, in.recv)
 		default:
 			sq.backwards(v)
 		}
@@ -497,15 +503,16 @@ func (ing *Ingester) acker(ctx context.Context, from <-chan *batch) {
 func (ing *Ingester) dispatchLoop(shard int) {
 	for it := range ing.dispatch[shard] {
 		m := it.msg
-		if seq := ing.state.observe(&m, it.recv); seq != 0 {
+		u, _ := ing.state.Observe(&m, it.recv, it.consume)
+		if u.Came != 0 {
 			ing.m.stateChanges.WithLabelValues("online").Inc()
 			for _, f := range ing.onChange {
-				f(StateChange{Lift: m.Lift, Online: true, Seq: seq, LastSeen: it.recv})
+				f(StateChange{Lift: m.Lift, Online: true, Seq: u.Came, LastSeen: it.recv})
 			}
 		}
 		if it.consume {
 			for _, c := range ing.consumers {
-				c.Consume(&m)
+				c.Consume(&m, &u)
 			}
 		}
 		it.batch.consumed()

@@ -17,6 +17,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -24,7 +25,7 @@ import (
 
 type countingConsumer struct{ n atomic.Int64 }
 
-func (c *countingConsumer) Consume(*telemetry.Message) { c.n.Add(1) }
+func (c *countingConsumer) Consume(*telemetry.Message, *liftstate.Update) { c.n.Add(1) }
 
 type pipeline struct {
 	ing      *ingest.Ingester
@@ -273,8 +274,8 @@ type liftConsumer struct {
 	lifts map[string]bool
 }
 
-func (c *liftConsumer) Consume(m *telemetry.Message) {
-	c.countingConsumer.Consume(m)
+func (c *liftConsumer) Consume(m *telemetry.Message, u *liftstate.Update) {
+	c.countingConsumer.Consume(m, u)
 	c.mu.Lock()
 	c.lifts[m.Lift] = true
 	c.mu.Unlock()

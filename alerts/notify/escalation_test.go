@@ -14,6 +14,7 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/internal/clock"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -34,6 +35,7 @@ func escalate(t *testing.T, recv []notify.Receiver, want func([]alerts.Event) bo
 	clk := clock.NewFake(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var e *alerts.Engine
+	lifts := liftstate.New(ix, liftstate.Options{})
 	d, err := notify.New(recv, notify.Options{Log: db.Alerts(), Backoff: 10 * time.Millisecond, Logger: quiet, Clock: clk.Now,
 		OnResult: func(r notify.Record) {
 			e.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver, Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})
@@ -42,7 +44,7 @@ func escalate(t *testing.T, recv []notify.Receiver, want func([]alerts.Event) bo
 		t.Fatal(err)
 	}
 	e, err = alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: db.Alerts(),
-		Clock: clk.Now, Logger: quiet, Estates: ix.Estate, Recipients: d.Recipients})
+		Clock: clk.Now, Logger: quiet, Estates: ix.Estate, Recipients: d.Recipients, Lifts: lifts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +54,10 @@ func escalate(t *testing.T, recv []notify.Receiver, want func([]alerts.Event) bo
 	go func() { d.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	e.Consume(&telemetry.Message{Kind: telemetry.KindFault, Lift: "JW-0042", Boot: 1, Seq: 1, TS: clk.Now().UnixMilli(),
-		Code: "entrapment", BatteryPct: -1, LoadPct: -1, DoorZone: true})
+	m := &telemetry.Message{Kind: telemetry.KindFault, Lift: "JW-0042", Boot: 1, Seq: 1, TS: clk.Now().UnixMilli(),
+		Code: "entrapment", BatteryPct: -1, LoadPct: -1, DoorZone: true}
+	u, _ := lifts.Observe(m, clk.Now(), true)
+	e.Consume(m, &u)
 	open := e.Open()
 	if len(open) != 1 || !open[0].Rescue {
 		t.Fatalf("want one rescue alert, got %+v", open)

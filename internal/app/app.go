@@ -328,7 +328,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) err
 	if a.notifier.Receivers() == 0 {
 		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
 	}
-	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now,
+	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now, Lifts: a.ing.State(),
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
 		Recipients: a.notifier.Recipients})

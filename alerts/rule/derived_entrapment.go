@@ -1,0 +1,79 @@
+package rule
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/liftwatch/liftwatch/liftstate"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// DerivedEntrapment presumes a passenger trapped when an occupied car, not
+// moving, cannot release them — outside the door zone (door_zone false or
+// fault stopped_outside_door_zone), door-open failure, main power lost, or
+// the alarm pressed in the stopped, occupied car — for EntrapmentAfter
+// (event time on messages, the clock on ticks). Not in inspection mode: a
+// technician has the car. When the car no longer shows it (and the terminal
+// does not report an entrapment) the alert's condition ends; only a person
+// on site closes it.
+type DerivedEntrapment struct {
+	since map[string]time.Time // lift → start of the condition, while it holds
+}
+
+// NewDerivedEntrapment makes the rule with empty memory.
+func NewDerivedEntrapment() *DerivedEntrapment {
+	return &DerivedEntrapment{since: map[string]time.Time{}}
+}
+
+// Name implements Rule.
+func (*DerivedEntrapment) Name() string { return "derived_entrapment" }
+
+// Waiting implements Timer.
+func (r *DerivedEntrapment) Waiting(lift string, _ *liftstate.Car) bool {
+	_, ok := r.since[lift]
+	return ok
+}
+
+// Condition is the derived-entrapment condition of a car, and why it holds.
+func Condition(c *liftstate.Car) (bool, string) {
+	if !c.Occupied || c.Moving || c.Mode == telemetry.ModeInspection {
+		return false, ""
+	}
+	switch {
+	case !c.DoorZone || c.FaultActive(telemetry.FaultStoppedOutsideDoorZone):
+		return true, "occupied car stopped outside the door zone"
+	case c.FaultActive(telemetry.FaultDoorOpenFailure):
+		return true, "occupied car, door will not open"
+	case c.FaultActive(telemetry.FaultPowerLoss):
+		return true, "occupied car, main power lost"
+	case c.AlarmPending:
+		return true, "alarm pressed in an occupied, stopped car"
+	}
+	return false, ""
+}
+
+// Eval implements Rule.
+func (r *DerivedEntrapment) Eval(in *Input, out []Result) []Result {
+	if in.Trigger == OnTransition || in.Trigger == OnTick && !r.Waiting(in.Lift, in.Car) {
+		return out
+	}
+	cond, why := Condition(in.Car)
+	if !cond {
+		delete(r.since, in.Lift)
+		if a, open := in.Open(TypeEntrapment); open && a.ConditionActive && !in.Car.FaultActive(telemetry.FaultEntrapment) {
+			out = append(out, Result{Action: Clear, Type: TypeEntrapment, Severity: telemetry.SeverityCritical, At: in.Now,
+				Summary: "the car no longer shows a trapped passenger; the alert stays open until someone on site confirms the passengers are out"})
+		}
+		return out
+	}
+	since, ok := r.since[in.Lift]
+	if !ok {
+		since = in.Now
+		r.since[in.Lift] = since
+	}
+	if d := in.Now.Sub(since); d >= in.Policy.EntrapmentAfter {
+		out = append(out, Result{Action: Raise, Type: TypeEntrapment, Severity: telemetry.SeverityCritical, At: since,
+			Summary: fmt.Sprintf("passenger presumed trapped: %s for %v", why, d.Round(time.Second)), Derived: true, Sustained: true})
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+package rule_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/liftwatch/liftwatch/alerts/rule"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+func TestDerivedEntrapment(t *testing.T) {
+	stuck := func(d time.Duration) step {
+		return status(d, func(m *telemetry.Message) { m.Occupied, m.DoorZone = true, false })
+	}
+	occupied := func(d time.Duration) step { return status(d, func(m *telemetry.Message) { m.Occupied = true }) }
+	trip := func(d time.Duration) step {
+		return mk(telemetry.KindTrip, d, func(m *telemetry.Message) { m.From, m.To = 3, 4 })
+	}
+	door := func(d time.Duration) step { return mk(telemetry.KindDoor, d, nil) }
+	alarm := func(d time.Duration) step {
+		return mk(telemetry.KindAlarm, d, func(m *telemetry.Message) { m.Has, m.Occupied = telemetry.FieldOccupied, true })
+	}
+	const raised = "raise entrapment critical derived sustained"
+	table(t, func() rule.Rule { return rule.NewDerivedEntrapment() }, []tcase{
+		{"outside the door zone for 30 s", []step{stuck(0), tick(29 * time.Second), tick(time.Second)}, []string{raised}},
+		{"a 20 s stop is not", []step{stuck(0), tick(20 * time.Second), trip(20 * time.Second), tick(5 * time.Minute)}, nil},
+		{"door-open failure", []step{occupied(0), fault(0, "door_open_failure", false), tick(30 * time.Second)}, []string{raised}},
+		{"a door cycle ends a door-open failure", []step{occupied(0), fault(0, "door_open_failure", false), door(10 * time.Second), tick(time.Minute)}, nil},
+		{"power lost", []step{occupied(0), fault(0, "power_loss", false), tick(30 * time.Second)}, []string{raised}},
+		{"alarm in a stopped, occupied car", []step{occupied(0), alarm(time.Second), tick(31 * time.Second)}, []string{raised}},
+		{"not in inspection mode", []step{status(0, func(m *telemetry.Message) {
+			m.Mode, m.Occupied, m.DoorZone = telemetry.ModeInspection, true, false
+		}), tick(2 * time.Minute)}, nil},
+		{"released: the condition ends", []step{stuck(0), tick(30 * time.Second), trip(40 * time.Second)}, []string{raised, "clear entrapment"}},
+		{"released while the terminal reports the entrapment: still held",
+			[]step{stuck(0), fault(time.Second, "entrapment", false), tick(30 * time.Second), trip(40 * time.Second)}, []string{raised}},
+		{"a late fault's occupancy does not start it", []step{status(time.Minute, nil), mk(telemetry.KindFault, 0, func(m *telemetry.Message) {
+			m.Code, m.Has, m.Occupied, m.DoorZone = "door_lock", telemetry.FieldOccupied|telemetry.FieldDoorZone, true, false
+		}), tick(time.Minute)}, nil},
+	})
+}
