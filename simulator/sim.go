@@ -92,6 +92,14 @@ type Config struct {
 	// FastUntil: events before this virtual time are sent as fast as
 	// possible (backfill); after it the clock is paced by Speed.
 	FastUntil time.Time
+	// LiveFrom is the wall-clock time that FastUntil stands for, when
+	// virtual time is real time (a backfill up to now, then live). After
+	// the backfill the simulation then runs as fast as possible until it has
+	// caught up with FastUntil + (Now() − LiveFrom) × Speed — the backfill
+	// itself took time — and from there it is locked to the clock. Zero:
+	// virtual time is not tied to the clock (a pinned start), and pacing
+	// starts where the backfill ends, whenever that is.
+	LiveFrom time.Time
 	// Speed paces virtual time against wall time: 1 is live, N is ×N, 0 is
 	// as fast as possible throughout.
 	Speed float64
@@ -101,21 +109,33 @@ type Config struct {
 	Scenario *Scenario
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+	// After waits on the wall clock (default time.After); a test that
+	// injects Now injects the matching timer.
+	After func(time.Duration) <-chan time.Time
 }
+
+// tick is how close to its due time an event counts as on time.
+const tick = time.Millisecond
 
 // Simulator runs a fleet.
 type Simulator struct {
-	cfg     Config
-	sink    Sink
-	lifts   []*lift
-	byID    map[string]*lift
-	known   map[string]bool
-	events  eventHeap
-	evSeq   uint64
-	r       *rand.Rand // hostile and engine-level draws
-	stats   *Stats
-	paceV   time.Time
-	paceW   time.Time
+	cfg    Config
+	sink   Sink
+	lifts  []*lift
+	byID   map[string]*lift
+	known  map[string]bool
+	events eventHeap
+	evSeq  uint64
+	r      *rand.Rand // hostile and engine-level draws
+	stats  *Stats
+	// paceV on the virtual clock is paceW on the wall clock (zero: not
+	// anchored yet).
+	paceV time.Time
+	paceW time.Time
+	// live is closed when the simulation has caught up with the clock,
+	// at virtual time liveAt.
+	live    chan struct{}
+	liveAt  time.Time
 	sendErr error
 	ctx     context.Context
 	// now is the virtual time of the event being run.
@@ -140,6 +160,9 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
 	if cfg.Scenario != nil && cfg.Start.IsZero() {
 		cfg.Start = cfg.Scenario.Start // a start given in Config wins over the scenario's
 	}
@@ -161,7 +184,13 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 	}
 	s := &Simulator{cfg: cfg, sink: sink, byID: map[string]*lift{}, known: map[string]bool{},
 		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats(), now: cfg.Start,
-		triggers: make(chan *trigger), done: make(chan struct{})}
+		triggers: make(chan *trigger), done: make(chan struct{}), live: make(chan struct{})}
+	if !cfg.LiveFrom.IsZero() && cfg.Speed > 0 {
+		s.paceV, s.paceW = cfg.FastUntil, cfg.LiveFrom
+		if cfg.FastUntil.IsZero() {
+			s.paceV = cfg.Start
+		}
+	}
 	background := cfg.Scenario == nil || cfg.Scenario.Background
 	for i := range cfg.Lifts {
 		reg := &cfg.Lifts[i]
@@ -176,6 +205,22 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 		}
 	}
 	return s, nil
+}
+
+// Live is closed once the simulation runs live: past the backfill and
+// caught up with the clock, so that from then on each event is sent when the
+// clock reaches it. It is never closed at Speed 0.
+func (s *Simulator) Live() <-chan struct{} { return s.live }
+
+// LiveAt is the virtual time at which the simulation went live; valid once
+// Live is closed.
+func (s *Simulator) LiveAt() time.Time {
+	select {
+	case <-s.live:
+		return s.liveAt
+	default:
+		return time.Time{}
+	}
 }
 
 // Stats are the counts of what was sent so far.
@@ -231,7 +276,9 @@ func (s *Simulator) end() time.Time {
 }
 
 // pace waits until wall time catches up with virtual time v. It returns
-// early, with again true, when a trigger was accepted meanwhile.
+// early, with again true, when a trigger was accepted meanwhile. An event
+// whose due time has passed (the backfill, then catching up with the clock)
+// is not waited for.
 func (s *Simulator) pace(ctx context.Context, v time.Time) (again bool, err error) {
 	if s.cfg.Speed <= 0 || v.Before(s.cfg.FastUntil) {
 		return false, nil
@@ -244,19 +291,30 @@ func (s *Simulator) pace(ctx context.Context, v time.Time) (again bool, err erro
 	}
 	due := s.paceW.Add(time.Duration(float64(v.Sub(s.paceV)) / s.cfg.Speed))
 	wait := due.Sub(s.cfg.Now())
-	if wait <= time.Millisecond {
+	if wait < -tick {
+		return false, nil // behind the clock: catching up
+	}
+	s.goLive(v)
+	if wait <= tick {
 		return false, nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false, ctx.Err()
-	case <-t.C:
+	case <-s.cfg.After(wait):
 		return false, nil
 	case tr := <-s.triggers:
 		s.accept(tr)
 		return true, nil
+	}
+}
+
+func (s *Simulator) goLive(v time.Time) {
+	select {
+	case <-s.live:
+	default:
+		s.liveAt = v
+		close(s.live)
 	}
 }
 
@@ -285,7 +343,8 @@ var (
 // entrapment variant (TrapVariants: the passenger is freed 17–23 minutes
 // later, as after a random entrapment) or "rescue". "Now" is the virtual
 // time that corresponds to the wall clock; during a backfill, the moment the
-// backfill ends. A lift whose terminal is offline comes back online first.
+// backfill ends (with LiveFrom: the virtual time of the wall clock's now,
+// which the simulation reaches by catching up). A lift whose terminal is offline comes back online first.
 // It returns that virtual time. Safe for concurrent use with Run.
 func (s *Simulator) Trigger(ctx context.Context, liftID, kind string) (time.Time, error) {
 	l := s.byID[liftID]

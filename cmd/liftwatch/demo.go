@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/embedded"
+	"github.com/liftwatch/liftwatch/internal/listen"
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/simulator"
 )
@@ -58,6 +62,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	// Both ports before anything starts: a taken port must not leave a
+	// broker, a database or a spool behind, and it is a setting to change.
+	if err := checkHTTPListen(cfg.HTTP.Listen); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 2
+	}
+	if err := listen.Check(*brokerListen, "broker.listen", "LIFTWATCH_BROKER_LISTEN"); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: embedded MQTT broker: %v\n", err)
+		return 2
+	}
 	broker, err := embedded.Start(embedded.Options{Addr: *brokerListen, Subscriber: cfg.MQTT.ClientID, HoldAt: do.holdAt}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
@@ -81,10 +95,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
-	ds := &demoSim{ready: make(chan struct{})}
+	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
 	a.Handle("POST /demo/trigger", http.HandlerFunc(ds.trigger))
 	a.Handle("GET /demo/simulator", http.HandlerFunc(ds.status))
-	fmt.Fprint(stdout, do.announce(a.HTTPAddr(), time.Now()))
+	fmt.Fprint(stdout, do.announce(a.HTTPAddr()))
 
 	var g run.Group
 	g.Add("service", a.Run)
@@ -112,16 +126,27 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 		}
 		return err
 	})
-	if do.incidentAfter > 0 {
-		g.Add("incident", func(ctx context.Context) error {
-			do.playIncident(ctx, ds, stdout, log)
-			<-ctx.Done()
-			return nil
-		})
-	}
+	g.Add("narrator", func(ctx context.Context) error {
+		do.narrate(ctx, ds, a.Engine(), a.HTTPAddr(), stdout, log)
+		<-ctx.Done()
+		return nil
+	})
 	if err := g.Run(ctx); err != nil {
 		log.Error("demo stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// checkHTTPListen reports whether the HTTP address can be listened on, naming
+// the setting that chooses it.
+func checkHTTPListen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("HTTP address %s is already in use (another program listens there): choose another with --http.listen HOST:PORT or LIFTWATCH_HTTP_LISTEN=HOST:PORT", addr)
+	case err != nil:
+		return fmt.Errorf("cannot listen on HTTP address %s (set --http.listen or LIFTWATCH_HTTP_LISTEN): %w", addr, err)
+	}
+	return l.Close()
 }

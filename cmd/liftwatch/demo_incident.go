@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
@@ -28,7 +29,7 @@ type demoOptions struct {
 }
 
 func (d *demoOptions) register(fs *flag.FlagSet) {
-	fs.DurationVar(&d.incidentAfter, "demo.incident-after", 3*time.Minute, "play one entrapment this long after the demo starts (after the backfill, if that is longer); 0: none")
+	fs.DurationVar(&d.incidentAfter, "demo.incident-after", 3*time.Minute, "play one entrapment this long after the backfill ends and the simulation runs live; 0: none")
 	fs.StringVar(&d.incidentLift, "demo.incident-lift", "JW-0042", "the lift of that entrapment")
 	fs.IntVar(&d.holdAt, "broker.hold-at", embedded.DefaultHoldAt, "the embedded broker holds publishers back while liftwatch has this many messages unacknowledged (flow control: nothing is dropped)")
 }
@@ -46,20 +47,44 @@ func (d *demoOptions) validate(cfg simulator.Config) error {
 	return nil
 }
 
-// announce is the startup lines about the incident and the trigger.
-func (d *demoOptions) announce(httpAddr string, now time.Time) string {
+// announce is the startup lines about the incident and the trigger. The
+// incident's time is not known yet: it follows the end of the backfill.
+func (d *demoOptions) announce(httpAddr string) string {
 	var b strings.Builder
 	if d.incidentAfter > 0 {
-		fmt.Fprintf(&b, "Incident: a passenger gets trapped in %s at %s (in %v; --demo.incident-after 0: none).\n",
-			d.incidentLift, now.Add(d.incidentAfter).Format("15:04:05"), d.incidentAfter)
+		fmt.Fprintf(&b, "Incident: an entrapment will be played on %s about %v after the backfill ends (--demo.incident-after 0: none).\n",
+			d.incidentLift, d.incidentAfter)
 	}
 	fmt.Fprintf(&b, "Trap someone yourself:  curl -X POST 'http://%s/demo/trigger?lift=JW-0042&kind=entrapment'\n", httpAddr)
 	return b.String()
 }
 
-// playIncident triggers the default entrapment once incidentAfter has passed
-// and the simulator runs.
-func (d *demoOptions) playIncident(ctx context.Context, ds *demoSim, stdout io.Writer, log *slog.Logger) {
+// openAlerts lists the alerts open now (the alert engine).
+type openAlerts interface {
+	Open() []*alerts.Alert
+}
+
+// narrate tells the user when the backfill is over and the simulation runs
+// live, and then plays the incident, if any: incidentAfter later it traps a
+// passenger in incidentLift, says so, and once the service has raised the
+// alert, points to it.
+func (d *demoOptions) narrate(ctx context.Context, ds *demoSim, eng openAlerts, httpAddr string, stdout io.Writer, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-ds.ready:
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-ds.ended:
+		return // never live (--sim.speed 0, or the simulation ended in its backfill)
+	case <-ds.sim.Live():
+	}
+	fmt.Fprintf(stdout, "Backfill done: the simulation is live from %s (simulated time).\n", ds.sim.LiveAt().Format(time.RFC3339))
+	if d.incidentAfter <= 0 {
+		return
+	}
 	t := time.NewTimer(d.incidentAfter)
 	defer t.Stop()
 	select {
@@ -67,22 +92,55 @@ func (d *demoOptions) playIncident(ctx context.Context, ds *demoSim, stdout io.W
 		return
 	case <-t.C:
 	}
-	select {
-	case <-ctx.Done():
-		return
-	case <-ds.ready:
-	}
 	at, err := ds.sim.Trigger(ctx, d.incidentLift, simulator.TrapExplicit)
 	if err != nil {
-		log.Warn("demo incident not played", "lift", d.incidentLift, "err", err)
+		if ctx.Err() == nil {
+			log.Warn("demo incident not played", "lift", d.incidentLift, "err", err)
+			fmt.Fprintf(stdout, "Incident: not played on %s: %v\n", d.incidentLift, err)
+		}
 		return
 	}
-	fmt.Fprintf(stdout, "Incident: passenger trapped in %s (simulated time %s); see the open alerts.\n", d.incidentLift, at.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "Incident: a passenger is trapped in %s now (simulated time %s); waiting for liftwatch to raise the alert.\n",
+		d.incidentLift, at.Format(time.RFC3339))
+	log.Info("demo incident played", "lift", d.incidentLift, "simulated_time", at)
+	a := waitAlert(ctx, eng, d.incidentLift, at, 100*time.Millisecond, func() {
+		log.Warn("demo incident: no entrapment alert yet", "lift", d.incidentLift, "simulated_time", at)
+	})
+	if a == nil {
+		return
+	}
+	fmt.Fprintf(stdout, "Incident: alert %d open, %s in %s (%s); see the open alerts: http://%s/api/v1/alerts?open=true\n",
+		a.ID, a.Type, a.Lift, a.Summary, httpAddr)
+}
+
+// waitAlert polls eng every interval until an entrapment alert of lift
+// covering time at (or later) is open, and returns it; nil if ctx ends
+// first. late is called once if that takes more than a minute's polls.
+func waitAlert(ctx context.Context, eng openAlerts, lift string, at time.Time, interval time.Duration, late func()) *alerts.Alert {
+	at = at.Truncate(time.Millisecond) // messages carry milliseconds
+	tk := time.NewTicker(interval)
+	defer tk.Stop()
+	for polls := 1; ; polls++ {
+		for _, a := range eng.Open() {
+			if a.Lift == lift && a.Type == alerts.TypeEntrapment && !a.LastSeen.Before(at) {
+				return a
+			}
+		}
+		if time.Duration(polls)*interval == time.Minute {
+			late()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+	}
 }
 
 // demoSim is the demo's running simulator, for its HTTP routes.
 type demoSim struct {
 	ready chan struct{} // closed once sim is set
+	ended chan struct{} // closed when the simulation has ended
 	sim   *simulator.Simulator
 	sink  *simulator.MQTTSink
 	mu    sync.Mutex
@@ -94,7 +152,12 @@ func (d *demoSim) start(s *simulator.Simulator, sink *simulator.MQTTSink) {
 	close(d.ready)
 }
 
-func (d *demoSim) finish() { d.mu.Lock(); d.done = true; d.mu.Unlock() }
+func (d *demoSim) finish() {
+	d.mu.Lock()
+	d.done = true
+	d.mu.Unlock()
+	close(d.ended)
+}
 
 func (d *demoSim) running() bool {
 	select {

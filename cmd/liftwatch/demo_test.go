@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 )
@@ -74,14 +79,33 @@ func TestDemoEndToEnd(t *testing.T) {
 		var lifts []map[string]any
 		return json.Unmarshal([]byte(body), &lifts) == nil && len(lifts) == 297
 	})
-	for _, want := range []string{base + "/api/v1/lifts", "Incident: a passenger gets trapped in JW-0042", "curl -X POST '" + base + "/demo/trigger?lift=JW-0042&kind=entrapment'"} {
+	for _, want := range []string{base + "/api/v1/lifts", "Incident: an entrapment will be played on JW-0042 about 1s after the backfill ends", "curl -X POST '" + base + "/demo/trigger?lift=JW-0042&kind=entrapment'"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo does not say %q:\n%s", want, out.String())
 		}
 	}
 
-	// The default incident, then one triggered by hand.
-	itest.WaitUntil(t, 2*time.Minute, "the default incident's entrapment alert on JW-0042", func() bool { return openEntrapment("JW-0042") })
+	// The default incident is played once the backfill is over and time
+	// runs live, and it is announced only once its alert exists: checked
+	// the moment the line appears, without a second chance.
+	itest.WaitUntil(t, 2*time.Minute, "the demo to say the incident's alert is open", func() bool {
+		return strings.Contains(out.String(), "see the open alerts: "+base+"/api/v1/alerts?open=true")
+	})
+	if !openEntrapment("JW-0042") {
+		t.Fatalf("the demo points to the incident's alert, but there is no open entrapment alert on JW-0042:\n%s", out.String())
+	}
+	said := out.String()
+	wentLive := strings.Index(said, "Backfill done: the simulation is live from ")
+	played := strings.Index(said, "Incident: a passenger is trapped in JW-0042 now")
+	alerted := strings.Index(said, "Incident: alert ")
+	if wentLive < 0 || played < wentLive || alerted < played {
+		t.Fatalf("want the backfill's end, then the incident, then its alert, in that order:\n%s", said)
+	}
+	if code, body := get("/api/v1/alerts?open=true&type=entrapment&lift=JW-0042"); code != 200 || !strings.Contains(body, start.Add(backfill).Format("2006-01-02")) {
+		t.Errorf("incident alert: %d %s", code, body)
+	}
+
+	// One triggered by hand.
 	if code, body := post("/demo/trigger?lift=JW-9999&kind=entrapment"); code != 404 {
 		t.Errorf("trigger on an unknown lift: %d %s", code, body)
 	}
@@ -161,15 +185,111 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
+// TestDemoPortTaken: a taken port, the broker's or the HTTP one, is a
+// setting to change (exit 2, naming the flag and variable) found before
+// anything starts: no broker, no database, no spool.
 func TestDemoPortTaken(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	out, err := exec.Command(binary, "demo", "--broker.listen", l.Addr().String(),
-		"--http.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "already in use") || !strings.Contains(string(out), "--broker.listen") {
-		t.Fatalf("want a clear port-taken error, got %v:\n%s", err, out)
+	free := func() string { return fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)) }
+	for _, c := range []struct {
+		name, broker, http string
+		want               []string
+		notWant            string
+	}{
+		{"broker", l.Addr().String(), free(), []string{"already in use", "--broker.listen", "LIFTWATCH_BROKER_LISTEN"}, "--http.listen"},
+		{"http", free(), l.Addr().String(), []string{"HTTP address " + l.Addr().String() + " is already in use", "--http.listen", "LIFTWATCH_HTTP_LISTEN"}, "MQTT"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(binary, "demo", "--broker.listen", c.broker, "--http.listen", c.http, "--data.dir", dir)
+			out, err := cmd.CombinedOutput()
+			if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+				t.Fatalf("want exit 2, got %v:\n%s", err, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(string(out), c.notWant) || strings.Contains(string(out), "1883") && c.name == "http" {
+				t.Errorf("output mentions %q or 1883:\n%s", c.notWant, out)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the demo created %v in its data dir before failing", entries)
+			}
+		})
+	}
+}
+
+// TestDemoMaxUnackedDefault: the demo's ingest window is a round figure
+// above its embedded broker's in-flight limit, and --help says why.
+func TestDemoMaxUnackedDefault(t *testing.T) {
+	code, out, errs := runCLI([]string{"demo", "--help"})
+	if code != 0 {
+		t.Fatalf("demo --help: exit %d %s", code, errs)
+	}
+	i := strings.Index(out, "-ingest.max-unacked")
+	if i < 0 {
+		t.Fatalf("no -ingest.max-unacked in:\n%s", out)
+	}
+	usage, _, _ := strings.Cut(out[i:], "\n  -")
+	if !strings.Contains(usage, "(default 70000)") || !strings.Contains(usage, fmt.Sprint(embedded.MaxInflight)) || !strings.Contains(usage, "serve's is 20000") {
+		t.Errorf("usage of -ingest.max-unacked: %s", usage)
+	}
+	if 70000 <= embedded.MaxInflight {
+		t.Errorf("the demo's default 70000 is not above the broker's in-flight limit %d", embedded.MaxInflight)
+	}
+}
+
+type fakeOpen struct {
+	mu    sync.Mutex
+	polls int
+	list  []*alerts.Alert
+	after int // the list appears from this poll on
+}
+
+func (f *fakeOpen) Open() []*alerts.Alert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polls++
+	if f.polls < f.after {
+		return nil
+	}
+	return f.list
+}
+
+// TestDemoWaitAlert: the demo waits for the incident's own alert (an
+// entrapment of its lift, seen at the trigger's time, which messages carry
+// to the millisecond) and not for another one.
+func TestDemoWaitAlert(t *testing.T) {
+	at := time.Date(2026, 11, 24, 12, 0, 10, 1_500_000, time.UTC) // 12:00:10.0015
+	other := &alerts.Alert{ID: 1, Lift: "JW-0042", Type: alerts.TypeEntrapment, LastSeen: at.Add(-time.Hour)}
+	wrongLift := &alerts.Alert{ID: 2, Lift: "JW-0007", Type: alerts.TypeEntrapment, LastSeen: at}
+	ours := &alerts.Alert{ID: 3, Lift: "JW-0042", Type: alerts.TypeEntrapment, LastSeen: at.Truncate(time.Millisecond)}
+	eng := &fakeOpen{list: []*alerts.Alert{other, wrongLift, ours}, after: 3}
+	got := waitAlert(context.Background(), eng, "JW-0042", at, time.Millisecond, func() {})
+	if got == nil || got.ID != 3 || eng.polls != 3 {
+		t.Fatalf("got %+v after %d polls, want alert 3 on the third", got, eng.polls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eng = &fakeOpen{list: []*alerts.Alert{other, wrongLift}}
+	go func() {
+		for {
+			eng.mu.Lock()
+			n := eng.polls
+			eng.mu.Unlock()
+			if n >= 5 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if got := waitAlert(ctx, eng, "JW-0042", at, time.Millisecond, func() {}); got != nil {
+		t.Fatalf("took alert %d for the incident's", got.ID)
 	}
 }

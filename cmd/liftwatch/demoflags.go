@@ -44,13 +44,14 @@ func newDemoFlags(stderr io.Writer, cfg *app.Config, o *simOptions, lo *logOptio
 		"sim.backfill":             "24h",
 		"sim.hostile":              "0.0005",
 		"sim.per-lift-connections": "true",
-		"ingest.max-unacked":       fmt.Sprint(embedded.MaxInflight + 1000),
+		"ingest.max-unacked":       "70000",
 	} {
 		if err := fs.Set(name, v); err != nil {
 			panic(fmt.Sprintf("demo default %s=%s: %v", name, v, err)) // a programming error, caught by the tests
 		}
 		fs.Lookup(name).DefValue = v
 	}
+	fs.Lookup("ingest.max-unacked").Usage = fmt.Sprintf("messages received but not yet acknowledged; keep at least the broker's per-client in-flight limit: the demo's embedded broker allows %d, hence this default (serve's is 20000)", embedded.MaxInflight)
 	fs.Lookup("data.dir").Usage = "directory for the embedded database and the ingest spool (empty: a new temporary directory, removed at exit)"
 	return fs, brokerListen
 }

@@ -101,6 +101,7 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 		cfg.Start = now.Add(-sc.Length())
 	default:
 		cfg.Start = now.Add(-o.backfill)
+		cfg.LiveFrom = now // virtual time is real time: after the backfill, catch up with the clock
 	}
 	if o.backfill > 0 {
 		cfg.FastUntil = cfg.Start.Add(o.backfill)

@@ -58,3 +58,25 @@ func TestSimStartVersusScenarioStart(t *testing.T) {
 		t.Error("shipped scenario does not play its entrapment")
 	}
 }
+
+// TestSimBackfillIsTiedToTheClock: a backfill up to now (no --start) ties
+// virtual time to the clock, so that the simulator catches up with it after
+// the backfill; a pinned start does not.
+func TestSimBackfillIsTiedToTheClock(t *testing.T) {
+	now := time.Date(2026, 11, 21, 23, 35, 7, 0, time.FixedZone("CST", 8*3600))
+	o := &simOptions{backfill: 24 * time.Hour, speed: 1, conns: 1, window: 1}
+	cfg, err := o.build(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.FastUntil.Equal(now) || !cfg.LiveFrom.Equal(now) {
+		t.Errorf("backfill to now: FastUntil %v, LiveFrom %v; want both %v", cfg.FastUntil, cfg.LiveFrom, now)
+	}
+	o.start = "2026-11-20T10:00:00+08:00"
+	if cfg, err = o.build(now); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.LiveFrom.IsZero() {
+		t.Errorf("pinned start: LiveFrom %v, want none", cfg.LiveFrom)
+	}
+}

@@ -16,7 +16,7 @@ func TCP(addr, flagName, envName string) (net.Listener, error) {
 		return l, nil
 	}
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("address %s is already in use (another program listens there, such as an MQTT broker on 1883): choose another with --%s HOST:PORT or %s=HOST:PORT", addr, flagName, envName)
+		return nil, fmt.Errorf("address %s is already in use (another program listens there): choose another with --%s HOST:PORT or %s=HOST:PORT", addr, flagName, envName)
 	}
 	return nil, fmt.Errorf("cannot listen on %s (set --%s or %s): %w", addr, flagName, envName, err)
 }
