@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
@@ -36,7 +37,7 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, fleet []registry.Lift, spoolDir string) *pipeline {
 	t.Helper()
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 	fleet, _ := registry.Jiangwan()
 	var consumers []*countingConsumer
 	for i := 0; i < 2; i++ {
-		sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+		sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,8 +35,9 @@ func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.DurationVar(&cfg.Horizon, "ts.horizon", telemetry.DefaultHorizon, "oldest accepted event time (terminals buffer while offline)")
 	fs.DurationVar(&cfg.MaxFuture, "ts.max-future", telemetry.DefaultMaxFuture, "how far in the future an event time may be")
 	fs.StringVar(&cfg.AlertsConfig, "alerts.config", "", "alert policies (per estate) and notification receivers, YAML; empty: default policy, no receivers")
-	fs.BoolVar(&cfg.FakeClock, "debug.fake-clock", false, "run alert clocks on a fake clock moved by POST /debug/clock?advance=5m (tests only)")
-	fs.BoolVar(&cfg.Pprof, "debug.pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
+	fs.StringVar(&cfg.DebugListen, "debug.listen", "", "address of the debug listener (e.g. 127.0.0.1:6060), apart from the API; empty: off. Only it serves --debug.pprof and --debug.fake-clock")
+	fs.BoolVar(&cfg.FakeClock, "debug.fake-clock", false, "run alert clocks on a fake clock moved by POST /debug/clock?advance=5m on --debug.listen (tests only)")
+	fs.BoolVar(&cfg.Pprof, "debug.pprof", false, "serve Go profiles under /debug/pprof/ on --debug.listen")
 	fs.DurationVar(&cfg.ShutdownWait, "shutdown.timeout", 5*time.Second, "at shutdown, time to flush the spool to the store; the rest stays spooled")
 }
 

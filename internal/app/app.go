@@ -21,6 +21,9 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/api"
+	"github.com/liftwatch/liftwatch/history"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
+	"github.com/liftwatch/liftwatch/history/sqlhistory"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/clock"
 	"github.com/liftwatch/liftwatch/internal/listen"
@@ -40,7 +43,7 @@ type Config struct {
 	MQTT         mqttconn.Options
 	ClientID     string
 	SharedGroup  string
-	Influx       ingest.InfluxConfig // URL "" keeps history in the embedded store
+	Influx       influxhistory.Config // URL "" keeps history in the embedded store
 	MaxUnacked   int
 	Shards       int
 	BatchPoints  int
@@ -51,11 +54,15 @@ type Config struct {
 	Horizon      time.Duration
 	MaxFuture    time.Duration
 	ShutdownWait time.Duration
-	Pprof        bool
 	AlertsConfig string
+	// DebugListen is the address of the debug listener, apart from the
+	// API's ("": off). Only it serves the debug endpoints below.
+	DebugListen string
+	// Pprof serves Go profiles under /debug/pprof/ on DebugListen.
+	Pprof bool
 	// FakeClock drives the alert clocks from a settable clock
-	// (POST /debug/clock?advance=5m), for tests of escalation across
-	// restarts. Never in production.
+	// (POST /debug/clock?advance=5m on DebugListen), for tests of
+	// escalation across restarts. Never in production.
 	FakeClock bool
 }
 
@@ -64,6 +71,18 @@ func (c *Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
 		errs = append(errs, fmt.Errorf("http.listen %q: want HOST:PORT", c.HTTPListen))
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			errs = append(errs, fmt.Errorf("debug.listen %q: want HOST:PORT", c.DebugListen))
+		}
+	} else {
+		if c.Pprof {
+			errs = append(errs, errors.New("debug.pprof: needs debug.listen (profiles are served only on the debug listener)"))
+		}
+		if c.FakeClock {
+			errs = append(errs, errors.New("debug.fake-clock: needs debug.listen (POST /debug/clock is served only on the debug listener)"))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data.dir is required"))
@@ -145,10 +164,11 @@ type App struct {
 	index    *registry.Index
 	ing      *ingest.Ingester
 	rcv      *ingest.Receiver
-	sink     ingest.Sink
+	sink     history.Store
 	api      *api.Server
 	prom     *prometheus.Registry
 	listener net.Listener
+	debug    net.Listener // nil: no debug listener
 	fake     *clock.Fake
 	engine   *alerts.Engine
 	hub      *alerts.Hub
@@ -196,9 +216,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.index = registry.NewIndex(stored)
 
-	var history api.History
+	var hist history.Store
 	if cfg.Influx.URL != "" {
-		s, err := ingest.NewInfluxSink(cfg.Influx)
+		s, err := influxhistory.New(cfg.Influx)
 		if err != nil {
 			a.db.Close()
 			return nil, err
@@ -209,7 +229,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err = s.Prepare(pctx)
 		cancel()
-		var te *ingest.TargetError
+		var te *history.TargetError
 		if errors.As(err, &te) {
 			s.Close()
 			a.db.Close()
@@ -219,15 +239,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		} else {
 			log.Info("InfluxDB target ready", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "version", s.Version())
 		}
-		a.sink = s
-		if history, err = ingest.NewInfluxHistory(cfg.Influx); err != nil {
-			a.db.Close()
-			return nil, err
-		}
+		hist = s
 	} else {
-		h := a.db.History()
-		a.sink, history = h, h
+		hist = sqlhistory.New(a.db.SQL, a.db.Dialect)
 	}
+	a.sink = hist
 	a.ing, err = ingest.New(ingest.Config{
 		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
 		SpoolDir: filepath.Join(cfg.DataDir, "spool"), DeadLetterDir: filepath.Join(cfg.DataDir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
@@ -247,8 +263,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Pprof, FakeClock: a.fake, Safety: a.engine,
+	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: a.engine, Records: a.db.Alerts(), Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
@@ -273,7 +289,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if cfg.DebugListen != "" {
+		if a.debug, err = listen.TCP(cfg.DebugListen, "debug.listen", "LIFTWATCH_DEBUG_LISTEN"); err != nil {
+			a.listener.Close()
+			a.db.Close()
+			return nil, err
+		}
+		log.Warn("debug listener on: it exposes internals, keep it on loopback", "debug", "http://"+a.debug.Addr().String(),
+			"pprof", cfg.Pprof, "fake_clock", cfg.FakeClock)
+	}
 	return a, nil
+}
+
+// DebugAddr is the bound debug address ("" when the debug listener is off).
+func (a *App) DebugAddr() string {
+	if a.debug == nil {
+		return ""
+	}
+	return a.debug.Addr().String()
 }
 
 // HTTPAddr is the bound HTTP address.
@@ -290,24 +323,15 @@ func (a *App) Registry() *registry.Index { return a.index }
 // spool for at most ShutdownWait, and the HTTP server drains.
 func (a *App) Run(ctx context.Context) error {
 	defer a.db.Close()
-	if s, ok := a.sink.(*ingest.InfluxSink); ok {
+	if s, ok := a.sink.(*influxhistory.Influx); ok {
 		defer s.Close()
 	}
-	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var g run.Group
 	g.Logger = a.log
-	g.Add("http", func(ctx context.Context) error {
-		errc := make(chan error, 1)
-		go func() { errc <- srv.Serve(a.listener) }()
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serve: %w", err)
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		}
-	})
+	g.Add("http", serveHTTP(a.listener, a.api.Handler()))
+	if a.debug != nil {
+		g.Add("debug-http", serveHTTP(a.debug, api.NewDebug(api.DebugDeps{FakeClock: a.fake, Pprof: a.cfg.Pprof})))
+	}
 	g.Add("ingest", a.ing.Run)
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
@@ -318,6 +342,23 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
 		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])
 	return g.Run(ctx)
+}
+
+// serveHTTP serves h on l until ctx ends, then drains for up to 5 s.
+func serveHTTP(l net.Listener, h http.Handler) func(context.Context) error {
+	return func(ctx context.Context) error {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(l) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve %s: %w", l.Addr(), err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		}
+	}
 }
 
 // buildAlerts makes the alert engine, its live stream and its notifiers, and
