@@ -16,6 +16,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/api"
+	"github.com/liftwatch/liftwatch/history/sqlhistory"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
@@ -52,7 +53,7 @@ func startLiveOffline(t *testing.T, broker *testrig.Mosquitto, fleet []registry.
 	}
 	ix := registry.NewIndex(fleet)
 	reg := prometheus.NewRegistry()
-	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000, OfflineAfter: offlineAfter}, ix, db.History(), reg)
+	ing, err := ingest.New(ingest.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: quiet, MaxUnacked: 5000, OfflineAfter: offlineAfter}, ix, sqlhistory.New(db.SQL, db.Dialect), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

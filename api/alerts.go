@@ -16,7 +16,6 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/registry"
-	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -34,7 +33,7 @@ type AlertEngine interface {
 
 // AlertRecords reads alerts and notifications from the store.
 type AlertRecords interface {
-	List(ctx context.Context, f store.AlertFilter) ([]*alerts.Alert, error)
+	List(ctx context.Context, f alerts.AlertQuery) ([]*alerts.Alert, error)
 	Alert(ctx context.Context, id int64) (*alerts.Alert, error)
 	NotificationsOf(ctx context.Context, alertIDs []int64, limit int) ([]notify.Record, error)
 }
@@ -69,12 +68,12 @@ func (s *Server) alertRoutes() {
 
 // alertFilter parses the alert list's filters (also the stream's): state,
 // lift, estate, severity and type may repeat (any of them matches).
-func alertFilter(q url.Values, stream bool) (store.AlertFilter, error) {
+func alertFilter(q url.Values, stream bool) (alerts.AlertQuery, error) {
 	single := []string{"since", "until", "limit"}
 	if stream {
 		single = []string{"since", "until"}
 	}
-	var f store.AlertFilter
+	var f alerts.AlertQuery
 	if err := params(q, []string{"state", "lift", "estate", "severity", "type", "open"}, single); err != nil {
 		return f, err
 	}
@@ -115,39 +114,9 @@ func alertFilter(q url.Values, stream bool) (store.AlertFilter, error) {
 	return f, nil
 }
 
-// matchAlert applies a filter to one alert, as the store's List does.
-func matchAlert(f store.AlertFilter, a *alerts.Alert) bool {
-	in := func(v string, allowed []string) bool { return len(allowed) == 0 || slices.Contains(allowed, v) }
-	return (!f.Open || a.Open()) && in(string(a.State), f.States) && in(a.Lift, f.Lifts) && in(a.Estate, f.Estates) &&
-		in(a.Severity.String(), f.Severities) && in(a.Type, f.Types) &&
-		(f.Since.IsZero() || !a.OpenedAt.Before(f.Since)) && (f.Until.IsZero() || a.OpenedAt.Before(f.Until))
-}
-
-// plainAlert is an alert without its MarshalJSON, so alertView can add
-// fields to it.
-type plainAlert alerts.Alert
-
-// AlertView is an alert as the API shows it: with where the lift is and
-// who is responsible for it, from the register, so a person can act on it
-// without a second lookup.
-type AlertView struct {
-	*plainAlert
-	Severity        string `json:"severity"`
-	EstateName      string `json:"estate_name"`
-	Address         string `json:"address"`
-	Building        string `json:"building"`
-	Unit            string `json:"unit"`
-	Contractor      string `json:"contractor"`
-	PropertyManager string `json:"property_manager"`
-}
-
 func (s *Server) alertView(a *alerts.Alert) AlertView {
-	v := AlertView{plainAlert: (*plainAlert)(a), Severity: a.Severity.String()}
-	if l, ok := s.d.Lifts.Get(a.Lift); ok {
-		v.EstateName, v.Address, v.Building, v.Unit = l.EstateName, l.Address, l.Building, l.Unit
-		v.Contractor, v.PropertyManager = l.Contractor, l.PropertyManager
-	}
-	return v
+	l, _ := s.d.Lifts.Get(a.Lift)
+	return alertView(a, l)
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
@@ -267,10 +236,11 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) int {
 		s.d.Logger.Error("list notifications", "err", err)
 		return writeError(w, http.StatusInternalServerError, "listing notifications failed")
 	}
-	if list == nil {
-		list = []notify.Record{}
+	out := make([]NotificationView, 0, len(list))
+	for i := range list {
+		out = append(out, notificationView(&list[i]))
 	}
-	return writeJSON(w, http.StatusOK, list)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // listSilences: ?lift=X&estate=Y (repeatable; a silence matches if it names
@@ -282,11 +252,11 @@ func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
 	}
 	lifts, _ := values(q, "lift", nil, "")
 	estates, _ := values(q, "estate", nil, "")
-	out := []alerts.Silence{}
+	out := []SilenceView{}
 	for _, sil := range s.d.Alerts.Engine.Silences() {
 		if len(lifts)+len(estates) == 0 || sil.Lift != "" && slices.Contains(lifts, sil.Lift) ||
 			sil.Estate != "" && slices.Contains(estates, sil.Estate) {
-			out = append(out, sil)
+			out = append(out, silenceView(&sil))
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -361,7 +331,7 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
 		s.d.Logger.Error("add silence", "err", err)
 		return writeError(w, http.StatusInternalServerError, "saving the silence failed")
 	}
-	return writeJSON(w, http.StatusCreated, out)
+	return writeJSON(w, http.StatusCreated, silenceView(&out))
 }
 
 func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request) int {
@@ -397,7 +367,7 @@ func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, err.Error())
 	}
-	return writeJSON(w, http.StatusOK, rep)
+	return writeJSON(w, http.StatusOK, rescueReportView(&rep))
 }
 
 // streamAlerts serves alert changes as server-sent events. It takes the
@@ -459,18 +429,11 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	}
 }
 
-// StreamEvent is one alert change on the stream.
-type StreamEvent struct {
-	Seq   uint64       `json:"seq"`
-	Event alerts.Event `json:"event"`
-	Alert AlertView    `json:"alert"`
-}
-
-func (s *Server) sendAlertEvent(w io.Writer, f store.AlertFilter, ev alerts.StreamEvent) bool {
-	if ev.Alert == nil || !matchAlert(f, ev.Alert) {
+func (s *Server) sendAlertEvent(w io.Writer, f alerts.AlertQuery, ev alerts.StreamEvent) bool {
+	if ev.Alert == nil || !f.Match(ev.Alert) {
 		return false
 	}
-	b, _ := json.Marshal(StreamEvent{Seq: ev.Seq, Event: ev.Event, Alert: s.alertView(ev.Alert)})
-	fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, normalizeTimes(b))
+	b, _ := json.Marshal(StreamEvent{Seq: ev.Seq, Event: eventView(ev.Event), Alert: s.alertView(ev.Alert)})
+	fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, b)
 	return true
 }

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/liftwatch/liftwatch/history"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
@@ -41,8 +40,11 @@ type DeadLetters interface {
 	List(reason telemetry.Reason, limit int) []ingest.DeadLetter
 }
 
-// History reads stored telemetry, from the embedded store or InfluxDB.
-type History = ingest.HistoryReader
+// History reads stored telemetry, from the embedded store or InfluxDB
+// (history.Reader).
+type History interface {
+	Query(ctx context.Context, q history.Query) (history.Page, error)
+}
 
 // Safety tells a lift's open alerts and whether it is flagged unsafe.
 type Safety interface {
@@ -63,13 +65,8 @@ type Deps struct {
 	Gatherer    prometheus.Gatherer
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger
-	// FakeClock, if set, is served at POST /debug/clock?advance=DURATION.
-	FakeClock FakeClock
 	// Alerts wires the alert endpoints (nil: none).
 	Alerts *AlertDeps
-	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
-	// exposes internals).
-	Pprof bool
 }
 
 // Server serves the API.
@@ -99,31 +96,6 @@ func New(d Deps) *Server {
 	s.handle("GET /api/v1/deadletters", s.deadLetters)
 	if d.Alerts != nil {
 		s.alertRoutes()
-	}
-	if d.FakeClock != nil && !isNilFake(d.FakeClock) {
-		s.handle("POST /debug/clock", func(w http.ResponseWriter, r *http.Request) int {
-			if v := r.URL.Query().Get("set"); v != "" {
-				t, err := time.Parse(time.RFC3339Nano, v)
-				if err != nil {
-					return writeBad(w, badField("set", "set must be an RFC 3339 time, not %q", v))
-				}
-				d.FakeClock.Set(t)
-			}
-			dur := time.Duration(0)
-			if v := r.URL.Query().Get("advance"); v != "" {
-				var err error
-				if dur, err = time.ParseDuration(v); err != nil || dur < 0 {
-					return writeBad(w, badField("advance", "advance must be a non-negative duration such as 5m, not %q", v))
-				}
-			}
-			return writeJSON(w, http.StatusOK, map[string]time.Time{"now": d.FakeClock.Advance(dur)})
-		})
-	}
-	if d.Pprof {
-		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	}
 	s.handle("/", s.unmatched)
 	return s
@@ -175,70 +147,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) int {
 	return writeJSON(w, code, out)
 }
 
-// Lift is a lift as the API shows it: register entry and live state.
-type Lift struct {
-	registry.Lift
-	Online     bool       `json:"online"`
-	LastSeen   *time.Time `json:"last_seen,omitempty"`
-	LastEvent  *time.Time `json:"last_event,omitempty"`
-	Boot       int64      `json:"boot"`
-	Messages   int64      `json:"messages"`
-	Duplicates int64      `json:"duplicates"`
-	Gaps       int64      `json:"gaps"`
-	// Stale counts messages too far behind the lift's sequence to check for
-	// repeats; SeqBackwards flags a lift whose sequence went backwards (a
-	// counter reset without a reboot, a backlog out of order).
-	Stale          int64      `json:"stale"`
-	SeqBackwards   bool       `json:"seq_backwards"`
-	SeqBackwardsAt *time.Time `json:"seq_backwards_at,omitempty"`
-	// OpenAlerts and Unsafe come from the alert engine; Unsafe is set by an
-	// open critical fault until a technician resolves it.
-	OpenAlerts int     `json:"open_alerts"`
-	Unsafe     bool    `json:"unsafe"`
-	Status     *Status `json:"status,omitempty"`
-}
-
-// Status is a lift's last status report.
-type Status struct {
-	Time       time.Time `json:"time"`
-	Mode       string    `json:"mode"`
-	Floor      int       `json:"floor"`
-	Moving     bool      `json:"moving"`
-	Direction  string    `json:"direction"`
-	Door       string    `json:"door"`
-	DoorZone   bool      `json:"door_zone"`
-	Occupied   bool      `json:"occupied"`
-	Trips      int64     `json:"trips"`
-	DoorCycles int64     `json:"door_cycles"`
-	RunS       int64     `json:"run_s"`
-	BatteryPct *int      `json:"battery_pct,omitempty"`
-}
-
 func (s *Server) view(l *registry.Lift) Lift {
-	v := Lift{Lift: *l}
-	if v.HalfLandings == nil {
-		v.HalfLandings = []int{}
-	}
+	var open int
+	var unsafe bool
 	if s.d.Safety != nil {
-		v.OpenAlerts, v.Unsafe = s.d.Safety.LiftAlerts(l.ID)
+		open, unsafe = s.d.Safety.LiftAlerts(l.ID)
 	}
-	st, ok := s.d.States.Get(l.ID)
-	if !ok {
-		return v
+	var live *liftstate.Lift
+	if st, ok := s.d.States.Get(l.ID); ok {
+		live = &st
 	}
-	v.Online, v.LastSeen, v.LastEvent, v.Boot = st.Online, st.LastSeen, st.LastEvent, st.Boot
-	v.Messages, v.Duplicates, v.Gaps = st.Messages, st.Duplicates, st.Gaps
-	v.Stale, v.SeqBackwards, v.SeqBackwardsAt = st.Stale, st.SeqBackwards, st.SeqBackwardsAt
-	if m := st.Status; m != nil {
-		v.Status = &Status{Time: m.Time().UTC(), Mode: m.Mode.String(), Floor: m.Floor, Moving: m.Moving,
-			Direction: m.Direction.String(), Door: m.Door.String(), DoorZone: m.DoorZone, Occupied: m.Occupied,
-			Trips: m.Trips, DoorCycles: m.DoorCycles, RunS: m.RunS}
-		if m.Has&telemetry.FieldBattery != 0 {
-			b := m.BatteryPct
-			v.Status.BatteryPct = &b
-		}
-	}
-	return v
+	return liftView(l, live, open, unsafe)
 }
 
 // listLifts: ?estate=slug&online=true|false; repeated values are
@@ -277,14 +196,6 @@ func (s *Server) getLift(w http.ResponseWriter, r *http.Request) int {
 	return writeJSON(w, http.StatusOK, s.view(l))
 }
 
-// HistoryPage is the answer of /api/v1/lifts/{id}/history.
-type HistoryPage struct {
-	Points []ingest.HistoryPoint `json:"points"`
-	// NextCursor, if set, is the cursor parameter that fetches the next
-	// (older) page.
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 // history: ?kind=trip&kind=door&since=T&until=T&limit=100&cursor=C, newest
 // first.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
@@ -299,7 +210,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
 	if err := params(q, []string{"kind"}, []string{"since", "until", "limit", "cursor"}); err != nil {
 		return writeBad(w, err)
 	}
-	hq := ingest.HistoryQuery{Lift: id}
+	hq := history.Query{Lift: id}
 	var err error
 	if hq.Kinds, err = values(q, "kind", func(v string) bool { _, ok := telemetry.ParseKind(v); return ok },
 		"one of status, trip, door, fault, alarm"); err != nil {
@@ -315,20 +226,20 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	if v := q.Get("cursor"); v != "" {
-		c, err := ingest.ParseHistoryCursor(v)
+		c, err := history.ParseCursor(v)
 		if err != nil {
 			return writeBad(w, badField("cursor", "cursor %q is %v", v, err))
 		}
 		hq.After = &c
 	}
-	page, err := s.d.History.QueryHistory(r.Context(), hq)
+	page, err := s.d.History.Query(r.Context(), hq)
 	if err != nil {
 		s.d.Logger.Error("history query failed", "lift", id, "err", err)
 		return writeError(w, http.StatusInternalServerError, "history query failed")
 	}
-	out := HistoryPage{Points: page.Points}
-	if out.Points == nil {
-		out.Points = []ingest.HistoryPoint{}
+	out := HistoryPage{Points: make([]PointView, 0, len(page.Points))}
+	for i := range page.Points {
+		out.Points = append(out.Points, pointView(&page.Points[i]))
 	}
 	if page.Next != nil {
 		out.NextCursor = page.Next.String()
@@ -361,20 +272,9 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) int {
 			}
 		}
 	}
-	if out == nil {
-		out = []ingest.DeadLetter{}
+	views := make([]DeadLetterView, 0, len(out))
+	for i := range out {
+		views = append(views, deadLetterView(&out[i]))
 	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-// FakeClock is the settable clock of --debug.fake-clock.
-type FakeClock interface {
-	Advance(time.Duration) time.Time
-	Set(time.Time)
-}
-
-// isNilFake catches a typed nil pointer stored in the interface.
-func isNilFake(f FakeClock) bool {
-	v := reflect.ValueOf(f)
-	return v.Kind() == reflect.Pointer && v.IsNil()
+	return writeJSON(w, http.StatusOK, views)
 }

@@ -20,7 +20,8 @@ import (
 // The API's conventions, in one place:
 //   - every error is {"error": {"code", "message", "field"?}} (field names the
 //     request field or query parameter at fault);
-//   - every timestamp is RFC 3339 in UTC with milliseconds (TimeFormat);
+//   - every timestamp is RFC 3339 in UTC with milliseconds (TimeFormat),
+//     formatted by the view types (view.go) and nowhere else;
 //   - request bodies are one JSON object of known fields, at most maxBody;
 //   - lists are [] when empty, never null.
 
@@ -86,51 +87,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) int {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(normalizeTimes(b), '\n'))
+	_, _ = w.Write(append(b, '\n'))
 	return code
-}
-
-// normalizeTimes rewrites every JSON string value that is an RFC 3339
-// timestamp (as encoding/json writes a time.Time) into TimeFormat in UTC,
-// so that every response uses one format whichever package built the
-// value. Object keys are left alone; so is every other string.
-func normalizeTimes(b []byte) []byte {
-	out := b[:0:0]
-	last := 0
-	for i := 0; i < len(b); i++ {
-		if b[i] != '"' {
-			continue
-		}
-		start, esc := i, false
-		for i++; i < len(b) && b[i] != '"'; i++ {
-			if b[i] == '\\' {
-				esc = true
-				i++
-			}
-		}
-		s := b[start+1 : min(i, len(b))]
-		if esc || len(s) < 20 || len(s) > 35 || s[4] != '-' || s[10] != 'T' {
-			continue
-		}
-		j := i + 1
-		for j < len(b) && (b[j] == ' ' || b[j] == '\n' || b[j] == '\t' || b[j] == '\r') {
-			j++
-		}
-		if j < len(b) && b[j] == ':' { // a key
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, string(s))
-		if err != nil {
-			continue
-		}
-		out = append(out, b[last:start+1]...)
-		out = t.UTC().AppendFormat(out, TimeFormat)
-		last = i
-	}
-	if last == 0 {
-		return b
-	}
-	return append(out, b[last:]...)
 }
 
 // decodeBody reads the request body, one JSON object, into dst. It answers

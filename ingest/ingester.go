@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/liftwatch/liftwatch/history"
 	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -602,8 +603,8 @@ func (ing *Ingester) store(ctx context.Context, recs []Record) bool {
 			return false
 		}
 		ing.m.writeFailures.Inc()
-		var rej *RejectedError
-		var se *StoreError
+		var rej *history.RejectedError
+		var se *history.StoreError
 		switch {
 		case errors.As(err, &rej):
 			ing.m.writeError("invalid_points").Inc()
@@ -642,7 +643,7 @@ func (ing *Ingester) store(ctx context.Context, recs []Record) bool {
 }
 
 // deadLetter moves one rejected record to the dead-letter file.
-func (ing *Ingester) deadLetter(r *Record, rej *RejectedError) error {
+func (ing *Ingester) deadLetter(r *Record, rej *history.RejectedError) error {
 	line := string(r.Line)
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]

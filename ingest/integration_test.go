@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
@@ -38,7 +39,7 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, fleet []registry.Lift, spoolDir string) *pipeline {
 	t.Helper()
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func TestSharedSubscriptionSplitsLoad(t *testing.T) {
 	fleet, _ := registry.Jiangwan()
 	var consumers []*liftConsumer
 	for i := 0; i < 2; i++ {
-		sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+		sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 		if err != nil {
 			t.Fatal(err)
 		}

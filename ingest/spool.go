@@ -15,20 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftwatch/liftwatch/history"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
 // Record is one accepted message as kept in the spool: its identity (for
-// rebuilding duplicate detection after a restart) and its InfluxDB line.
-type Record struct {
-	Kind    telemetry.Kind
-	Lift    string
-	Boot    int64
-	Seq     int64
-	RecvMS  int64 // when liftwatch received it
-	PointNS int64 // the point's timestamp
-	Line    []byte
-}
+// rebuilding duplicate detection after a restart) and its InfluxDB line. It
+// is history's record, so a drained batch goes to the store as it is.
+type Record = history.Record
 
 const (
 	recHeader  = 8 // u32 body length, u32 CRC-32C of the body

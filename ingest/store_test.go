@@ -18,6 +18,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/liftwatch/liftwatch/history"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
@@ -126,7 +128,7 @@ func TestStoreRefusalsKeepData(t *testing.T) {
 	influx := testrig.StartInfluxDB(t)
 	proxy := startStoreProxy(t, influx)
 	fleet, _ := registry.Jiangwan()
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: proxy.srv.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: proxy.srv.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestDroppedDatabaseKeepsData(t *testing.T) {
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	influx := testrig.StartInfluxDB(t)
 	fleet, _ := registry.Jiangwan()
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +289,7 @@ events:
 		t.Fatal(err)
 	}
 
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +358,7 @@ events:
 func TestPrepareInflux1(t *testing.T) {
 	influx := testrig.StartInfluxDBEmpty(t)
 	for _, b := range []string{"a", "b/", "c/autogen"} {
-		s, _ := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: b})
+		s, _ := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: b})
 		if err := s.Prepare(context.Background()); err != nil {
 			t.Fatalf("bucket %q: %v", b, err)
 		}
@@ -374,17 +376,17 @@ func TestPrepareInflux1(t *testing.T) {
 			t.Errorf("database %s not created: %s", db, out)
 		}
 	}
-	s, _ := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: "d/weekly"})
+	s, _ := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: "d/weekly"})
 	defer s.Close()
 	err = s.Prepare(context.Background())
-	var te *ingest.TargetError
+	var te *history.TargetError
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), "influx.bucket") || !strings.Contains(err.Error(), `"weekly"`) {
 		t.Fatalf("custom rp on a missing db: %v, want a TargetError naming influx.bucket and the rp", err)
 	}
 	if _, err := influx.Query(context.Background(), "CREATE DATABASE e"); err != nil {
 		t.Fatal(err)
 	}
-	s2, _ := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: "e/weekly"})
+	s2, _ := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: "e/weekly"})
 	defer s2.Close()
 	if err := s2.Prepare(context.Background()); !errors.As(err, &te) || !strings.Contains(err.Error(), "retention policy") {
 		t.Fatalf("missing rp on an existing db: %v", err)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liftwatch/liftwatch/history"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -169,7 +170,7 @@ func (s *StoreRejects) Replay(ctx context.Context, sink Sink) (ReplayResult, err
 			rec.Kind = k
 		}
 		err := sink.Write(ctx, []Record{rec})
-		var rej *RejectedError
+		var rej *history.RejectedError
 		switch {
 		case err == nil:
 			res.Written++

@@ -114,31 +114,10 @@ func (r *Alerts) OpenAlerts(ctx context.Context) ([]*alerts.Alert, error) {
 	return r.List(ctx, AlertFilter{Open: true})
 }
 
-// AlertFilter selects alerts; zero fields select everything. Each of State,
-// Lift, Estate, Severity and Type is one more allowed value of its plural
-// field: an alert matches if it has any of the allowed values.
-type AlertFilter struct {
-	Open     bool
-	State    string
-	Lift     string
-	Estate   string
-	Severity string
-	Type     string
-	Since    time.Time // opened at or after
-	Until    time.Time // opened before
-	Limit    int
+// AlertFilter is the alert query of the domain (alerts.AlertQuery).
+type AlertFilter = alerts.AlertQuery
 
-	States, Lifts, Estates, Severities, Types []string
-}
-
-// anyOf returns the allowed values of one filter: the plural list plus the
-// single value.
-func anyOf(single string, multi []string) []string {
-	if single == "" {
-		return multi
-	}
-	return append(append([]string(nil), multi...), single)
-}
+var anyOf = alerts.AnyOf
 
 // List returns alerts matching f, newest first.
 func (r *Alerts) List(ctx context.Context, f AlertFilter) ([]*alerts.Alert, error) {

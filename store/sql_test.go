@@ -14,7 +14,8 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
-	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/history"
+	"github.com/liftwatch/liftwatch/history/sqlhistory"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -192,8 +193,8 @@ func TestSilencesAndNotifications(t *testing.T) {
 func TestHistoryWriteUpserts(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		h := db.History()
-		batch := []ingest.Record{
+		h := sqlhistory.New(db.SQL, db.Dialect)
+		batch := []history.Record{
 			{Kind: telemetry.KindTrip, Lift: "JW-0001", PointNS: 1_790_000_000_000_000_001, Line: []byte("trip,lift=JW-0001 a=1i 1790000000000000001")},
 			{Kind: telemetry.KindTrip, Lift: "JW-0001", PointNS: 1_790_000_000_000_000_002, Line: []byte("trip,lift=JW-0001 a=2i 1790000000000000002")},
 			{Kind: telemetry.KindDoor, Lift: "JW-0001", PointNS: 1_790_000_000_000_000_002, Line: []byte("door,lift=JW-0001 b=1i 1790000000000000002")},
@@ -203,7 +204,7 @@ func TestHistoryWriteUpserts(t *testing.T) {
 		}
 		replay := batch[1]
 		replay.Line = []byte("trip,lift=JW-0001 a=3i 1790000000000000002")
-		if err := h.Write(ctx, []ingest.Record{replay}); err != nil {
+		if err := h.Write(ctx, []history.Record{replay}); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := h.Count(ctx, "trip"); err != nil || n != 2 {

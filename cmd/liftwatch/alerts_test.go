@@ -28,17 +28,19 @@ import (
 )
 
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	out  *lockedBuffer
+	cmd   *exec.Cmd
+	base  string
+	debug string // the debug listener's base URL
+	out   *lockedBuffer
 }
 
 func startAlertServe(t *testing.T, broker *testrig.Mosquitto, data, alertsCfg string) *server {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
-	s := &server{base: "http://" + addr, out: &lockedBuffer{}}
+	debug := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
+	s := &server{base: "http://" + addr, debug: "http://" + debug, out: &lockedBuffer{}}
 	s.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", addr, "--mqtt.broker", broker.URL,
-		"--alerts.config", alertsCfg, "--debug.fake-clock", "--log.level", "warn")
+		"--alerts.config", alertsCfg, "--debug.fake-clock", "--debug.listen", debug, "--log.level", "warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -48,7 +50,11 @@ func startAlertServe(t *testing.T, broker *testrig.Mosquitto, data, alertsCfg st
 }
 
 func (s *server) do(method, path, body string) (int, []byte) {
-	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	return doURL(method, s.base+path, body)
+}
+
+func doURL(method, url, body string) (int, []byte) {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error())
@@ -73,7 +79,7 @@ func (s *server) alert(t *testing.T, id int64) alerts.Alert {
 
 func (s *server) clock(t *testing.T, q string) time.Time {
 	t.Helper()
-	code, b := s.do("POST", "/debug/clock?"+q, "")
+	code, b := doURL("POST", s.debug+"/debug/clock?"+q, "")
 	if code != 200 {
 		t.Fatalf("clock: %d %s", code, b)
 	}

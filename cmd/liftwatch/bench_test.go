@@ -66,7 +66,7 @@ func drain(b *testing.B, hostile float64) {
 		b.ResetTimer()
 		start := time.Now()
 		p = startServeB(b, broker, influx, data)
-		prof := profile(b, p.http)
+		prof := profile(b, p.debug)
 		itest.WaitUntil(b, 10*time.Minute, "all points written", func() bool {
 			return metric("http://"+p.http, "liftwatch_ingest_points_written_total") >= total
 		})
@@ -91,9 +91,10 @@ func drain(b *testing.B, hostile float64) {
 func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string) *proc {
 	b.Helper()
 	port := testrig.FreePort(b)
-	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", port), debug: fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))}
 	p.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", p.http,
-		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn", "--debug.pprof")
+		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn",
+		"--debug.pprof", "--debug.listen", p.debug)
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -143,7 +144,8 @@ func BenchmarkDrainRawPaho(b *testing.B) {
 }
 
 // profile saves a CPU profile of the drain to $LIFTWATCH_BENCH_PROFILE, if
-// set; the channel closes when it is written.
+// set, from the debug listener at addr; the channel closes when it is
+// written.
 func profile(b *testing.B, addr string) chan struct{} {
 	path := os.Getenv("LIFTWATCH_BENCH_PROFILE")
 	if path == "" {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/liftwatch/liftwatch/history"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/ingest"
 )
 
@@ -44,7 +46,7 @@ func runDeadletter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}[action], stderr)
 	dataDir := fs.String("data.dir", "./data", "the service's data directory")
 	format := fs.String("format", "text", "list output: text or json (one object a line)")
-	var influx ingest.InfluxConfig
+	var influx influxhistory.Config
 	if action == "replay" {
 		registerInfluxFlags(fs, &influx)
 	}
@@ -67,7 +69,7 @@ func runDeadletter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "liftwatch deadletter replay: influx.url and influx.bucket are required")
 		return 2
 	}
-	sink, err := ingest.NewInfluxSink(influx)
+	sink, err := influxhistory.New(influx)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch deadletter replay: %v\n", err)
 		return 2
@@ -78,7 +80,7 @@ func runDeadletter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch deadletter replay: %v\n", err)
-		var te *ingest.TargetError
+		var te *history.TargetError
 		if errors.As(err, &te) {
 			return 2
 		}
@@ -96,7 +98,7 @@ func runDeadletter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return 0
 }
 
-func registerInfluxFlags(fs *flag.FlagSet, c *ingest.InfluxConfig) {
+func registerInfluxFlags(fs *flag.FlagSet, c *influxhistory.Config) {
 	fs.StringVar(&c.URL, "influx.url", "", "InfluxDB URL")
 	fs.StringVar(&c.Token, "influx.token", "", "InfluxDB token (1.8: user:password or empty)")
 	fs.StringVar(&c.Org, "influx.org", "", "InfluxDB organisation (2.x)")

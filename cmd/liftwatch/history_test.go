@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/history"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -20,16 +21,16 @@ func TestServeHistoryFromInfluxDB(t *testing.T) {
 	influx := testrig.StartInfluxDB(t)
 	fleet, _ := registry.Jiangwan()
 	lift := fleet[0]
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	var recs []ingest.Record
+	var recs []history.Record
 	for i := int64(1); i <= 3; i++ {
 		m := telemetry.Message{Kind: telemetry.KindTrip, Lift: lift.ID, Boot: 1, Seq: i, TS: 1790000000000 + i*1000, From: 1, To: int(i + 1),
 			DurationMS: 5000, MaxSpeed: 1}
-		recs = append(recs, ingest.Record{Kind: m.Kind, Lift: m.Lift, Boot: 1, Seq: i, PointNS: m.PointTime(), Line: telemetry.AppendLine(nil, &m, lift.Estate)})
+		recs = append(recs, history.Record{Kind: m.Kind, Lift: m.Lift, Boot: 1, Seq: i, PointNS: m.PointTime(), Line: telemetry.AppendLine(nil, &m, lift.Estate)})
 	}
 	if err := sink.Write(context.Background(), recs); err != nil {
 		t.Fatal(err)

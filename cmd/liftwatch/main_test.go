@@ -202,9 +202,10 @@ events:
 }
 
 type proc struct {
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	http string
+	cmd   *exec.Cmd
+	out   *lockedBuffer
+	http  string
+	debug string // the debug listener's address, if started with one
 }
 
 func startServe(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, dataDir string) *proc {

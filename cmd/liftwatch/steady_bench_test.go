@@ -61,8 +61,10 @@ func steady(b *testing.B, n int, window time.Duration) {
 	}
 	port := testrig.FreePort(b)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	debugAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))
 	serve := exec.Command(binary, "serve", "--data.dir", filepath.Join(dir, "data"), "--http.listen", httpAddr,
-		"--registry.file", reg, "--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn", "--debug.pprof")
+		"--registry.file", reg, "--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn",
+		"--debug.pprof", "--debug.listen", debugAddr)
 	serve.Stderr = os.Stderr
 	if err := serve.Start(); err != nil {
 		b.Fatal(err)
@@ -86,7 +88,7 @@ func steady(b *testing.B, n int, window time.Duration) {
 	sim0, _, _ := procCPU(sim.Process.Pid)
 	msgs0 := metric(url, "liftwatch_ingest_points_written_total")
 	b.ResetTimer()
-	prof := profile(b, httpAddr)
+	prof := profile(b, debugAddr)
 	time.Sleep(window)
 	if prof != nil {
 		<-prof

@@ -21,6 +21,9 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/api"
+	"github.com/liftwatch/liftwatch/history"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
+	"github.com/liftwatch/liftwatch/history/sqlhistory"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/clock"
 	"github.com/liftwatch/liftwatch/internal/listen"
@@ -84,10 +87,11 @@ type App struct {
 	index    *registry.Index
 	ing      *ingest.Ingester
 	rcv      ingest.Input
-	sink     ingest.Sink
+	sink     history.Store
 	api      *api.Server
 	prom     *prometheus.Registry
 	listener net.Listener
+	debug    net.Listener // nil: no debug listener
 	fake     *clock.Fake
 	engine   *alerts.Engine
 	outbox   *alerts.Outbox
@@ -137,9 +141,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.index = registry.NewIndex(stored)
 
-	var history api.History
+	var hist history.Store
 	if cfg.Influx.URL != "" {
-		s, err := ingest.NewInfluxSink(cfg.Influx.Sink())
+		s, err := influxhistory.New(cfg.Influx.Sink())
 		if err != nil {
 			a.db.Close()
 			return nil, err
@@ -150,7 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err = s.Prepare(pctx)
 		cancel()
-		var te *ingest.TargetError
+		var te *history.TargetError
 		if errors.As(err, &te) {
 			s.Close()
 			a.db.Close()
@@ -160,14 +164,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		} else {
 			log.Info("InfluxDB target ready", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket, "version", s.Version())
 		}
-		a.sink = s
-		if history, err = ingest.NewInfluxHistory(cfg.Influx.Sink()); err != nil {
-			a.db.Close()
-			return nil, err
-		}
+		hist = s
 	} else {
-		h := a.db.History()
-		a.sink, history = h, h
+		hist = sqlhistory.New(a.db.SQL, a.db.Dialect)
 	}
 	// Alert changes are written behind the engine, in order, from one
 	// goroutine; ingest acks a message only once they are written.
@@ -176,6 +175,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.sink = hist
 	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox,
 		Root: cfg.Telemetry.Root, MaxUnacked: cfg.Ingest.MaxUnacked, Shards: cfg.Ingest.Shards, BatchPoints: cfg.Ingest.BatchPoints, FlushInterval: cfg.Ingest.FlushEvery,
 		SpoolDir: filepath.Join(cfg.Data.Dir, "spool"), DeadLetterDir: filepath.Join(cfg.Data.Dir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.Ingest.SpoolMax, RetainBytes: 64 << 20},
@@ -195,8 +195,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: history,
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Pprof: cfg.Debug.Pprof, FakeClock: a.fake, Safety: a.engine,
+	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
+		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
@@ -221,6 +221,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if cfg.Debug.Listen != "" {
+		if a.debug, err = listen.TCP(cfg.Debug.Listen, "debug.listen", "LIFTWATCH_DEBUG_LISTEN"); err != nil {
+			a.listener.Close()
+			a.db.Close()
+			return nil, err
+		}
+		log.Warn("debug listener on: it exposes internals, keep it on loopback", "debug", "http://"+a.debug.Addr().String(),
+			"pprof", cfg.Debug.Pprof, "fake_clock", cfg.Debug.FakeClock)
+	}
 	return a, nil
 }
 
@@ -232,6 +241,14 @@ func (a *App) Handle(pattern string, h http.Handler) {
 		a.extra.Handle("/", a.api.Handler())
 	}
 	a.extra.Handle(pattern, h)
+}
+
+// DebugAddr is the bound debug address ("" when the debug listener is off).
+func (a *App) DebugAddr() string {
+	if a.debug == nil {
+		return ""
+	}
+	return a.debug.Addr().String()
 }
 
 // HTTPAddr is the bound HTTP address.
@@ -262,28 +279,19 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Error("alert changes lost at shutdown", "err", err)
 		}
 	}()
-	if s, ok := a.sink.(*ingest.InfluxSink); ok {
+	if s, ok := a.sink.(*influxhistory.Influx); ok {
 		defer s.Close()
 	}
 	var h http.Handler = a.api.Handler()
 	if a.extra != nil {
 		h = a.extra
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	var g run.Group
 	g.Logger = a.log
-	g.Add("http", func(ctx context.Context) error {
-		errc := make(chan error, 1)
-		go func() { errc <- srv.Serve(a.listener) }()
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serve: %w", err)
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		}
-	})
+	g.Add("http", serveHTTP(a.listener, h))
+	if a.debug != nil {
+		g.Add("debug-http", serveHTTP(a.debug, api.NewDebug(api.DebugDeps{FakeClock: a.fake, Pprof: a.cfg.Debug.Pprof})))
+	}
 	g.Add("ingest", a.ing.Run)
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
@@ -294,6 +302,23 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
 		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])
 	return g.Run(ctx)
+}
+
+// serveHTTP serves h on l until ctx ends, then drains for up to 5 s.
+func serveHTTP(l net.Listener, h http.Handler) func(context.Context) error {
+	return func(ctx context.Context) error {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(l) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve %s: %w", l.Addr(), err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		}
+	}
 }
 
 // buildAlerts makes the alert engine, its live stream and its notifiers, and

@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/liftwatch/liftwatch/ingest"
+	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -139,7 +139,7 @@ type InfluxConfig struct {
 }
 
 // Sink is the configuration the InfluxDB sink and history take.
-func (c InfluxConfig) Sink() ingest.InfluxConfig { return ingest.InfluxConfig(c) }
+func (c InfluxConfig) Sink() influxhistory.Config { return influxhistory.Config(c) }
 
 // Validate checks the group.
 func (c *InfluxConfig) Validate() []error {
@@ -165,18 +165,25 @@ type AlertsSettings struct {
 // DebugConfig are the test and diagnosis aids, all off by default.
 type DebugConfig struct {
 	// Listen is the address of the debug listener; "" keeps it off.
-	Listen string `flag:"listen" help:"address (HOST:PORT) of a separate listener for the debug endpoints; empty: off (reserved: until they move there, they stay on the HTTP address)"`
-	Pprof  bool   `flag:"pprof" help:"serve Go profiles under /debug/pprof/ on the HTTP address"`
+	Listen string `flag:"listen" help:"address of the debug listener (e.g. 127.0.0.1:6060), apart from the API; empty: off. Only it serves --debug.pprof and --debug.fake-clock"`
+	Pprof  bool   `flag:"pprof" help:"serve Go profiles under /debug/pprof/ on --debug.listen"`
 	// FakeClock drives the alert clocks from a settable clock
 	// (POST /debug/clock?advance=5m), for tests of escalation across
 	// restarts. Never in production.
-	FakeClock bool `flag:"fake-clock" help:"run alert clocks on a fake clock moved by POST /debug/clock?advance=5m (tests only)"`
+	FakeClock bool `flag:"fake-clock" help:"run alert clocks on a fake clock moved by POST /debug/clock?advance=5m on --debug.listen (tests only)"`
 }
 
 // Validate checks the group.
 func (c *DebugConfig) Validate() []error {
 	if c.Listen == "" {
-		return nil
+		var errs []error
+		if c.Pprof {
+			errs = append(errs, errors.New("debug.pprof: needs debug.listen (profiles are served only on the debug listener)"))
+		}
+		if c.FakeClock {
+			errs = append(errs, errors.New("debug.fake-clock: needs debug.listen (POST /debug/clock is served only on the debug listener)"))
+		}
+		return errs
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return []error{fmt.Errorf("debug.listen %q: want HOST:PORT (or empty: off)", c.Listen)}

@@ -1,4 +1,12 @@
-package ingest
+// Package history is liftwatch's telemetry history behind one interface:
+// the drainer writes the spool's records to a Store, the API reads a lift's
+// points back by kind and time, a page at a time. Two implementations sit
+// side by side, each run through the same contract test: history/influx
+// (InfluxDB, line protocol out and InfluxQL back) and history/sqlhistory (the
+// embedded store over database/sql). This package holds only the contract —
+// types, the error kinds a write returns and the line-protocol reader — so
+// that its consumers (ingest, api) depend on neither database.
+package history
 
 import (
 	"context"
@@ -13,47 +21,78 @@ import (
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
-// HistoryReader answers history queries; the embedded store and InfluxDB
-// both implement it and must give the same answer for the same data.
-type HistoryReader interface {
-	QueryHistory(ctx context.Context, q HistoryQuery) (HistoryPage, error)
+// Store is where telemetry history lives. The drainer writes the spool's
+// records to it; the API reads one lift's points from it, page by page. The
+// embedded store (history/sqlhistory) and InfluxDB (history/influx) both
+// implement it and give the same answer for the same data (contract_test.go).
+type Store interface {
+	Writer
+	Reader
 }
 
-// HistoryQuery selects one lift's stored points, newest first: ordered by
+// Writer stores records from the spool.
+type Writer interface {
+	// Write stores records. Writing the same record twice must be harmless.
+	// A failed write returns a *RejectedError if the data is at fault, a
+	// *StoreError if the store refused it for its own reasons, or any
+	// other error if it could not be asked (down, timeout).
+	Write(ctx context.Context, recs []Record) error
+	// Ping says whether the store is reachable.
+	Ping(ctx context.Context) error
+}
+
+// Reader answers history queries.
+type Reader interface {
+	Query(ctx context.Context, q Query) (Page, error)
+}
+
+// Record is one accepted message as the spool hands it to history: its
+// identity and its point as one line of InfluxDB line protocol.
+type Record struct {
+	Kind    telemetry.Kind
+	Lift    string
+	Boot    int64
+	Seq     int64
+	RecvMS  int64 // when liftwatch received it (kept by the spool, not stored)
+	PointNS int64 // the point's timestamp
+	Line    []byte
+}
+
+// Query selects one lift's stored points, newest first: ordered by
 // time descending, then kind ascending (points of two kinds can share a
 // timestamp).
-type HistoryQuery struct {
+type Query struct {
 	Lift  string
 	Kinds []string  // none: every kind
 	Since time.Time // inclusive; zero: no bound
 	Until time.Time // exclusive; zero: no bound
 	// After continues a previous page: only points after this one in the
 	// order above.
-	After *HistoryCursor
+	After *Cursor
 	Limit int // 1..10000
 }
 
-// HistoryCursor is the position of a point in the history order.
-type HistoryCursor struct {
+// Cursor is the position of a point in the history order.
+type Cursor struct {
 	TimeNS int64
 	Kind   string
 }
 
 // String encodes the cursor for the API ("<time_ns>_<kind>").
-func (c HistoryCursor) String() string { return strconv.FormatInt(c.TimeNS, 10) + "_" + c.Kind }
+func (c Cursor) String() string { return strconv.FormatInt(c.TimeNS, 10) + "_" + c.Kind }
 
-// ParseHistoryCursor decodes String's form.
-func ParseHistoryCursor(s string) (HistoryCursor, error) {
+// ParseCursor decodes String's form.
+func ParseCursor(s string) (Cursor, error) {
 	ns, kind, ok := strings.Cut(s, "_")
 	t, err := strconv.ParseInt(ns, 10, 64)
 	if _, known := telemetry.ParseKind(kind); !ok || err != nil || !known {
-		return HistoryCursor{}, errors.New("not a cursor returned by this endpoint")
+		return Cursor{}, errors.New("not a cursor returned by this endpoint")
 	}
-	return HistoryCursor{TimeNS: t, Kind: kind}, nil
+	return Cursor{TimeNS: t, Kind: kind}, nil
 }
 
-// kinds returns the query's kinds, every kind if none is named, sorted.
-func (q *HistoryQuery) kinds() []string {
+// SortedKinds returns the query's kinds, every kind if none is named, sorted.
+func (q *Query) SortedKinds() []string {
 	ks := q.Kinds
 	if len(ks) == 0 {
 		ks = []string{"alarm", "door", "fault", "status", "trip"}
@@ -64,7 +103,7 @@ func (q *HistoryQuery) kinds() []string {
 }
 
 // Validate checks the query.
-func (q *HistoryQuery) Validate() error {
+func (q *Query) Validate() error {
 	if q.Limit < 1 || q.Limit > 10000 {
 		return errors.New("limit must be 1..10000")
 	}
@@ -76,40 +115,37 @@ func (q *HistoryQuery) Validate() error {
 	return nil
 }
 
-// HistoryPage is one page of points and, if more follow, where the next
+// Page is one page of points and, if more follow, where the next
 // page starts.
-type HistoryPage struct {
-	Points []HistoryPoint
-	Next   *HistoryCursor
+type Page struct {
+	Points []Point
+	Next   *Cursor
 }
 
-// finishPage trims points fetched with limit+1 to a page.
-func finishPage(pts []HistoryPoint, limit int) HistoryPage {
+// FinishPage sorts points fetched with limit+1 into history order and cuts
+// them to one page.
+func FinishPage(pts []Point, limit int) Page {
 	sort.SliceStable(pts, func(i, j int) bool {
 		if pts[i].TimeNS != pts[j].TimeNS {
 			return pts[i].TimeNS > pts[j].TimeNS
 		}
 		return pts[i].Kind < pts[j].Kind
 	})
-	page := HistoryPage{Points: pts}
+	page := Page{Points: pts}
 	if len(pts) > limit {
 		page.Points = pts[:limit]
 		last := pts[limit-1]
-		page.Next = &HistoryCursor{TimeNS: last.TimeNS, Kind: last.Kind}
+		page.Next = &Cursor{TimeNS: last.TimeNS, Kind: last.Kind}
 	}
 	if page.Points == nil {
-		page.Points = []HistoryPoint{}
+		page.Points = []Point{}
 	}
 	return page
 }
 
-// FinishPage sorts points fetched with Limit+1 into history order and cuts
-// them to one page (for HistoryReader implementations outside this package).
-func FinishPage(pts []HistoryPoint, limit int) HistoryPage { return finishPage(pts, limit) }
-
-// HistoryPoint is one stored telemetry point as typed data. Fields that a
+// Point is one stored telemetry point as typed data. Fields that a
 // kind does not carry (or an optional field the terminal left out) are nil.
-type HistoryPoint struct {
+type Point struct {
 	Kind   string    `json:"kind"`
 	Time   time.Time `json:"time"` // the point's time: the message's ts (ms) plus seq mod 1e6 ns
 	TimeNS int64     `json:"-"`
@@ -143,7 +179,7 @@ type HistoryPoint struct {
 
 // field returns a pointer to the point's field of that stored name, nil for
 // a name the schema does not know (a newer writer's field: left out).
-func (p *HistoryPoint) field(name string) any {
+func (p *Point) field(name string) any {
 	switch name {
 	case "boot":
 		return &p.Boot
@@ -197,10 +233,10 @@ func (p *HistoryPoint) field(name string) any {
 	return nil
 }
 
-// set stores a value read from either backend (int64, float64, bool,
+// Set stores a value read from either backend (int64, float64, bool,
 // string or json.Number) into the named field, converting by the schema:
 // InfluxDB's JSON does not say whether 3 was an integer or a float.
-func (p *HistoryPoint) set(name string, v any) error {
+func (p *Point) Set(name string, v any) error {
 	if n, ok := v.(json.Number); ok {
 		if i, err := n.Int64(); err == nil {
 			v = i
@@ -251,8 +287,8 @@ func (p *HistoryPoint) set(name string, v any) error {
 
 // ParseLine reads one line-protocol point as telemetry.AppendLine writes it
 // (and as InfluxDB reads it: string fields unescape only \" and \\).
-func ParseLine(line string) (HistoryPoint, error) {
-	var p HistoryPoint
+func ParseLine(line string) (Point, error) {
+	var p Point
 	line = strings.TrimRight(line, "\n")
 	// Split into series key, fields and timestamp at unescaped, unquoted spaces.
 	var parts []string
@@ -307,7 +343,7 @@ func ParseLine(line string) (HistoryPoint, error) {
 				return p, fmt.Errorf("line protocol: field %s: %w", name, err)
 			}
 		}
-		if err := p.set(name, v); err != nil {
+		if err := p.Set(name, v); err != nil {
 			return p, err
 		}
 	}

@@ -1,4 +1,4 @@
-package ingest_test
+package influx_test
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/history"
+	"github.com/liftwatch/liftwatch/history/influx"
 )
 
 // fakeInflux2 answers like InfluxDB 2.x's /ping and /api/v2/write for
@@ -65,13 +66,13 @@ func TestPrepareInflux2(t *testing.T) {
 		{"good", "other", "ok", `influx.org "other"`},
 	}
 	for _, c := range cases {
-		s, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: srv.URL, Token: c.token, Org: c.org, Bucket: c.bucket})
+		s, err := influx.New(influx.Config{URL: srv.URL, Token: c.token, Org: c.org, Bucket: c.bucket})
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = s.Prepare(context.Background())
 		s.Close()
-		var te *ingest.TargetError
+		var te *history.TargetError
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%+v: %v", c, err)
@@ -88,16 +89,16 @@ func TestPrepareUnreachableIsNotATargetError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	s, _ := ingest.NewInfluxSink(ingest.InfluxConfig{URL: url, Bucket: "x/autogen"})
+	s, _ := influx.New(influx.Config{URL: url, Bucket: "x/autogen"})
 	defer s.Close()
 	err := s.Prepare(context.Background())
-	var te *ingest.TargetError
+	var te *history.TargetError
 	if err == nil || errors.As(err, &te) {
 		t.Fatalf("unreachable: %v", err)
 	}
-	err = s.Write(context.Background(), []ingest.Record{{Line: []byte("m f=1i 1\n")}})
-	var se *ingest.StoreError
-	var rej *ingest.RejectedError
+	err = s.Write(context.Background(), []history.Record{{Line: []byte("m f=1i 1\n")}})
+	var se *history.StoreError
+	var rej *history.RejectedError
 	if err == nil || errors.As(err, &se) || errors.As(err, &rej) {
 		t.Fatalf("write to unreachable store: %v", err)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package history_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/history"
+	"github.com/liftwatch/liftwatch/history/influx"
+	"github.com/liftwatch/liftwatch/history/sqlhistory"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -55,9 +57,9 @@ func contractMessages() []telemetry.Message {
 
 // expected computes the answer from the messages themselves (through the
 // contract's JSON, not line protocol), independently of either backend.
-func expected(t *testing.T, ms []telemetry.Message, q ingest.HistoryQuery) []ingest.HistoryPoint {
+func expected(t *testing.T, ms []telemetry.Message, q history.Query) []history.Point {
 	t.Helper()
-	var out []ingest.HistoryPoint
+	var out []history.Point
 	for i := range ms {
 		m := &ms[i]
 		ns := m.PointTime()
@@ -68,7 +70,7 @@ func expected(t *testing.T, ms []telemetry.Message, q ingest.HistoryQuery) []ing
 		if m.Lift != q.Lift || !kindOK || (!q.Since.IsZero() && ns < q.Since.UnixNano()) || (!q.Until.IsZero() && ns >= q.Until.UnixNano()) {
 			continue
 		}
-		var p ingest.HistoryPoint
+		var p history.Point
 		if err := json.Unmarshal(telemetry.AppendJSON(nil, m), &p); err != nil {
 			t.Fatal(err)
 		}
@@ -84,16 +86,17 @@ func expected(t *testing.T, ms []telemetry.Message, q ingest.HistoryQuery) []ing
 	return out
 }
 
-// TestHistoryContract runs the same queries against the embedded store
-// (real SQLite) and real InfluxDB 1.8, written through their real sinks,
-// and wants the same typed answer from both, page by page.
+// TestHistoryContract runs the same writes and queries against both
+// implementations of history.Store, the embedded store (real SQLite) and real
+// InfluxDB 1.8, and wants the same typed answer from both, page by page: by
+// lift, by kind, by time window, paginated by cursor.
 func TestHistoryContract(t *testing.T) {
 	ctx := context.Background()
 	ms := contractMessages()
-	recs := make([]ingest.Record, len(ms))
+	recs := make([]history.Record, len(ms))
 	for i := range ms {
 		m := &ms[i]
-		recs[i] = ingest.Record{Kind: m.Kind, Lift: m.Lift, Boot: m.Boot, Seq: m.Seq, PointNS: m.PointTime(),
+		recs[i] = history.Record{Kind: m.Kind, Lift: m.Lift, Boot: m.Boot, Seq: m.Seq, PointNS: m.PointTime(),
 			Line: telemetry.AppendLine(nil, m, "estate-"+m.Lift)}
 	}
 	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "lw.db"))
@@ -101,44 +104,43 @@ func TestHistoryContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.History().Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
-	influx := testrig.StartInfluxDB(t)
-	sink, err := ingest.NewInfluxSink(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
+	rig := testrig.StartInfluxDB(t)
+	ix, err := influx.New(influx.Config{URL: rig.URL, Bucket: rig.Bucket})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sink.Close()
-	if err := sink.Write(ctx, recs); err != nil {
-		t.Fatal(err)
+	defer ix.Close()
+	// Both backends behind the one interface, written and read alike.
+	backends := map[string]history.Store{"sqlite": sqlhistory.New(db.SQL, db.Dialect), "influxdb": ix}
+	for name, b := range backends {
+		if err := b.Write(ctx, recs); err != nil {
+			t.Fatalf("%s write: %v", name, err)
+		}
+		if err := b.Ping(ctx); err != nil {
+			t.Fatalf("%s ping: %v", name, err)
+		}
 	}
-	ih, err := ingest.NewInfluxHistory(ingest.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	backends := map[string]ingest.HistoryReader{"sqlite": db.History(), "influxdb": ih}
 
 	t0 := time.UnixMilli(1790000000000)
 	for _, tc := range []struct {
 		name string
-		q    ingest.HistoryQuery
+		q    history.Query
 	}{
-		{"all", ingest.HistoryQuery{Lift: "A"}},
-		{"one kind", ingest.HistoryQuery{Lift: "A", Kinds: []string{"trip"}}},
-		{"two kinds", ingest.HistoryQuery{Lift: "A", Kinds: []string{"trip", "door"}}},
-		{"window", ingest.HistoryQuery{Lift: "A", Since: t0.Add(3 * time.Second), Until: t0.Add(9 * time.Second)}},
-		{"other lift", ingest.HistoryQuery{Lift: "B"}},
-		{"no such lift", ingest.HistoryQuery{Lift: "Z"}},
+		{"all", history.Query{Lift: "A"}},
+		{"one kind", history.Query{Lift: "A", Kinds: []string{"trip"}}},
+		{"two kinds", history.Query{Lift: "A", Kinds: []string{"trip", "door"}}},
+		{"window", history.Query{Lift: "A", Since: t0.Add(3 * time.Second), Until: t0.Add(9 * time.Second)}},
+		{"other lift", history.Query{Lift: "B"}},
+		{"no such lift", history.Query{Lift: "Z"}},
 	} {
 		want := expected(t, ms, tc.q)
 		for _, limit := range []int{1, 2, 3, 100} {
 			for name, b := range backends {
 				q := tc.q
 				q.Limit = limit
-				var got []ingest.HistoryPoint
+				var got []history.Point
 				for pages := 0; ; pages++ {
-					page, err := b.QueryHistory(ctx, q)
+					page, err := b.Query(ctx, q)
 					if err != nil {
 						t.Fatalf("%s %s limit %d: %v", tc.name, name, limit, err)
 					}
@@ -162,7 +164,7 @@ func TestHistoryContract(t *testing.T) {
 			}
 		}
 	}
-	if len(expected(t, ms, ingest.HistoryQuery{Lift: "A"})) < 12 {
+	if len(expected(t, ms, history.Query{Lift: "A"})) < 12 {
 		t.Fatal("contract data too small to mean anything")
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package influx
 
 import (
 	"bytes"
@@ -11,38 +11,39 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liftwatch/liftwatch/history"
 )
 
-// InfluxHistory answers history queries from InfluxDB with InfluxQL over
+// reader answers history queries from InfluxDB with InfluxQL over
 // the /query endpoint. That endpoint is native in InfluxDB 1.8 (whose Flux
 // endpoint is off by default) and exists in 2.x as the v1-compatible API
 // (it needs a DBRP mapping for the bucket). The bucket is "db/retention".
-type InfluxHistory struct {
+type reader struct {
 	url    string // .../query
 	db, rp string
 	token  string
 	client *http.Client
 }
 
-// NewInfluxHistory makes a reader for the InfluxDB of cfg.
-func NewInfluxHistory(cfg InfluxConfig) (*InfluxHistory, error) {
-	if cfg.URL == "" || cfg.Bucket == "" {
-		return nil, fmt.Errorf("influx: url and bucket are required")
-	}
+func newReader(cfg Config) *reader {
 	db, rp, _ := strings.Cut(cfg.Bucket, "/")
-	return &InfluxHistory{url: strings.TrimRight(cfg.URL, "/") + "/query", db: db, rp: rp, token: cfg.Token,
-		client: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &reader{url: strings.TrimRight(cfg.URL, "/") + "/query", db: db, rp: rp, token: cfg.Token,
+		client: &http.Client{Timeout: 30 * time.Second}}
 }
 
-var _ HistoryReader = (*InfluxHistory)(nil)
+// Query answers a history query with InfluxQL (see reader).
+func (s *Influx) Query(ctx context.Context, q history.Query) (history.Page, error) {
+	return s.reader.query(ctx, q)
+}
 
-// QueryHistory runs one SELECT per kind (InfluxQL orders and limits each
+// query runs one SELECT per kind (InfluxQL orders and limits each
 // measurement on its own), all in one request, and merges the results.
-func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
+func (h *reader) query(ctx context.Context, q history.Query) (history.Page, error) {
 	if err := q.Validate(); err != nil {
-		return HistoryPage{}, err
+		return history.Page{}, err
 	}
-	kinds := q.kinds()
+	kinds := q.SortedKinds()
 	stmts := make([]string, 0, len(kinds))
 	for _, k := range kinds {
 		conds := []string{`"lift" = ` + influxString(q.Lift)}
@@ -68,7 +69,7 @@ func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (Histo
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(form.Encode()))
 	if err != nil {
-		return HistoryPage{}, fmt.Errorf("influx query: %w", err)
+		return history.Page{}, fmt.Errorf("influx query: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if h.token != "" {
@@ -76,15 +77,15 @@ func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (Histo
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return HistoryPage{}, fmt.Errorf("influx query: %w", err)
+		return history.Page{}, fmt.Errorf("influx query: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return HistoryPage{}, fmt.Errorf("influx query: read: %w", err)
+		return history.Page{}, fmt.Errorf("influx query: read: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return HistoryPage{}, fmt.Errorf("influx query: %s: %.300s", resp.Status, body)
+		return history.Page{}, fmt.Errorf("influx query: %s: %.300s", resp.Status, body)
 	}
 	var out struct {
 		Error   string `json:"error"`
@@ -100,19 +101,19 @@ func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (Histo
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
-		return HistoryPage{}, fmt.Errorf("influx query: decode: %w", err)
+		return history.Page{}, fmt.Errorf("influx query: decode: %w", err)
 	}
 	if out.Error != "" {
-		return HistoryPage{}, fmt.Errorf("influx query: %s", out.Error)
+		return history.Page{}, fmt.Errorf("influx query: %s", out.Error)
 	}
-	var pts []HistoryPoint
+	var pts []history.Point
 	for _, r := range out.Results {
 		if r.Error != "" {
-			return HistoryPage{}, fmt.Errorf("influx query: %s", r.Error)
+			return history.Page{}, fmt.Errorf("influx query: %s", r.Error)
 		}
 		for _, s := range r.Series {
 			for _, row := range s.Values {
-				p := HistoryPoint{Kind: s.Name}
+				p := history.Point{Kind: s.Name}
 				for i, col := range s.Columns {
 					if i >= len(row) || row[i] == nil {
 						continue
@@ -122,15 +123,15 @@ func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (Histo
 						n, ok := row[i].(json.Number)
 						ns, err := n.Int64()
 						if !ok || err != nil {
-							return HistoryPage{}, fmt.Errorf("influx query: time %v is not epoch ns", row[i])
+							return history.Page{}, fmt.Errorf("influx query: time %v is not epoch ns", row[i])
 						}
 						p.TimeNS, p.Time = ns, time.Unix(0, ns).UTC()
 					case "lift":
 						p.Lift, _ = row[i].(string)
 					case "estate":
 					default:
-						if err := p.set(col, row[i]); err != nil {
-							return HistoryPage{}, fmt.Errorf("influx query: %s: %w", s.Name, err)
+						if err := p.Set(col, row[i]); err != nil {
+							return history.Page{}, fmt.Errorf("influx query: %s: %w", s.Name, err)
 						}
 					}
 				}
@@ -138,7 +139,7 @@ func (h *InfluxHistory) QueryHistory(ctx context.Context, q HistoryQuery) (Histo
 			}
 		}
 	}
-	return finishPage(pts, q.Limit), nil
+	return history.FinishPage(pts, q.Limit), nil
 }
 
 // influxString quotes an InfluxQL string literal.

@@ -1,32 +1,44 @@
-package store
+// Package sqlhistory is the embedded implementation of history.Store: the
+// telemetry table of liftwatch's SQL database (SQLite by default; the schema
+// is one of store's migrations), over database/sql.
+package sqlhistory
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/liftwatch/liftwatch/ingest"
+	"github.com/liftwatch/liftwatch/history"
 )
 
-// History is the embedded telemetry store: ingest's sink when no InfluxDB is
-// configured. A point's key is its series and timestamp, as in InfluxDB, so
-// writing a record twice keeps one row.
-type History struct{ db *DB }
+// Dialect adapts a '?'-placeholder query to the database (store.Dialect).
+type Dialect interface {
+	Rebind(q string) string
+}
 
-// History returns the embedded telemetry store.
-func (s *DB) History() *History { return &History{db: s} }
+// History is the embedded telemetry store: where history goes when no
+// InfluxDB is configured. A point's key is its series and timestamp, as in
+// InfluxDB, so writing a record twice keeps one row.
+type History struct {
+	sql     *sql.DB
+	dialect Dialect
+}
 
-var _ ingest.Sink = (*History)(nil)
+// New uses the telemetry table of db (migrated by store).
+func New(db *sql.DB, d Dialect) *History { return &History{sql: db, dialect: d} }
+
+var _ history.Store = (*History)(nil)
 
 // Write stores a batch in one transaction.
-func (h *History) Write(ctx context.Context, recs []ingest.Record) error {
-	tx, err := h.db.SQL.BeginTx(ctx, nil)
+func (h *History) Write(ctx context.Context, recs []history.Record) error {
+	tx, err := h.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("history begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, h.db.Dialect.Rebind(`INSERT INTO telemetry (kind, lift, ts_ns, line) VALUES (?, ?, ?, ?)
+	stmt, err := tx.PrepareContext(ctx, h.dialect.Rebind(`INSERT INTO telemetry (kind, lift, ts_ns, line) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, lift, ts_ns) DO UPDATE SET line = excluded.line`))
 	if err != nil {
 		return fmt.Errorf("history prepare: %w", err)
@@ -45,7 +57,7 @@ func (h *History) Write(ctx context.Context, recs []ingest.Record) error {
 }
 
 // Ping checks the database answers.
-func (h *History) Ping(ctx context.Context) error { return h.db.SQL.PingContext(ctx) }
+func (h *History) Ping(ctx context.Context) error { return h.sql.PingContext(ctx) }
 
 // Point is one stored telemetry point.
 type Point struct {
@@ -67,7 +79,7 @@ func (h *History) Recent(ctx context.Context, lift, kind string, limit int) ([]P
 	}
 	q += ` ORDER BY ts_ns DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := h.db.SQL.QueryContext(ctx, h.db.Dialect.Rebind(q), args...)
+	rows, err := h.sql.QueryContext(ctx, h.dialect.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("history query: %w", err)
 	}
@@ -86,20 +98,18 @@ func (h *History) Recent(ctx context.Context, lift, kind string, limit int) ([]P
 // Count returns the number of stored points of kind.
 func (h *History) Count(ctx context.Context, kind string) (int64, error) {
 	var n int64
-	err := h.db.SQL.QueryRowContext(ctx, h.db.Dialect.Rebind(`SELECT COUNT(*) FROM telemetry WHERE kind = ?`), kind).Scan(&n)
+	err := h.sql.QueryRowContext(ctx, h.dialect.Rebind(`SELECT COUNT(*) FROM telemetry WHERE kind = ?`), kind).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("history count: %w", err)
 	}
 	return n, nil
 }
 
-var _ ingest.HistoryReader = (*History)(nil)
-
-// QueryHistory answers a history query with typed points, in the same order
-// and pages as InfluxDB (ingest.InfluxHistory).
-func (h *History) QueryHistory(ctx context.Context, hq ingest.HistoryQuery) (ingest.HistoryPage, error) {
+// Query answers a history query with typed points, in the same order and
+// pages as InfluxDB (history/influx).
+func (h *History) Query(ctx context.Context, hq history.Query) (history.Page, error) {
 	if err := hq.Validate(); err != nil {
-		return ingest.HistoryPage{}, err
+		return history.Page{}, err
 	}
 	q := `SELECT ts_ns, line FROM telemetry WHERE lift = ?`
 	args := []any{hq.Lift}
@@ -123,26 +133,26 @@ func (h *History) QueryHistory(ctx context.Context, hq ingest.HistoryQuery) (ing
 	}
 	q += ` ORDER BY ts_ns DESC, kind ASC LIMIT ?`
 	args = append(args, hq.Limit+1)
-	rows, err := h.db.SQL.QueryContext(ctx, h.db.Dialect.Rebind(q), args...)
+	rows, err := h.sql.QueryContext(ctx, h.dialect.Rebind(q), args...)
 	if err != nil {
-		return ingest.HistoryPage{}, fmt.Errorf("history query: %w", err)
+		return history.Page{}, fmt.Errorf("history query: %w", err)
 	}
 	defer rows.Close()
-	var pts []ingest.HistoryPoint
+	var pts []history.Point
 	for rows.Next() {
 		var ns int64
 		var line string
 		if err := rows.Scan(&ns, &line); err != nil {
-			return ingest.HistoryPage{}, fmt.Errorf("history scan: %w", err)
+			return history.Page{}, fmt.Errorf("history scan: %w", err)
 		}
-		p, err := ingest.ParseLine(line)
+		p, err := history.ParseLine(line)
 		if err != nil {
-			return ingest.HistoryPage{}, fmt.Errorf("history point at %d: %w", ns, err)
+			return history.Page{}, fmt.Errorf("history point at %d: %w", ns, err)
 		}
 		pts = append(pts, p)
 	}
 	if err := rows.Err(); err != nil {
-		return ingest.HistoryPage{}, fmt.Errorf("history rows: %w", err)
+		return history.Page{}, fmt.Errorf("history rows: %w", err)
 	}
-	return ingest.FinishPage(pts, hq.Limit), nil
+	return history.FinishPage(pts, hq.Limit), nil
 }
