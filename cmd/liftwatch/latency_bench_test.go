@@ -41,7 +41,10 @@ func BenchmarkAlertLatency(b *testing.B) {
 	if probes <= 0 {
 		probes = 200
 	}
-	broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
+	// LIFTWATCH_BENCH_INFLIGHT sets the broker's per-client inflight window
+	// (default: the rig's 1000, as deploy/mosquitto ships).
+	inflight, _ := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_INFLIGHT"))
+	broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{MaxInflight: inflight})
 	influx := testrig.StartInfluxDB(b)
 	dir := b.TempDir()
 	const lifts = 10_000
