@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -26,6 +27,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *app.Config) {
 	fs.StringVar(&cfg.Influx.Org, "influx.org", "", "InfluxDB organisation (2.x)")
 	fs.StringVar(&cfg.Influx.Bucket, "influx.bucket", "liftwatch", "InfluxDB bucket (1.8: database/retention-policy)")
 	fs.IntVar(&cfg.MaxUnacked, "ingest.max-unacked", 20000, "messages received but not yet acknowledged; keep at least the broker's per-client inflight limit")
+	fs.DurationVar(&cfg.GapGrace, "ingest.gap-grace", ingest.DefaultGapGrace, "how long a hole in a lift's sequence waits for a late, reordered message before it counts as a gap (warning, /readyz sequence degraded)")
 	fs.IntVar(&cfg.Shards, "ingest.shards", 0, "parallel lift shards (0: one per CPU)")
 	fs.IntVar(&cfg.BatchPoints, "ingest.batch-points", 5000, "points per write to the time-series store")
 	fs.DurationVar(&cfg.FlushEvery, "ingest.flush-interval", time.Second, "longest a point waits for its batch to fill before it is written to the store")

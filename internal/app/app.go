@@ -42,6 +42,7 @@ type Config struct {
 	SharedGroup  string
 	Influx       ingest.InfluxConfig // URL "" keeps history in the embedded store
 	MaxUnacked   int
+	GapGrace     time.Duration // a hole in a lift's sequence older than this is a gap
 	Shards       int
 	BatchPoints  int
 	FlushEvery   time.Duration
@@ -86,6 +87,9 @@ func (c *Config) Validate() error {
 	// One message per constraint, each naming its flag.
 	if c.MaxUnacked < 1 {
 		errs = append(errs, fmt.Errorf("ingest.max-unacked %d: must be at least 1", c.MaxUnacked))
+	}
+	if c.GapGrace <= 0 {
+		errs = append(errs, fmt.Errorf("ingest.gap-grace %v: must be positive", c.GapGrace))
 	}
 	if c.Shards < 0 {
 		errs = append(errs, fmt.Errorf("ingest.shards %d: must not be negative (0: one per CPU)", c.Shards))
@@ -232,7 +236,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.ing, err = ingest.New(ingest.Config{
 		Root: cfg.Root, MaxUnacked: cfg.MaxUnacked, Shards: cfg.Shards, BatchPoints: cfg.BatchPoints, FlushInterval: cfg.FlushEvery,
 		SpoolDir: filepath.Join(cfg.DataDir, "spool"), DeadLetterDir: filepath.Join(cfg.DataDir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.SpoolMax, RetainBytes: 64 << 20},
-		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, Logger: log.With("component", "ingest"),
+		OfflineAfter: cfg.OfflineAfter, FlushTimeout: cfg.ShutdownWait, GapGrace: cfg.GapGrace, Logger: log.With("component", "ingest"),
 		Decoder: telemetry.Decoder{MaxPayload: cfg.MaxPayload, Horizon: cfg.Horizon, MaxFuture: cfg.MaxFuture},
 	}, a.index, a.sink, a.prom)
 	if err != nil {
@@ -268,6 +272,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return a.sink.Ping(ctx)
 			},
 			"database": func(ctx context.Context) error { return a.db.SQL.PingContext(ctx) },
+			// Degraded, not failed: messages were lost before liftwatch
+			// (usually the broker's queue limits); what arrives is handled.
+			"sequence": func(context.Context) error {
+				if n, lifts := a.ing.RecentGaps(); n > 0 {
+					return &api.DegradedError{Reason: fmt.Sprintf("%d messages missing from %d lifts in the last %d min — "+
+						"check the broker's max_queued_messages and max_inflight_messages, and that liftwatch's session is kept (stable --mqtt.client-id)",
+						n, lifts, int(ingest.GapRecent/time.Minute))}
+				}
+				return nil
+			},
 		}})
 	a.listener, err = listen.TCP(cfg.HTTPListen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {

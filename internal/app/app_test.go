@@ -29,7 +29,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 func testConfig(t *testing.T, broker string) Config {
 	return Config{HTTPListen: "127.0.0.1:0", DataDir: t.TempDir(), Root: telemetry.DefaultRoot, ClientID: "lw-app-test",
 		MQTT:       mqttconn.Options{Broker: broker, MaxReconnect: 2 * time.Second},
-		MaxUnacked: 1000, BatchPoints: 100, FlushEvery: 100 * time.Millisecond, SpoolMax: 64 << 20, OfflineAfter: time.Minute,
+		MaxUnacked: 1000, BatchPoints: 100, FlushEvery: 100 * time.Millisecond, SpoolMax: 64 << 20, OfflineAfter: time.Minute, GapGrace: 30 * time.Second,
 		MaxPayload: telemetry.DefaultMaxPayload, Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture, ShutdownWait: time.Second}
 }
 
