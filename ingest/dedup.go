@@ -14,6 +14,10 @@ const dedupWindow = 1024
 // for its late, reordered messages.
 const retireAfter = 10 * time.Minute
 
+// DefaultGapGrace is how long a hole in a lift's sequence may wait for a
+// late, reordered message before it is counted as a gap.
+const DefaultGapGrace = 30 * time.Second
+
 // verdict is what the detector says of a message.
 type verdict uint8
 
@@ -23,13 +27,34 @@ const (
 	stale                    // too far behind to tell; store, dispatch only faults and alarms
 )
 
+// seqMark records that the sequence had reached seq at the arrival time at
+// (unix ns): every hole below seq is at least now-at old.
+type seqMark struct{ at, seq int64 }
+
+// seqMarks is how many marks a window keeps. A new mark is taken at most
+// every grace/seqMarks, so the marks younger than the grace fit, and a hole
+// is counted between grace and about grace·(1+1/seqMarks) after it opened.
+const seqMarks = 4
+
 // seqWindow remembers which of the last dedupWindow sequence numbers of one
-// boot were seen.
+// boot were seen, and when the holes among them opened.
 type seqWindow struct {
 	boot int64
 	max  int64 // highest seq seen
 	base int64 // numbers up to base are unknown history, never counted lost
-	bits [dedupWindow / 64]uint64
+	// settled: every number up to it is judged (seen, history, or counted
+	// lost); an unseen one above base that arrives later fills a gap.
+	settled int64
+	maxAt   int64 // arrival (unix ns) of max
+	nmarks  int
+	// Oldest first. One more than seqMarks: the marks younger than the grace
+	// and one just due, as a new one is taken before the due ones are settled.
+	marks [seqMarks + 1]seqMark
+	bits  [dedupWindow / 64]uint64
+}
+
+func newSeqWindow(boot, base int64) *seqWindow {
+	return &seqWindow{boot: boot, base: base, settled: base}
 }
 
 func (w *seqWindow) bit(seq int64) (int, uint64) {
@@ -37,14 +62,15 @@ func (w *seqWindow) bit(seq int64) (int, uint64) {
 	return int(i / 64), 1 << (i % 64)
 }
 
-// mark records seq and returns the verdict and how many sequence numbers
-// were confirmed lost (slid out of the window unseen).
-func (w *seqWindow) mark(seq int64) (verdict, int64) {
-	var lost int64
+// mark records seq arriving at now (unix ns) and returns the verdict, how
+// many sequence numbers were confirmed lost (slid out of the window unseen)
+// and whether seq fills a hole already counted lost.
+func (w *seqWindow) mark(seq, now, grace int64) (v verdict, lost int64, filled bool) {
 	switch {
 	case seq > w.max:
-		// Slide: the numbers leaving the window are confirmed lost if unseen.
-		from := max(w.max-dedupWindow+1, w.base+1)
+		// Slide: the numbers leaving the window are confirmed lost if unseen
+		// and not counted already.
+		from := max(w.max-dedupWindow+1, w.settled+1)
 		to := seq - dedupWindow // last number to leave
 		for s := from; s <= to && s <= w.max; s++ {
 			if i, b := w.bit(s); w.bits[i]&b == 0 {
@@ -60,23 +86,66 @@ func (w *seqWindow) mark(seq int64) (verdict, int64) {
 		if skipped := seq - dedupWindow - max(w.max, w.base); skipped > 0 {
 			lost += skipped
 		}
-		w.max = seq
+		w.settled = max(w.settled, to)
+		w.max, w.maxAt = seq, now
+		switch {
+		case w.nmarks == 0 || now-w.marks[w.nmarks-1].at >= grace/seqMarks:
+			if w.nmarks < len(w.marks) {
+				w.nmarks++
+			}
+			fallthrough
+		case w.nmarks == len(w.marks):
+			// Full (the marks are settled on every message, so only with
+			// a clock going backwards): moving the newest mark later only
+			// delays counting.
+			w.marks[w.nmarks-1] = seqMark{at: now, seq: seq}
+		}
 	case seq <= w.max-dedupWindow:
-		return stale, 0
+		return stale, 0, false
 	}
 	i, b := w.bit(seq)
 	if w.bits[i]&b != 0 {
-		return duplicate, lost
+		return duplicate, lost, false
 	}
 	w.bits[i] |= b
-	return fresh, lost
+	return fresh, lost, seq <= w.settled && seq > w.base
 }
 
-// unseen counts the numbers in the window below max not yet seen: lost
-// messages, once no more can arrive.
+// settle counts the holes that have waited longer than grace at now (unix
+// ns): the unseen numbers below the newest mark taken at least grace ago.
+func (w *seqWindow) settle(now, grace int64) (lost int64) {
+	cut := now - grace
+	due := w.settled
+	if w.maxAt <= cut {
+		due, w.nmarks = w.max, 0
+	} else {
+		n := 0
+		for n < w.nmarks && w.marks[n].at <= cut {
+			due = max(due, w.marks[n].seq)
+			n++
+		}
+		if n > 0 {
+			copy(w.marks[:], w.marks[n:w.nmarks])
+			w.nmarks -= n
+		}
+	}
+	if due <= w.settled {
+		return 0
+	}
+	for s := max(w.settled+1, w.max-dedupWindow+1); s < due; s++ {
+		if i, b := w.bit(s); w.bits[i]&b == 0 {
+			lost++
+		}
+	}
+	w.settled = due
+	return lost
+}
+
+// unseen counts the numbers in the window below max not yet seen nor
+// counted: lost messages, once no more can arrive.
 func (w *seqWindow) unseen() int64 {
 	var n int64
-	for s := max(w.max-dedupWindow+1, w.base+1); s < w.max; s++ {
+	for s := max(w.max-dedupWindow+1, w.settled+1); s < w.max; s++ {
 		if i, b := w.bit(s); w.bits[i]&b == 0 {
 			n++
 		}
@@ -84,14 +153,29 @@ func (w *seqWindow) unseen() int64 {
 	return n
 }
 
+// forget makes every number up to max history: neither counted lost nor,
+// arriving later, a filled gap.
+func (w *seqWindow) forget() {
+	w.base = max(w.base, w.max)
+	w.settled = max(w.settled, w.base)
+	w.nmarks = 0
+}
+
 // liftSeq is one lift's duplicate and gap detector: the current boot and the
 // previous one (for late messages after a reboot).
 type liftSeq struct {
 	cur, prev *seqWindow
 	bootAt    time.Time // when cur became current
+	grace     int64     // ns a hole waits for a late message (≤ 0: DefaultGapGrace)
 	// behind is set by a stale message and cleared by the next fresh one:
 	// a run of stale messages is one episode of the sequence going backwards.
 	behind bool
+}
+
+// seqCount is what one check or settle found.
+type seqCount struct {
+	lost   int64 // sequence numbers newly counted lost
+	filled int64 // numbers already counted lost that arrived after all
 }
 
 // backwards records a verdict and reports whether it starts an episode of
@@ -116,30 +200,74 @@ func (l *liftSeq) newest() (boot, seq int64) {
 	return l.cur.boot, l.cur.max
 }
 
-// check classifies (boot, seq) and returns the sequence numbers confirmed
-// lost by it.
-func (l *liftSeq) check(boot, seq int64, now time.Time) (verdict, int64) {
-	var lost int64
+func (l *liftSeq) graceNS() int64 {
+	if l.grace <= 0 {
+		return int64(DefaultGapGrace)
+	}
+	return l.grace
+}
+
+// check classifies (boot, seq) arriving at now and returns what it settled:
+// numbers confirmed lost (holes older than the grace, or leaving the window)
+// and whether this message fills a hole already counted.
+func (l *liftSeq) check(boot, seq int64, now time.Time) (verdict, seqCount) {
+	var c seqCount
+	ns, grace := now.UnixNano(), l.graceNS()
 	if l.prev != nil && now.Sub(l.bootAt) > retireAfter {
-		lost += l.prev.unseen()
+		c.lost += l.prev.unseen()
 		l.prev = nil
 	}
+	w := l.cur
 	switch {
-	case l.cur == nil:
+	case w == nil:
 		// First sight of this lift: what came before is not ours to count.
-		l.cur, l.bootAt = &seqWindow{boot: boot, base: seq - 1}, now
-	case boot > l.cur.boot:
+		l.cur, l.bootAt = newSeqWindow(boot, seq-1), now
+		w = l.cur
+	case boot > w.boot:
 		if l.prev != nil {
-			lost += l.prev.unseen()
+			c.lost += l.prev.unseen()
 		}
-		l.prev, l.cur, l.bootAt = l.cur, &seqWindow{boot: boot}, now
-	case boot < l.cur.boot:
-		if l.prev != nil && boot == l.prev.boot {
-			v, n := l.prev.mark(seq)
-			return v, lost + n
+		l.prev, l.cur, l.bootAt = w, newSeqWindow(boot, 0), now
+		w = l.cur
+	case boot < w.boot:
+		if l.prev == nil || boot != l.prev.boot {
+			return stale, c
 		}
-		return stale, lost
+		w = l.prev
 	}
-	v, n := l.cur.mark(seq)
-	return v, lost + n
+	v, n, filled := w.mark(seq, ns, grace)
+	c.lost += n + w.settle(ns, grace)
+	if filled {
+		c.filled = 1
+	}
+	return v, c
+}
+
+// settle counts the holes of both boots older than the grace at now, and
+// retires the previous boot once its time is up; for the periodic sweep.
+func (l *liftSeq) settle(now time.Time) int64 {
+	ns, grace := now.UnixNano(), l.graceNS()
+	var lost int64
+	if l.prev != nil {
+		lost += l.prev.settle(ns, grace)
+		if now.Sub(l.bootAt) > retireAfter {
+			lost += l.prev.unseen()
+			l.prev = nil
+		}
+	}
+	if l.cur != nil {
+		lost += l.cur.settle(ns, grace)
+	}
+	return lost
+}
+
+// forget makes everything seen so far history (after rebuilding from the
+// spool at start-up: the previous run judged those holes).
+func (l *liftSeq) forget() {
+	if l.cur != nil {
+		l.cur.forget()
+	}
+	if l.prev != nil {
+		l.prev.forget()
+	}
 }

@@ -9,8 +9,8 @@ func TestDedupInOrderAndRepeats(t *testing.T) {
 	var l liftSeq
 	now := time.Unix(0, 0)
 	for s := int64(1); s <= 3000; s++ {
-		if v, lost := l.check(1, s, now); v != fresh || lost != 0 {
-			t.Fatalf("seq %d: %v lost %d", s, v, lost)
+		if v, c := l.check(1, s, now); v != fresh || c.lost != 0 {
+			t.Fatalf("seq %d: %v lost %d", s, v, c.lost)
 		}
 		if v, _ := l.check(1, s, now); v != duplicate {
 			t.Fatalf("repeat of %d not a duplicate", s)
@@ -36,7 +36,7 @@ func TestDedupReorderedIsNotAGap(t *testing.T) {
 	var lost int64
 	for s := int64(7); s < 7+2*dedupWindow; s++ {
 		_, n := l.check(7, s, now)
-		lost += n
+		lost += n.lost
 	}
 	if lost != 0 {
 		t.Fatalf("reordered messages counted as %d lost", lost)
@@ -47,7 +47,7 @@ func TestDedupGapsConfirmed(t *testing.T) {
 	var l liftSeq
 	now := time.Unix(0, 0)
 	var lost int64
-	add := func(s int64) { _, n := l.check(1, s, now); lost += n }
+	add := func(s int64) { _, n := l.check(1, s, now); lost += n.lost }
 	add(1)
 	add(5) // 2,3,4 missing
 	add(4) // 4 arrives late
@@ -90,9 +90,9 @@ func TestDedupReboot(t *testing.T) {
 	// After the retirement time the previous boot's unseen numbers (none
 	// below its max here) are settled and it is forgotten.
 	l.check(3, 14, t0) // 12, 13 now missing below max 14
-	_, lost := l.check(4, 2, t0.Add(retireAfter+time.Second))
-	if lost != 2 {
-		t.Fatalf("retired boot lost %d, want 2", lost)
+	_, c := l.check(4, 2, t0.Add(retireAfter+time.Second))
+	if c.lost != 2 {
+		t.Fatalf("retired boot lost %d, want 2", c.lost)
 	}
 	if v, _ := l.check(3, 12, t0.Add(retireAfter+time.Second)); v != stale {
 		t.Fatal("retired boot should be stale")
@@ -108,7 +108,7 @@ func TestDedupFirstSightMidBoot(t *testing.T) {
 			continue // one real loss
 		}
 		_, n := l.check(2, s, now)
-		lost += n
+		lost += n.lost
 	}
 	if lost != 1 {
 		t.Fatalf("lost %d, want 1: history before first sight is not lost", lost)

@@ -66,6 +66,10 @@ type Config struct {
 	MaxBackoff time.Duration
 	// StoreLogEvery is how often a failing store is logged (default 1m).
 	StoreLogEvery time.Duration
+	// GapGrace is how long a hole in a lift's sequence waits for a late,
+	// reordered message before it is counted as a gap (default
+	// DefaultGapGrace); a hole leaving the duplicate window counts at once.
+	GapGrace time.Duration
 	// WriteBehind, if set, is what persists the consumers' changes after
 	// Consume returns (the alert outbox): a message is acked only once it is
 	// in the spool and the changes its consumers queued are written.
@@ -102,7 +106,9 @@ type Ingester struct {
 	shards   []chan *inbound
 	toSpool  chan *accepted
 	dispatch []chan dispatchItem
-	seqs     []map[string]*liftSeq // per shard, owned by its worker
+	seqs     []map[string]*liftSeq // per shard, under seqMu[shard]: its worker and the gap sweep
+	seqMu    []sync.Mutex
+	gaps     gapReport
 	unacked  atomic.Int64
 	sinkErr  atomic.Pointer[error]
 	rejects  *StoreRejects
@@ -175,6 +181,9 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	if cfg.StoreLogEvery <= 0 {
 		cfg.StoreLogEvery = time.Minute
 	}
+	if cfg.GapGrace <= 0 {
+		cfg.GapGrace = DefaultGapGrace
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -195,6 +204,7 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 		ing.dispatch = append(ing.dispatch, make(chan dispatchItem, 4096))
 		ing.seqs = append(ing.seqs, map[string]*liftSeq{})
 	}
+	ing.seqMu = make([]sync.Mutex, cfg.Shards)
 	if promReg == nil {
 		promReg = prometheus.NewRegistry()
 	}
@@ -208,6 +218,12 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	}); err != nil {
 		sp.Close()
 		return nil, fmt.Errorf("ingest: rebuild duplicate detection: %w", err)
+	}
+	// The holes among the replayed messages were judged by the previous run.
+	for _, m := range ing.seqs {
+		for _, sq := range m {
+			sq.forget()
+		}
 	}
 	recs, _ := sp.Depth()
 	ing.log.Info("spool opened", "dir", cfg.SpoolDir, "replayed", n, "undrained", recs)
@@ -239,7 +255,7 @@ func (ing *Ingester) shardOf(lift string) int {
 func (ing *Ingester) seq(shard int, lift string) *liftSeq {
 	s := ing.seqs[shard][lift]
 	if s == nil {
-		s = &liftSeq{}
+		s = &liftSeq{grace: int64(ing.cfg.GapGrace)}
 		ing.seqs[shard][lift] = s
 	}
 	return s
@@ -314,12 +330,13 @@ func (ing *Ingester) work(shard int) {
 			ing.reject(in, err)
 			continue
 		}
+		ing.seqMu[shard].Lock()
 		sq := ing.seq(shard, l.ID)
-		v, lost := sq.check(m.Boot, m.Seq, in.recv)
-		if lost > 0 {
-			ing.m.gaps.Add(float64(lost))
-			ing.state.AddGaps(l.ID, lost)
-		}
+		v, c := sq.check(m.Boot, m.Seq, in.recv)
+		back := sq.backwards(v)
+		boot, newest := sq.newest()
+		ing.seqMu[shard].Unlock()
+		ing.countGaps(l.ID, c, in.recv)
 		switch v {
 		case duplicate:
 			ing.m.duplicates.Inc()
@@ -328,18 +345,15 @@ func (ing *Ingester) work(shard int) {
 			continue
 		case stale:
 			ing.m.stale.Inc()
-			if sq.backwards(v) {
+			if back {
 				// Reported once per run of stale messages: a terminal that
 				// reset its counter without a new boot, or a backlog
 				// delivered out of order.
 				ing.m.backwards.Inc()
-				boot, newest := sq.newest()
 				ing.log.Warn("lift sequence went backwards beyond the duplicate window", "lift", l.ID,
 					"kind", kind.String(), "boot", m.Boot, "seq", m.Seq, "newest_boot", boot, "newest_seq", newest, "window", dedupWindow)
 			}
 			ing.state.AddStale(l.ID, in.recv)
-		default:
-			sq.backwards(v)
 		}
 		ing.m.acceptedBy[kind].Inc()
 		line := telemetry.AppendLine(make([]byte, 0, 384), &m, l.Estate)
@@ -710,7 +724,41 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// sweep marks silent lifts offline every second.
+// countGaps records sequence numbers found lost in a lift, or filled late.
+func (ing *Ingester) countGaps(lift string, c seqCount, now time.Time) {
+	if c.lost > 0 {
+		ing.m.gaps.Add(float64(c.lost))
+		ing.state.AddGaps(lift, c.lost)
+		ing.gaps.add(lift, c.lost, now)
+	}
+	if c.filled > 0 {
+		ing.m.gapsFilled.Add(float64(c.filled))
+		ing.state.AddGaps(lift, -c.filled)
+	}
+}
+
+// settleGaps counts the holes in every lift's sequence that have waited
+// longer than GapGrace, and warns (at most once a minute) of new gaps.
+func (ing *Ingester) settleGaps(now time.Time) {
+	for shard := range ing.seqs {
+		ing.seqMu[shard].Lock()
+		for lift, sq := range ing.seqs[shard] {
+			if n := sq.settle(now); n > 0 {
+				ing.countGaps(lift, seqCount{lost: n}, now)
+			}
+		}
+		ing.seqMu[shard].Unlock()
+	}
+	ing.gaps.warn(ing.log, now)
+}
+
+// RecentGaps is how many sequence numbers were counted lost within GapRecent
+// before now, and in how many lifts: messages that never reached liftwatch.
+func (ing *Ingester) RecentGaps() (missing int64, lifts int) {
+	return ing.gaps.recent(ing.now())
+}
+
+// sweep marks silent lifts offline and settles sequence gaps every second.
 func (ing *Ingester) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -719,6 +767,7 @@ func (ing *Ingester) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			ing.settleGaps(ing.now())
 			for _, ch := range ing.state.Sweep(ing.now()) {
 				ing.m.stateChanges.WithLabelValues("offline").Inc()
 				for _, f := range ing.onChange {

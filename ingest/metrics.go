@@ -14,6 +14,7 @@ type metrics struct {
 	stale         prometheus.Counter
 	backwards     prometheus.Counter
 	gaps          prometheus.Counter
+	gapsFilled    prometheus.Counter
 	unacked       prometheus.Gauge
 	writeLatency  prometheus.Histogram
 	ackWait       prometheus.Histogram
@@ -48,7 +49,9 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		backwards: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_backwards_total",
 			Help: "Times a lift's sequence went backwards beyond the duplicate window (a run of stale messages counts once); the lift is flagged seq_backwards."}),
 		gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_gaps_total",
-			Help: "Sequence numbers confirmed lost upstream (within a boot)."}),
+			Help: "Sequence numbers lost before liftwatch (within a boot): a hole in a lift's sequence older than --ingest.gap-grace or leaving the duplicate window."}),
+		gapsFilled: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_gaps_filled_total",
+			Help: "Sequence numbers counted in liftwatch_ingest_seq_gaps_total that arrived after all (later than --ingest.gap-grace); missing = gaps - filled."}),
 		unacked: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftwatch_ingest_unacked_messages",
 			Help: "Messages received but not yet acknowledged to the broker."}),
 		writeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liftwatch_ingest_write_duration_seconds",
@@ -84,7 +87,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 	for _, r := range telemetry.Reasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.unacked, m.writeLatency, m.ackWait,
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.gapsFilled, m.unacked, m.writeLatency, m.ackWait,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.writeErrors, m.storeOK, m.connected, m.reconnects, m.stateChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),

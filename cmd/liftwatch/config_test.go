@@ -111,6 +111,7 @@ func TestServeFlagsKeepNamesAndDefaults(t *testing.T) {
 		"influx.url":                  "",
 		"ingest.batch-points":         "5000",
 		"ingest.flush-interval":       "1s",
+		"ingest.gap-grace":            "30s",
 		"ingest.max-unacked":          "20000",
 		"ingest.shards":               "0",
 		"log.format":                  "text",

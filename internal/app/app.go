@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox,
 		Root: cfg.Telemetry.Root, MaxUnacked: cfg.Ingest.MaxUnacked, Shards: cfg.Ingest.Shards, BatchPoints: cfg.Ingest.BatchPoints, FlushInterval: cfg.Ingest.FlushEvery,
 		SpoolDir: filepath.Join(cfg.Data.Dir, "spool"), DeadLetterDir: filepath.Join(cfg.Data.Dir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.Ingest.SpoolMax, RetainBytes: 64 << 20},
-		OfflineAfter: cfg.Ingest.OfflineAfter, FlushTimeout: cfg.Ingest.ShutdownWait, Logger: log.With("component", "ingest"),
+		OfflineAfter: cfg.Ingest.OfflineAfter, FlushTimeout: cfg.Ingest.ShutdownWait, GapGrace: cfg.Ingest.GapGrace, Logger: log.With("component", "ingest"),
 		Decoder: telemetry.Decoder{MaxPayload: cfg.Telemetry.MaxPayload, Horizon: cfg.Telemetry.Horizon, MaxFuture: cfg.Telemetry.MaxFuture},
 	}, a.index, a.sink, a.prom)
 	if err != nil {
@@ -215,6 +215,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return a.sink.Ping(ctx)
 			},
 			"database": func(ctx context.Context) error { return a.db.SQL.PingContext(ctx) },
+			// Degraded, not failed: messages were lost before liftwatch
+			// (usually the broker's queue limits); what arrives is handled.
+			"sequence": func(context.Context) error {
+				if n, lifts := a.ing.RecentGaps(); n > 0 {
+					return &api.DegradedError{Reason: fmt.Sprintf("%d messages missing from %d lifts in the last %d min — "+
+						"check the broker's max_queued_messages and max_inflight_messages, and that liftwatch's session is kept (stable --mqtt.client-id)",
+						n, lifts, int(ingest.GapRecent/time.Minute))}
+				}
+				return nil
+			},
 		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {

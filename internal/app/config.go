@@ -7,6 +7,7 @@ import (
 	"time"
 
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
+	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -94,6 +95,7 @@ func (c *TelemetryConfig) Validate() []error {
 // state and shutdown.
 type IngestConfig struct {
 	MaxUnacked   int           `flag:"ingest.max-unacked" help:"messages received but not yet acknowledged; keep at least the broker's per-client inflight limit"`
+	GapGrace     time.Duration `flag:"ingest.gap-grace" help:"how long a hole in a lift's sequence waits for a late, reordered message before it counts as a gap (warning, /readyz sequence check)"`
 	Shards       int           `flag:"ingest.shards" help:"parallel lift shards (0: one per CPU)"`
 	BatchPoints  int           `flag:"ingest.batch-points" help:"points per write to the time-series store"`
 	FlushEvery   time.Duration `flag:"ingest.flush-interval" help:"longest a point waits for its batch to fill before it is written to the store"`
@@ -107,6 +109,9 @@ func (c *IngestConfig) Validate() []error {
 	var errs []error
 	if c.MaxUnacked < 1 {
 		errs = append(errs, fmt.Errorf("ingest.max-unacked %d: must be at least 1", c.MaxUnacked))
+	}
+	if c.GapGrace <= 0 {
+		errs = append(errs, fmt.Errorf("ingest.gap-grace %v: must be positive", c.GapGrace))
 	}
 	if c.Shards < 0 {
 		errs = append(errs, fmt.Errorf("ingest.shards %d: must not be negative (0: one per CPU)", c.Shards))
@@ -200,7 +205,7 @@ func DefaultConfig() Config {
 		MQTT: MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest"},
 		Telemetry: TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload,
 			Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
-		Ingest: IngestConfig{MaxUnacked: 20000, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
+		Ingest: IngestConfig{MaxUnacked: 20000, GapGrace: ingest.DefaultGapGrace, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
 			OfflineAfter: 3 * time.Minute, ShutdownWait: 5 * time.Second},
 		Influx: InfluxConfig{Bucket: "liftwatch"},
 	}

@@ -12,14 +12,18 @@ import (
 type MosquittoOptions struct {
 	// MaxInflight is max_inflight_messages per client (0: 1000).
 	MaxInflight int
+	// MaxQueued is max_queued_messages per client (0: no cap). A small cap
+	// makes the broker drop what an absent client's session cannot queue,
+	// as a stock Mosquitto (1000) does.
+	MaxQueued int
 	// PasswordFile and ACLFile, if set, turn anonymous access off.
 	PasswordFile, ACLFile string
 	// Extra lines appended to mosquitto.conf.
 	Extra string
 }
 
-// Mosquitto is a private Mosquitto broker with persistence on and no cap on
-// queued messages, so a persistent session loses nothing while its client is
+// Mosquitto is a private Mosquitto broker with persistence on and (unless
+// MaxQueued is set) no cap on queued messages, so a persistent session loses nothing while its client is
 // away, across broker restarts too.
 type Mosquitto struct {
 	Port int
@@ -58,7 +62,7 @@ listener %d 127.0.0.1
 persistence true
 persistence_location %s/
 autosave_interval 1
-max_queued_messages 0
+max_queued_messages %d
 max_queued_bytes 0
 max_inflight_messages %d
 max_packet_size 1048576
@@ -66,7 +70,7 @@ log_dest stderr
 log_type error
 log_type warning
 %s
-`, user, port, auth, dir, opt.MaxInflight, opt.Extra)
+`, user, port, auth, dir, opt.MaxQueued, opt.MaxInflight, opt.Extra)
 	cf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
