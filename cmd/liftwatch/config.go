@@ -50,7 +50,7 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "%s\nFlags (each also settable as LIFTWATCH_<FLAG>):\n", configUsage)
 		fs.SetOutput(w)
-		fs.PrintDefaults()
+		config.PrintDefaults(fs)
 		fs.SetOutput(stderr)
 	}
 	fs.Usage = func() {}

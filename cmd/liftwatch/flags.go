@@ -21,7 +21,7 @@ func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: liftwatch %s [flags]\n\n%s\n\nFlags (each also settable as LIFTWATCH_<FLAG>):\n", name, summary)
-		fs.PrintDefaults()
+		config.PrintDefaults(fs)
 	}
 	return fs
 }
@@ -80,3 +80,8 @@ func (o *logOptions) logger(w io.Writer) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("log.format %q: want text or json", o.format)
 }
+
+// flagCommands are the argument paths of every command that takes flags
+// (TestEveryCommandIsInFlagCommands keeps the list complete).
+var flagCommands = [][]string{{"serve"}, {"demo"}, {"sim"}, {"fleet"}, {"deadletter", "list"}, {"deadletter", "replay"},
+	{"healthcheck"}, {"user", "add"}, {"version"}, {"config", "check"}}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -280,3 +281,38 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestHelpListsFlagsWithTwoDashes: every command's help writes its flags as
+// the README does, --name (the flag package's default is -name).
+func TestHelpListsFlagsWithTwoDashes(t *testing.T) {
+	for _, path := range flagCommands {
+		code, out, errs := runCLI(append(slices.Clone(path), "--help"))
+		if code != 0 {
+			t.Fatalf("liftwatch %v --help: exit %d: %s", path, code, errs)
+		}
+		flags := 0
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "  --") {
+				flags++
+			} else if strings.HasPrefix(line, "  -") {
+				t.Errorf("liftwatch %v --help: %q: want --flag", path, line)
+			}
+		}
+		if flags == 0 && path[0] != "version" {
+			t.Errorf("liftwatch %v --help lists no --flag:\n%s", path, out)
+		}
+	}
+	for _, c := range []struct{ cmd, flag string }{{"serve", "data.dir"}, {"demo", "sim.backfill"}, {"sim", "backfill"}} {
+		if _, out, _ := runCLI([]string{c.cmd, "--help"}); !strings.Contains(out, "\n  --"+c.flag+" ") {
+			t.Errorf("liftwatch %s --help lacks \"  --%s\":\n%s", c.cmd, c.flag, out)
+		}
+	}
+}
+
+func TestEveryCommandIsInFlagCommands(t *testing.T) {
+	for name := range commands {
+		if !slices.ContainsFunc(flagCommands, func(p []string) bool { return p[0] == name }) {
+			t.Errorf("command %q is not in flagCommands: its help and its LIFTWATCH_ variables go unchecked", name)
+		}
+	}
+}

@@ -22,9 +22,11 @@
 package config
 
 import (
+	"bytes"
 	"encoding"
 	"flag"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"time"
@@ -142,4 +144,21 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return bad
+}
+
+// PrintDefaults prints fs's flags to fs.Output() as flag.PrintDefaults does,
+// but each written as the documentation writes it: --name, not -name.
+func PrintDefaults(fs *flag.FlagSet) {
+	out := fs.Output()
+	var b bytes.Buffer
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	// A flag's line starts "  -name"; its help's lines start "    \t".
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if strings.HasPrefix(line, "  -") {
+			line = "  --" + line[len("  -"):]
+		}
+		io.WriteString(out, line)
+	}
 }

@@ -130,3 +130,23 @@ func TestApplyEnvFillsUnsetFlagsOnly(t *testing.T) {
 		t.Fatal(EnvName("mqtt.client-id"))
 	}
 }
+
+func TestPrintDefaultsWritesTwoDashes(t *testing.T) {
+	var s struct {
+		Broker string        `flag:"mqtt.broker" help:"the broker\non two lines"`
+		Wait   time.Duration `flag:"w" help:"a -dash in the help"`
+	}
+	s.Broker = "tcp://x:1"
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	Bind(fs, "", &s)
+	var b strings.Builder
+	fs.SetOutput(&b)
+	PrintDefaults(fs)
+	want := "  --mqtt.broker string\n    \tthe broker\n    \ton two lines (default \"tcp://x:1\")\n  --w duration\n    \ta -dash in the help\n"
+	if b.String() != want {
+		t.Fatalf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+	if fs.Output() != &b {
+		t.Fatal("PrintDefaults did not restore the output")
+	}
+}
