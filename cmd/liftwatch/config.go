@@ -56,6 +56,10 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Usage = func() {}
 	files, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		if c, ok := stdout.(*flagCollector); ok {
+			c.add(fs)
+			return 0
+		}
 		usage(stdout)
 		return 0
 	}

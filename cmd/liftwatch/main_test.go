@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -92,6 +93,11 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{[]string{"serve", "--nope"}, nil, 2, "Usage: liftwatch serve", false, ""},
 		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`, false, ""},
 		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)", false, ""},
+		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 2, "LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)", false, ""},
+		{[]string{"sim", "--dry-run", "--speed", "0", "--lifts", "1", "--duration", "1m"}, []string{"LIFTWATCH_HTTP_PORT=18080"}, 2, "LIFTWATCH_HTTP_PORT is no setting of any liftwatch command", false, ""},
+		{[]string{"serve", "--help"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 0, "Usage: liftwatch serve", true, ""},
+		// One namespace: sim's, demo's and the tests' variables do not stop serve.
+		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_BACKFILL=1h", "LIFTWATCH_SIM_SPEED=2", "LIFTWATCH_BENCH_RATE=5"}, 2, `http.listen "nope": want HOST:PORT`, false, "no setting"},
 		{[]string{"serve", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x": scheme "ftp" not supported`, false, ""},
 		{[]string{"serve", "--mqtt.broker", "localhost:1883"}, nil, 2, `mqtt.broker "localhost:1883": want a URL like tcp://`, false, ""},
 		{[]string{"serve", "--mqtt.cert-file", "c.pem"}, nil, 2, "mqtt.cert-file is set without mqtt.key-file", false, ""},
@@ -314,5 +320,72 @@ func TestEveryCommandIsInFlagCommands(t *testing.T) {
 		if !slices.ContainsFunc(flagCommands, func(p []string) bool { return p[0] == name }) {
 			t.Errorf("command %q is not in flagCommands: its help and its LIFTWATCH_ variables go unchecked", name)
 		}
+	}
+}
+
+// TestKnownEnvCoversEveryFlag: every flag a command's help lists has its
+// variable among the known ones, and nothing else is known but testEnv.
+func TestKnownEnvCoversEveryFlag(t *testing.T) {
+	known := knownEnv(context.Background())
+	want := slices.Clone(testEnv)
+	for _, path := range flagCommands {
+		_, out, _ := runCLI(append(slices.Clone(path), "--help"))
+		for _, m := range regexp.MustCompile(`(?m)^  --([^ \n]+)`).FindAllStringSubmatch(out, -1) {
+			want = append(want, envName(m[1]))
+		}
+	}
+	slices.Sort(want)
+	if want = slices.Compact(want); !slices.Equal(known, want) {
+		t.Fatalf("known variables:\n%v\nwant (the flags in the commands' help, and testEnv):\n%v", known, want)
+	}
+	for _, v := range []string{"LIFTWATCH_MQTT_BROKER", "LIFTWATCH_SIM_BACKFILL", "LIFTWATCH_BACKFILL", "LIFTWATCH_FORMAT", "LIFTWATCH_PASSWORD_STDIN", "LIFTWATCH_REGISTRY_FILE"} {
+		if !slices.Contains(known, v) {
+			t.Errorf("%s not known", v)
+		}
+	}
+}
+
+// TestTestEnvIsListed: every LIFTWATCH_ variable the tests, benchmarks and
+// scripts read is a flag's or listed in testEnv, so setting it does not stop
+// liftwatch.
+func TestTestEnvIsListed(t *testing.T) {
+	known := knownEnv(context.Background())
+	goRead := regexp.MustCompile(`(?:Getenv|LookupEnv)\("(LIFTWATCH_[A-Z0-9_]+)"`)
+	shell := regexp.MustCompile(`LIFTWATCH_[A-Z0-9_]+`)
+	seen := 0
+	err := filepath.WalkDir("../..", func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "data" || d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		var names []string
+		switch dir := filepath.Base(filepath.Dir(p)); {
+		case strings.HasSuffix(p, ".go"):
+			b, _ := os.ReadFile(p)
+			for _, m := range goRead.FindAllStringSubmatch(string(b), -1) {
+				names = append(names, m[1])
+			}
+		case dir == "scripts" || dir == ".ci" || d.Name() == "Dockerfile":
+			b, _ := os.ReadFile(p)
+			names = shell.FindAllString(string(b), -1)
+		}
+		for _, n := range names {
+			seen++
+			if !slices.Contains(known, n) {
+				t.Errorf("%s reads %s, which is no flag's variable and not in testEnv: liftwatch would refuse it", p, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 10 {
+		t.Fatalf("found only %d LIFTWATCH_ variables read: the scan is broken", seen)
 	}
 }

@@ -150,3 +150,26 @@ func TestPrintDefaultsWritesTwoDashes(t *testing.T) {
 		t.Fatal("PrintDefaults did not restore the output")
 	}
 }
+
+func TestUnknownEnvNamesTheVariableAndTheClosestKnown(t *testing.T) {
+	known := []string{"LIFTWATCH_MQTT_BROKER", "LIFTWATCH_DATA_DIR", "LIFTWATCH_REQUIRE_SERVICES"}
+	if err := UnknownEnv([]string{"PATH=/bin", "LIFTWATCH_DATA_DIR=/d", "LIFTWATCH_REQUIRE_SERVICES=1", "LIFTWATCHER=x"}, known); err != nil {
+		t.Fatalf("known or foreign variables refused: %v", err)
+	}
+	err := UnknownEnv([]string{"LIFTWATCH_MQTT_BROKR=tcp://x:1", "LIFTWATCH_HTTP_PORT=18080", "LIFTWATCH_DATA_DIR=/d"}, known)
+	if err == nil {
+		t.Fatal("misspelt variables accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"environment variable LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)",
+		"environment variable LIFTWATCH_HTTP_PORT is no setting of any liftwatch command; unset it",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "DATA_DIR") {
+		t.Errorf("a known variable reported: %q", msg)
+	}
+}
