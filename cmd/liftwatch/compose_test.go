@@ -397,3 +397,19 @@ func TestDeployACLOnRealMosquitto(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestComposeHostPortsAreNoSettings: .env's host ports are compose's, not
+// liftwatch's: none is in the LIFTWATCH_ namespace, where liftwatch would
+// refuse it as an unknown setting (a shell that sources .env runs liftwatch).
+func TestComposeHostPortsAreNoSettings(t *testing.T) {
+	var environ []string
+	for k, v := range readDotEnv(t) {
+		if strings.HasPrefix(k, "LIFTWATCH_") {
+			t.Errorf(".env: %s looks like a liftwatch setting but is a compose host port: name it outside LIFTWATCH_ (LW_HOST_…)", k)
+		}
+		environ = append(environ, k+"="+v)
+	}
+	if code, _, errs := runCLI([]string{"fleet", "--lifts", "1"}, environ...); code != 0 {
+		t.Errorf("liftwatch with .env's variables set: exit %d: %s", code, errs)
+	}
+}

@@ -50,12 +50,16 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "%s\nFlags (each also settable as LIFTWATCH_<FLAG>):\n", configUsage)
 		fs.SetOutput(w)
-		fs.PrintDefaults()
+		config.PrintDefaults(fs)
 		fs.SetOutput(stderr)
 	}
 	fs.Usage = func() {}
 	files, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		if c, ok := stdout.(*flagCollector); ok {
+			c.add(fs)
+			return 0
+		}
 		usage(stdout)
 		return 0
 	}

@@ -35,6 +35,8 @@ func TestConfigCheck(t *testing.T) {
 	}
 	estates := file("estates.yaml", "estates:\n  yixian: {ack_within: 3m}\n  atlantis: {ack_within: 3m}\n")
 	atlantis := file("atlantis.yaml", "estates:\n  atlantis: {ack_within: 3m}\n")
+	rcvEstates := file("rcvestates.yaml", "receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [yixian]}\n"+
+		"  - name: pager\n    url: 'http://127.0.0.1:9/p'\n    estates:\n      - guyuan\n      - atlantis\n")
 	missing := filepath.Join(dir, "missing.yaml")
 
 	cases := []struct {
@@ -60,6 +62,11 @@ func TestConfigCheck(t *testing.T) {
 		{"a bad file fails the run, the good one is still ok", []string{badPolicy, good}, nil, 2, []string{good + ": ok"}, []string{"alerts config " + badPolicy + ": line 1"}},
 		{"estates of the shipped fleet", []string{estates}, nil, 2, nil, []string{"alerts config " + estates + `: line 3: estates: "atlantis" is not an estate`}},
 		{"estates of --registry.file", []string{"--registry.file", reg, estates}, nil, 2, nil, []string{"alerts config " + estates + `: line 2: estates: "yixian" is not an estate`}},
+		{"a receiver's estates", []string{rcvEstates}, nil, 2, nil, []string{"alerts config " + rcvEstates +
+			`: line 7: receivers[1].estates: "atlantis" is not an estate of the lift register: receiver pager would never be notified of it`}},
+		{"a receiver's estates of --registry.file", []string{"--registry.file", reg, rcvEstates}, nil, 2, nil, []string{
+			"alerts config " + rcvEstates + `: line 2: receivers[0].estates: "yixian" is not an estate of the lift register: receiver desk`,
+			"alerts config " + rcvEstates + `: line 6: receivers[1].estates: "guyuan" is not an estate`}},
 		{"flags after files", []string{atlantis, "--registry.file", reg}, nil, 0, []string{atlantis + ": ok"}, nil},
 		{"LIFTWATCH_REGISTRY_FILE", []string{atlantis}, []string{"LIFTWATCH_REGISTRY_FILE=" + reg}, 0, []string{atlantis + ": ok"}, nil},
 		{"missing register", []string{"--registry.file", filepath.Join(dir, "nope.json"), good}, nil, 2, nil, []string{"registry.file: "}},

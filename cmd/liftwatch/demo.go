@@ -36,21 +36,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
-	if cfg.Data.Dir == "" {
-		dir, err := os.MkdirTemp("", "liftwatch-demo-")
-		if err != nil {
-			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		cfg.Data.Dir = dir
-	}
 	cfg.MQTT.Broker = "tcp://" + *brokerListen
 	o.root, o.mqtt = cfg.Telemetry.Root, cfg.MQTT.Options
 	o.mqtt.Username, o.mqtt.Password = "", ""
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "liftwatch demo: invalid configuration:\n%v\n", err)
-		return 2
+	o.horizon = cfg.Telemetry.Horizon
+	// Every setting is checked before anything is created, opened or bound.
+	check := cfg
+	if check.Data.Dir == "" {
+		check.Data.Dir = "(a new temporary directory)"
+	}
+	if err := app.Check(check); err != nil {
+		return startError(stderr, "demo", err)
 	}
 	simCfg, err := o.build(time.Now())
 	if err != nil {
@@ -60,6 +56,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := do.validate(simCfg); err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
+	}
+	if cfg.Data.Dir == "" {
+		dir, err := os.MkdirTemp("", "liftwatch-demo-")
+		if err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cfg.Data.Dir = dir
 	}
 
 	// Both ports before anything starts: a taken port must not leave a

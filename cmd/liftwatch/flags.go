@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/liftwatch/liftwatch/internal/config"
 )
@@ -21,7 +23,7 @@ func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: liftwatch %s [flags]\n\n%s\n\nFlags (each also settable as LIFTWATCH_<FLAG>):\n", name, summary)
-		fs.PrintDefaults()
+		config.PrintDefaults(fs)
 	}
 	return fs
 }
@@ -37,6 +39,10 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	fs.Usage = usage
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			if c, ok := stdout.(*flagCollector); ok {
+				c.add(fs)
+				return 0, false
+			}
 			fs.SetOutput(stdout)
 			fs.Usage()
 			fs.SetOutput(stderr)
@@ -79,4 +85,61 @@ func (o *logOptions) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log.format %q: want text or json", o.format)
+}
+
+// flagCommands are the argument paths of every command that takes flags
+// (TestEveryCommandIsInFlagCommands keeps the list complete).
+var flagCommands = [][]string{{"serve"}, {"demo"}, {"sim"}, {"fleet"}, {"deadletter", "list"}, {"deadletter", "replay"},
+	{"healthcheck"}, {"user", "add"}, {"version"}, {"config", "check"}}
+
+// testEnv are the LIFTWATCH_ variables that set no flag: the tests',
+// benchmarks' and scripts/test's (docs/architecture.md, docs/benchmarks.md).
+// TestTestEnvIsListed keeps the list complete.
+var testEnv = []string{
+	"LIFTWATCH_REQUIRE_SERVICES", // integration tests fail instead of skipping without their services
+	"LIFTWATCH_TEST_POSTGRES",    // the PostgreSQL the store's tests use
+	"LIFTWATCH_BENCH_MESSAGES", "LIFTWATCH_BENCH_PROFILE", "LIFTWATCH_BENCH_PROFILE_SECONDS",
+	"LIFTWATCH_BENCH_PROBES", "LIFTWATCH_BENCH_RATE", "LIFTWATCH_BENCH_WINDOW",
+	"LIFTWATCH_BENCH_INFLIGHT", // the broker's inflight window in the latency benchmark
+	"LIFTWATCH_BENCH_LIFTS",    // lifts in the maintenance plan benchmarks
+}
+
+// flagCollector is the stdout knownEnv gives a command with --help:
+// parseFlags hands it the flag set instead of printing the usage.
+type flagCollector struct{ names []string }
+
+func (c *flagCollector) Write(p []byte) (int, error) { return len(p), nil }
+
+func (c *flagCollector) add(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) { c.names = append(c.names, f.Name) })
+}
+
+// knownEnv is every LIFTWATCH_ variable liftwatch reads: one per flag of
+// every command (they share one namespace: a variable for a sim flag must
+// not stop serve), and testEnv.
+func knownEnv(ctx context.Context) []string {
+	c := &flagCollector{}
+	for _, path := range flagCommands {
+		commands[path[0]].run(ctx, append(slices.Clone(path[1:]), "--help"), c, io.Discard)
+	}
+	known := slices.Clone(testEnv)
+	for _, n := range c.names {
+		known = append(known, envName(n))
+	}
+	slices.Sort(known)
+	return slices.Compact(known)
+}
+
+// asksHelp: args ask for a command's usage (which an unknown variable must
+// not hide).
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
 }

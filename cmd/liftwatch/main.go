@@ -10,7 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/liftwatch/liftwatch/internal/config"
 )
 
 // command is one subcommand; each lives in its own file.
@@ -49,7 +52,8 @@ Commands:`)
 "liftwatch help <command>" (or "liftwatch <command> --help") lists a command's flags. Every flag can also be
 set by an environment variable: LIFTWATCH_ and the flag name in capitals with
 dots and dashes as underscores (--mqtt.broker is LIFTWATCH_MQTT_BROKER).
-A flag given on the command line wins over the environment.`)
+A flag given on the command line wins over the environment. All commands share
+these names; a LIFTWATCH_ variable that sets no flag of any command is an error.`)
 }
 
 func main() {
@@ -83,6 +87,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "liftwatch: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
+	}
+	if !asksHelp(args[1:]) {
+		if err := config.UnknownEnv(os.Environ(), knownEnv(ctx)); err != nil {
+			fmt.Fprintf(stderr, "liftwatch: %v\n", strings.ReplaceAll(err.Error(), "\n", "\nliftwatch: "))
+			return 2
+		}
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,6 +66,9 @@ func TestCLIUsageAndErrors(t *testing.T) {
 	rcvTypo := yamlFile("rcvtypo.yaml", "receivers:\n  - name: desk\n    url: http://127.0.0.1:9/h\n    teir: 2\n")
 	estate := yamlFile("estate.yaml", "estates:\n  yixian: {ack_within: 3m}\n  atlantis: {ack_within: 3m}\n")
 	badValue := yamlFile("bad.yaml", "policy: {ack_within: 40m}\n")
+	rcvEstate := yamlFile("rcvestate.yaml", "receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [atlantis]}\n"+
+		"  - {name: pager, url: 'http://127.0.0.1:9/p', teir: 2}\n") // two problems: both reported
+	eightDaysAgo := time.Now().Add(-8 * 24 * time.Hour).Format(time.RFC3339)
 	serve := func(extra ...string) []string {
 		return append([]string{"serve", "--data.dir", t.TempDir(), "--http.listen", "127.0.0.1:0"}, extra...)
 	}
@@ -91,6 +97,11 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{[]string{"serve", "--nope"}, nil, 2, "Usage: liftwatch serve", false, ""},
 		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`, false, ""},
 		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)", false, ""},
+		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 2, "LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)", false, ""},
+		{[]string{"sim", "--dry-run", "--speed", "0", "--lifts", "1", "--duration", "1m"}, []string{"LIFTWATCH_HTTP_PORT=18080"}, 2, "LIFTWATCH_HTTP_PORT is no setting of any liftwatch command", false, ""},
+		{[]string{"serve", "--help"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 0, "Usage: liftwatch serve", true, ""},
+		// One namespace: sim's, demo's and the tests' variables do not stop serve.
+		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_BACKFILL=1h", "LIFTWATCH_SIM_SPEED=2", "LIFTWATCH_BENCH_RATE=5"}, 2, `http.listen "nope": want HOST:PORT`, false, "no setting"},
 		{[]string{"serve", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x": scheme "ftp" not supported`, false, ""},
 		{[]string{"serve", "--mqtt.broker", "localhost:1883"}, nil, 2, `mqtt.broker "localhost:1883": want a URL like tcp://`, false, ""},
 		{[]string{"serve", "--mqtt.cert-file", "c.pem"}, nil, 2, "mqtt.cert-file is set without mqtt.key-file", false, ""},
@@ -108,6 +119,8 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{serve("--alerts.config", rcvTypo), nil, 2, "line 4: unknown key receivers[0].teir (did you mean tier?)", false, ""},
 		{serve("--alerts.config", estate), nil, 2, `line 3: estates: "atlantis" is not an estate of the lift register`, false, "yixian"},
 		{serve("--alerts.config", badValue), nil, 2, "policy", false, ""},
+		{serve("--alerts.config", rcvEstate), nil, 2, `line 2: receivers[0].estates: "atlantis" is not an estate of the lift register: receiver desk would never be notified`, false, ""},
+		{serve("--alerts.config", rcvEstate), nil, 2, "line 3: unknown key receivers[1].teir", false, ""},
 		{serve("--alerts.config", filepath.Join(dir, "missing.yaml")), nil, 2, "alerts.config: open", false, ""},
 		{serve("--registry.file", filepath.Join(dir, "missing.json")), nil, 2, "registry.file:", false, ""},
 		{[]string{"sim", "--speed", "-1", "--dry-run"}, nil, 2, "speed -1: must not be negative", false, "backfill"},
@@ -115,6 +128,17 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{[]string{"sim", "--window", "0", "--dry-run"}, nil, 2, "window 0: must be at least 1", false, "lifts"},
 		{[]string{"sim", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x": scheme "ftp" not supported`, false, ""},
 		{[]string{"sim", "--start", "yesterday", "--dry-run"}, nil, 2, "RFC 3339", false, ""},
+		// Nothing older than the service's horizon is published (the bad
+		// broker URL makes the old code fail fast, for another reason).
+		{[]string{"sim", "--backfill", "800h", "--mqtt.broker", "ftp://x"}, nil, 2, "backfill 800h0m0s: more than ts.horizon 168h0m0s", false, ""},
+		{[]string{"sim", "--backfill", "800h", "--ts.horizon", "900h", "--mqtt.broker", "ftp://x"}, nil, 2, `mqtt.broker "ftp://x"`, false, "backfill"},
+		{[]string{"sim", "--backfill", "200h", "--mqtt.broker", "ftp://x"}, []string{"LIFTWATCH_TS_HORIZON=300h"}, 2, `mqtt.broker "ftp://x"`, false, "backfill"},
+		{[]string{"sim", "--start", eightDaysAgo, "--mqtt.broker", "ftp://x"}, nil, 2, "start " + eightDaysAgo + ": older than ts.horizon (168h0m0s ago)", false, ""},
+		{[]string{"sim", "--dry-run", "--speed", "0", "--lifts", "1", "--backfill", "800h", "--duration", "1m", "--stats-json"}, nil, 0, `"sent"`, true, ""},
+		{[]string{"sim", "--ts.horizon", "0", "--dry-run"}, nil, 2, "ts.horizon 0s: must be positive", false, ""},
+		{[]string{"demo", "--sim.backfill", "200h", "--broker.hold-at", "0"}, nil, 2, "sim.backfill 200h0m0s: more than ts.horizon 168h0m0s", false, ""},
+		{[]string{"demo", "--sim.start", eightDaysAgo, "--broker.hold-at", "0"}, nil, 2, "sim.start " + eightDaysAgo + ": older than ts.horizon", false, ""},
+		{[]string{"demo", "--sim.backfill", "200h", "--ts.horizon", "300h", "--broker.hold-at", "0"}, nil, 2, "broker.hold-at 0", false, "sim.backfill"},
 		{[]string{"fleet", "--format", "xml"}, nil, 2, `format "xml"`, false, ""},
 		{[]string{"fleet", "--lifts", "-5"}, nil, 2, "lifts -5: must not be negative", false, ""},
 		{[]string{"healthcheck", "--url", "ftp://x"}, nil, 2, `url "ftp://x"`, false, ""},
@@ -281,3 +305,145 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestHelpListsFlagsWithTwoDashes: every command's help writes its flags as
+// the README does, --name (the flag package's default is -name).
+func TestHelpListsFlagsWithTwoDashes(t *testing.T) {
+	for _, path := range flagCommands {
+		code, out, errs := runCLI(append(slices.Clone(path), "--help"))
+		if code != 0 {
+			t.Fatalf("liftwatch %v --help: exit %d: %s", path, code, errs)
+		}
+		flags := 0
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "  --") {
+				flags++
+			} else if strings.HasPrefix(line, "  -") {
+				t.Errorf("liftwatch %v --help: %q: want --flag", path, line)
+			}
+		}
+		if flags == 0 && path[0] != "version" {
+			t.Errorf("liftwatch %v --help lists no --flag:\n%s", path, out)
+		}
+	}
+	for _, c := range []struct{ cmd, flag string }{{"serve", "data.dir"}, {"demo", "sim.backfill"}, {"sim", "backfill"}} {
+		if _, out, _ := runCLI([]string{c.cmd, "--help"}); !strings.Contains(out, "\n  --"+c.flag+" ") {
+			t.Errorf("liftwatch %s --help lacks \"  --%s\":\n%s", c.cmd, c.flag, out)
+		}
+	}
+}
+
+func TestEveryCommandIsInFlagCommands(t *testing.T) {
+	for name := range commands {
+		if !slices.ContainsFunc(flagCommands, func(p []string) bool { return p[0] == name }) {
+			t.Errorf("command %q is not in flagCommands: its help and its LIFTWATCH_ variables go unchecked", name)
+		}
+	}
+}
+
+// TestKnownEnvCoversEveryFlag: every flag a command's help lists has its
+// variable among the known ones, and nothing else is known but testEnv.
+func TestKnownEnvCoversEveryFlag(t *testing.T) {
+	known := knownEnv(context.Background())
+	want := slices.Clone(testEnv)
+	for _, path := range flagCommands {
+		_, out, _ := runCLI(append(slices.Clone(path), "--help"))
+		for _, m := range regexp.MustCompile(`(?m)^  --([^ \n]+)`).FindAllStringSubmatch(out, -1) {
+			want = append(want, envName(m[1]))
+		}
+	}
+	slices.Sort(want)
+	if want = slices.Compact(want); !slices.Equal(known, want) {
+		t.Fatalf("known variables:\n%v\nwant (the flags in the commands' help, and testEnv):\n%v", known, want)
+	}
+	for _, v := range []string{"LIFTWATCH_MQTT_BROKER", "LIFTWATCH_SIM_BACKFILL", "LIFTWATCH_BACKFILL", "LIFTWATCH_FORMAT", "LIFTWATCH_PASSWORD_STDIN", "LIFTWATCH_REGISTRY_FILE"} {
+		if !slices.Contains(known, v) {
+			t.Errorf("%s not known", v)
+		}
+	}
+}
+
+// TestTestEnvIsListed: every LIFTWATCH_ variable the tests, benchmarks and
+// scripts read is a flag's or listed in testEnv, so setting it does not stop
+// liftwatch.
+func TestTestEnvIsListed(t *testing.T) {
+	known := knownEnv(context.Background())
+	goRead := regexp.MustCompile(`(?:Getenv|LookupEnv)\("(LIFTWATCH_[A-Z0-9_]+)"`)
+	shell := regexp.MustCompile(`LIFTWATCH_[A-Z0-9_]+`)
+	seen := 0
+	err := filepath.WalkDir("../..", func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "data" || d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		var names []string
+		switch dir := filepath.Base(filepath.Dir(p)); {
+		case strings.HasSuffix(p, ".go"):
+			b, _ := os.ReadFile(p)
+			for _, m := range goRead.FindAllStringSubmatch(string(b), -1) {
+				names = append(names, m[1])
+			}
+		case dir == "scripts" || dir == ".ci" || d.Name() == "Dockerfile":
+			b, _ := os.ReadFile(p)
+			names = shell.FindAllString(string(b), -1)
+		}
+		for _, n := range names {
+			seen++
+			if !slices.Contains(known, n) {
+				t.Errorf("%s reads %s, which is no flag's variable and not in testEnv: liftwatch would refuse it", p, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 10 {
+		t.Fatalf("found only %d LIFTWATCH_ variables read: the scan is broken", seen)
+	}
+}
+
+// TestBadSettingsCreateNothing: a bad setting stops serve and demo before
+// anything is created, opened or bound: no data dir, no spool, no log line
+// but the error.
+func TestBadSettingsCreateNothing(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "alerts.yaml")
+	if err := os.WriteFile(bad, []byte("receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [atlantis]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := filepath.Join(dir, "missing.json")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--alerts.config", bad}, `receivers[0].estates: "atlantis" is not an estate`},
+		{[]string{"serve", "--registry.file", reg}, "registry.file: "},
+		{[]string{"demo", "--alerts.config", bad}, `receivers[0].estates: "atlantis" is not an estate`},
+		{[]string{"demo", "--registry.file", reg}, "registry.file: "},
+	} {
+		data := filepath.Join(dir, "fresh", c.args[0])
+		args := append(slices.Clone(c.args), "--data.dir", data, "--http.listen", "127.0.0.1:0", "--log.level", "debug")
+		if c.args[0] == "demo" {
+			args = append(args, "--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)))
+		}
+		code, out, errs := runCLI(args)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("liftwatch %v: exit %d, want 2 naming %q:\n%s", args, code, c.want, errs)
+		}
+		if lines := strings.Split(strings.TrimSpace(errs), "\n"); lines[0] != "liftwatch "+c.args[0]+": invalid configuration:" || len(lines) != 2 {
+			t.Errorf("liftwatch %v: want the error only on stderr, got:\n%s", args, errs)
+		}
+		if out != "" {
+			t.Errorf("liftwatch %v: stdout %q", args, out)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("liftwatch %v: data dir %s created (%v)", args, data, err)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type simOptions struct {
 	speed     float64
 	backfill  time.Duration
 	duration  time.Duration
+	horizon   time.Duration // the service's ts.horizon: no event may be older when published
 	start     string
 	scenario  string
 	rates     simulator.Rates
@@ -43,9 +44,9 @@ func (o *simOptions) register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.lifts, prefix+"lifts", 0, "simulate this many generated lifts (LW-000001…) instead of a register")
 	fs.Uint64Var(&o.seed, prefix+"seed", 1, "random seed: the same seed and settings give the same messages")
 	fs.Float64Var(&o.speed, prefix+"speed", 1, "time: 1 is live, N runs N times faster than real time, 0 as fast as possible")
-	fs.DurationVar(&o.backfill, prefix+"backfill", 0, "first generate this much past history as fast as possible, then go on at --speed (at most the service's ts.horizon, 7 days by default)")
+	fs.DurationVar(&o.backfill, prefix+"backfill", 0, "first generate this much past history as fast as possible, then go on at --speed (at most --ts.horizon: the service rejects older events)")
 	fs.DurationVar(&o.duration, prefix+"duration", 0, "stop after this much simulated time past the backfill (0: until interrupted; with --speed 0, at the present)")
-	fs.StringVar(&o.start, prefix+"start", "", "simulated start time, RFC 3339 (default: now minus --backfill); wins over a scenario's start:")
+	fs.StringVar(&o.start, prefix+"start", "", "simulated start time, RFC 3339 (default: now minus --backfill; at most --ts.horizon ago unless --dry-run); wins over a scenario's start:")
 	fs.StringVar(&o.scenario, prefix+"scenario", "", "scenario file (YAML or JSON) scripting exact events")
 	fs.Float64Var(&o.rates.TripsPerDayMin, prefix+"trips-min", d.TripsPerDayMin, "fewest runs a day of a lift")
 	fs.Float64Var(&o.rates.TripsPerDayMax, prefix+"trips-max", d.TripsPerDayMax, "most runs a day of a lift")
@@ -103,6 +104,16 @@ func (o *simOptions) build(now time.Time) (simulator.Config, error) {
 		cfg.Start = now.Add(-o.backfill)
 		cfg.LiveFrom = now // virtual time is real time: after the backfill, catch up with the clock
 	}
+	if o.publishes() && cfg.Start.Before(now.Add(-o.horizon)) {
+		// The service would reject every event older than its horizon.
+		switch {
+		case o.start != "":
+			return cfg, fmt.Errorf("%sstart %s: older than ts.horizon (%v ago): the service would reject the events as too old", o.prefix, o.start, o.horizon)
+		case sc != nil && !sc.Start.IsZero():
+			return cfg, fmt.Errorf("%sscenario %s: start: %s is older than ts.horizon (%v ago): the service would reject the events as too old; give a later %sstart",
+				o.prefix, o.scenario, sc.Start.Format(time.RFC3339), o.horizon, o.prefix)
+		}
+	}
 	if o.backfill > 0 {
 		cfg.FastUntil = cfg.Start.Add(o.backfill)
 	}
@@ -129,6 +140,12 @@ func (o *simOptions) validate() error {
 	if o.backfill < 0 {
 		errs = append(errs, fmt.Errorf("%sbackfill %v: must not be negative", p, o.backfill))
 	}
+	if o.horizon <= 0 {
+		errs = append(errs, fmt.Errorf("ts.horizon %v: must be positive (the service's)", o.horizon))
+	}
+	if o.publishes() && o.backfill > o.horizon {
+		errs = append(errs, fmt.Errorf("%sbackfill %v: more than ts.horizon %v: the service would reject the older events", p, o.backfill, o.horizon))
+	}
 	if o.duration < 0 {
 		errs = append(errs, fmt.Errorf("%sduration %v: must not be negative", p, o.duration))
 	}
@@ -141,6 +158,10 @@ func (o *simOptions) validate() error {
 	return errors.Join(errs...)
 }
 
+// publishes: the simulated messages go to a service, which rejects events
+// older than its ts.horizon (--dry-run only prints them).
+func (o *simOptions) publishes() bool { return !o.dryRun }
+
 func newSimFlags(stderr io.Writer) (*flag.FlagSet, *simOptions, *logOptions) {
 	fs := newFlags("sim", "Simulates lift terminals publishing the telemetry contract over MQTT (QoS 1).\nAt the end, or on Ctrl-C, prints what it sent by kind.", stderr)
 	o := &simOptions{}
@@ -148,6 +169,7 @@ func newSimFlags(stderr io.Writer) (*flag.FlagSet, *simOptions, *logOptions) {
 	fs.StringVar(&o.root, "topic.root", telemetry.DefaultRoot, "MQTT topic root")
 	o.mqtt.RegisterFlags(fs, "mqtt.", "tcp://127.0.0.1:1883")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print \"topic payload\" lines to stdout instead of publishing")
+	fs.DurationVar(&o.horizon, "ts.horizon", telemetry.DefaultHorizon, "the service's ts.horizon: it rejects events older than this, so --backfill and --start may reach at most this far back (not checked with --dry-run)")
 	fs.BoolVar(&o.statsJSON, "stats-json", false, "print the final counts as JSON on stdout")
 	lo := &logOptions{}
 	lo.register(fs)

@@ -109,7 +109,7 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 		for _, err := range knownKeys(node, "estates."+estate+".", policyKeys) {
 			bad(err)
 		}
-		cfg.estateLines = append(cfg.estateLines, estateLine{estate, node.Line})
+		cfg.estateLines = append(cfg.estateLines, estateLine{estate: estate, line: node.Line, key: "estates"})
 		if err := node.Decode(&p); err != nil {
 			decodeErrs(bad, "estate "+estate, err)
 			continue
@@ -142,6 +142,13 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 		}
 		names[r.Name] = node.Line
 		cfg.Receivers = append(cfg.Receivers, r)
+		for j := 0; node.Kind == yaml.MappingNode && j+1 < len(node.Content); j += 2 {
+			if v := node.Content[j+1]; node.Content[j].Value == "estates" && v.Kind == yaml.SequenceNode {
+				for _, e := range v.Content {
+					cfg.estateLines = append(cfg.estateLines, estateLine{e.Value, e.Line, fmt.Sprintf("receivers[%d].estates", i), r.Name})
+				}
+			}
+		}
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -163,21 +170,31 @@ func decodeErrs(bad func(error), where string, err error) {
 	}
 }
 
+// estateLine is where the file names an estate: a policy override (key
+// "estates") or a receiver's estates (key "receivers[i].estates").
 type estateLine struct {
-	estate string
-	line   int
+	estate   string
+	line     int
+	key      string
+	receiver string // the receiver's name, for receivers' estates
 }
 
-// CheckEstates reports a policy for an estate that is not in the register
-// (isKnown false), naming it and its line: a misspelt estate would
-// otherwise silently keep the default policy.
+// CheckEstates reports a policy, or a receiver's estate, for an estate that
+// is not in the register (isKnown false), naming it, its key and its line:
+// a misspelt estate would otherwise silently keep the default policy, or
+// leave its receiver never notified.
 func (c *AlertsConfig) CheckEstates(path string, isKnown func(estate string) bool) error {
 	var errs []error
 	sort.Slice(c.estateLines, func(i, j int) bool { return c.estateLines[i].line < c.estateLines[j].line })
 	for _, e := range c.estateLines {
-		if !isKnown(e.estate) {
-			errs = append(errs, fmt.Errorf("alerts config %s: line %d: estates: %q is not an estate of the lift register", path, e.line, e.estate))
+		if isKnown(e.estate) {
+			continue
 		}
+		err := fmt.Errorf("alerts config %s: line %d: %s: %q is not an estate of the lift register", path, e.line, e.key, e.estate)
+		if e.receiver != "" {
+			err = fmt.Errorf("%w: receiver %s would never be notified of it", err, e.receiver)
+		}
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return &ConfigError{Err: errors.Join(errs...)}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liftwatch/liftwatch/registry"
 )
 
 func TestDeployedAlertsConfigIsValid(t *testing.T) {
@@ -81,5 +83,24 @@ func TestLoadAlertsConfigReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), "alerts config "+p+": "+want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+}
+
+// TestCheckAlertsFileRefusesUnknownReceiverEstates: a receiver limited to an
+// estate that is not in the register could never be notified: refused like
+// a policy override for one, naming the key and the line.
+func TestCheckAlertsFileRefusesUnknownReceiverEstates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	os.WriteFile(p, []byte("receivers:\n  - {name: desk, url: 'http://h/p', estates: [yixian, atlantis]}\n"+
+		"  - {name: all, url: 'http://h/q'}\n"), 0o644)
+	lifts := []registry.Lift{{ID: "JW-0001", Estate: "yixian"}}
+	err := CheckAlertsFile(p, lifts)
+	want := "alerts config " + p + `: line 2: receivers[0].estates: "atlantis" is not an estate of the lift register: receiver desk would never be notified of it`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	lifts = append(lifts, registry.Lift{ID: "JW-0002", Estate: "atlantis"})
+	if err := CheckAlertsFile(p, lifts); err != nil {
+		t.Fatalf("every estate in the register: %v", err)
 	}
 }

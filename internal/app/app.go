@@ -101,10 +101,62 @@ type App struct {
 	extra    *http.ServeMux // routes added by the caller (the demo's), nil if none
 }
 
-// New builds the service: opens the store, imports the register, prepares
-// ingest and the API, and binds the HTTP port.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+// settings are the files a Config names, read and checked.
+type settings struct {
+	lifts  []registry.Lift // the register
+	alerts AlertsConfig
+}
+
+// Check validates cfg and reads and checks the files it names (the
+// register, the alerts YAML) as New does first: nothing is opened or
+// created. A bad setting is a *ConfigError naming every problem.
+func Check(cfg Config) error {
+	_, err := loadSettings(cfg)
+	return err
+}
+
+// loadSettings checks every setting before anything is opened, created or
+// bound: the flags' values, the register file, the alerts file and its
+// estates (policy overrides and receivers') against the register.
+func loadSettings(cfg Config) (settings, error) {
+	var s settings
+	var errs []error
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	var regErr error
+	if cfg.Registry.File != "" {
+		if s.lifts, regErr = registry.LoadFile(cfg.Registry.File); regErr != nil {
+			errs = append(errs, fmt.Errorf("registry.file: %w", regErr))
+		}
+	} else if s.lifts, regErr = registry.Jiangwan(); regErr != nil {
+		return s, regErr // the shipped register: not a setting
+	}
+	acfg, err := loadAlertsConfig(cfg.Alerts.File)
+	errs = append(errs, err)
+	if regErr == nil { // estates are checked against a register that loaded
+		estates := map[string]bool{}
+		for _, l := range s.lifts {
+			estates[l.Estate] = true
+		}
+		var ce *ConfigError
+		if err := acfg.CheckEstates(cfg.Alerts.File, func(e string) bool { return estates[e] }); errors.As(err, &ce) {
+			errs = append(errs, ce.Err)
+		}
+	}
+	s.alerts = acfg
+	if err := errors.Join(errs...); err != nil {
+		return s, &ConfigError{Err: err}
+	}
+	return s, nil
+}
+
+// New builds the service: checks every setting (loadSettings), then opens
+// the store, imports the register, prepares ingest and the API, and binds
+// the HTTP port.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	set, err := loadSettings(cfg)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Data.Dir, 0o755); err != nil {
@@ -112,25 +164,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, prom: prometheus.NewRegistry()}
 	a.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var err error
 	a.db, err = store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
 	if err != nil {
 		return nil, err
 	}
-	var lifts []registry.Lift
-	if cfg.Registry.File != "" {
-		lifts, err = registry.LoadFile(cfg.Registry.File)
-	} else {
-		lifts, err = registry.Jiangwan()
-	}
-	if err != nil {
-		a.db.Close()
-		if cfg.Registry.File != "" {
-			err = &ConfigError{Err: fmt.Errorf("registry.file: %w", err)}
-		}
-		return nil, err
-	}
-	if err := registry.Import(ctx, a.db.Lifts(), lifts); err != nil {
+	if err := registry.Import(ctx, a.db.Lifts(), set.lifts); err != nil {
 		a.db.Close()
 		return nil, err
 	}
@@ -186,7 +224,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	if err := a.buildAlerts(ctx, cfg, log); err != nil {
+	if err := a.buildAlerts(ctx, cfg, set.alerts, log); err != nil {
 		a.db.Close()
 		return nil, err
 	}
@@ -331,21 +369,11 @@ func serveHTTP(l net.Listener, h http.Handler) func(context.Context) error {
 	}
 }
 
-// buildAlerts makes the alert engine, its live stream and its notifiers, and
-// hooks the engine to ingest.
-func (a *App) buildAlerts(ctx context.Context, cfg Config, log *slog.Logger) error {
-	acfg, err := LoadAlertsConfig(cfg.Alerts.File)
-	if err != nil {
-		return err
-	}
-	estates := map[string]bool{}
-	for _, l := range a.index.Lifts() {
-		estates[l.Estate] = true
-	}
-	if err := acfg.CheckEstates(cfg.Alerts.File, func(e string) bool { return estates[e] }); err != nil {
-		return err
-	}
+// buildAlerts makes the alert engine, its live stream and its notifiers
+// from the checked alerts file, and hooks the engine to ingest.
+func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, log *slog.Logger) error {
 	a.policies = acfg.Policies
+	var err error
 	now := time.Now
 	if cfg.Debug.FakeClock {
 		a.fake = clock.NewFake(time.Now())

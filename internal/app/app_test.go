@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -100,5 +103,41 @@ func TestUnreachableBrokerIsLoggedWithReasonAndBackoff(t *testing.T) {
 	code, ready := readyz()
 	if code != 503 || !strings.Contains(ready["broker"], "not connected to "+url) || !strings.Contains(ready["broker"], "connection refused") {
 		t.Fatalf("readyz %d %v", code, ready)
+	}
+}
+
+// TestNewChecksSettingsBeforeCreatingAnything: a bad alerts file or register
+// stops New before the data dir, database or spool exist, with every
+// problem at once.
+func TestNewChecksSettingsBeforeCreatingAnything(t *testing.T) {
+	dir := t.TempDir()
+	alertsFile := filepath.Join(dir, "alerts.yaml")
+	os.WriteFile(alertsFile, []byte("polcy: {}\nreceivers:\n  - {name: desk, url: 'http://h/p', estates: [atlantis]}\n"), 0o644)
+	cfg := testConfig(t, "tcp://127.0.0.1:1")
+	cfg.Data.Dir = filepath.Join(dir, "data")
+	cfg.Alerts.File = alertsFile
+	var logs syncBuf
+	_, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a ConfigError, got %v", err)
+	}
+	for _, want := range []string{"line 1: unknown key polcy", `line 3: receivers[0].estates: "atlantis" is not an estate`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, serr := os.Stat(cfg.Data.Dir); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("data dir created before the settings were checked (%v)", serr)
+	}
+	if logs.String() != "" {
+		t.Errorf("logged before refusing the settings:\n%s", logs.String())
+	}
+	cfg.Alerts.File, cfg.Registry.File = "", filepath.Join(dir, "missing.json")
+	if _, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil))); !errors.As(err, &ce) || !strings.Contains(err.Error(), "registry.file: ") {
+		t.Fatalf("missing register: %v", err)
+	}
+	if _, serr := os.Stat(cfg.Data.Dir); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("data dir created before the register was read (%v)", serr)
 	}
 }

@@ -22,10 +22,14 @@
 package config
 
 import (
+	"bytes"
 	"encoding"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -121,7 +125,7 @@ func leaf(fs *flag.FlagSet, name, help string, v reflect.Value, field string) {
 // the name in capitals, dots and dashes as underscores (mqtt.client-id is
 // LIFTWATCH_MQTT_CLIENT_ID).
 func EnvName(name string) string {
-	return "LIFTWATCH_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
+	return EnvPrefix + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
 }
 
 // ApplyEnv sets every flag of fs not given on the command line (fs is
@@ -142,4 +146,79 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return bad
+}
+
+// PrintDefaults prints fs's flags to fs.Output() as flag.PrintDefaults does,
+// but each written as the documentation writes it: --name, not -name.
+func PrintDefaults(fs *flag.FlagSet) {
+	out := fs.Output()
+	var b bytes.Buffer
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	// A flag's line starts "  -name"; its help's lines start "    \t".
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if strings.HasPrefix(line, "  -") {
+			line = "  --" + line[len("  -"):]
+		}
+		io.WriteString(out, line)
+	}
+}
+
+// EnvPrefix starts the name of every environment variable liftwatch reads.
+const EnvPrefix = "LIFTWATCH_"
+
+// UnknownEnv reports every variable of environ ("NAME=value" entries, as
+// os.Environ gives) that starts with EnvPrefix but is not in known, naming
+// it and the closest known name: a misspelt variable would otherwise be
+// ignored silently and its setting left at the default.
+func UnknownEnv(environ []string, known []string) error {
+	var names []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, EnvPrefix) && !slices.Contains(known, name) && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var errs []error
+	for _, name := range names {
+		msg := fmt.Sprintf("environment variable %s is no setting of any liftwatch command", name)
+		if c := closest(name, known); c != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", c)
+		}
+		errs = append(errs, errors.New(msg+"; unset it, or see \"liftwatch help <command>\" for the settings"))
+	}
+	return errors.Join(errs...)
+}
+
+// closest is the name in known nearest to s, if within edit distance 3.
+func closest(s string, known []string) string {
+	best, bestD := "", 4
+	for _, k := range known {
+		if d := editDistance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

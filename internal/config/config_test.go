@@ -130,3 +130,46 @@ func TestApplyEnvFillsUnsetFlagsOnly(t *testing.T) {
 		t.Fatal(EnvName("mqtt.client-id"))
 	}
 }
+
+func TestPrintDefaultsWritesTwoDashes(t *testing.T) {
+	var s struct {
+		Broker string        `flag:"mqtt.broker" help:"the broker\non two lines"`
+		Wait   time.Duration `flag:"w" help:"a -dash in the help"`
+	}
+	s.Broker = "tcp://x:1"
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	Bind(fs, "", &s)
+	var b strings.Builder
+	fs.SetOutput(&b)
+	PrintDefaults(fs)
+	want := "  --mqtt.broker string\n    \tthe broker\n    \ton two lines (default \"tcp://x:1\")\n  --w duration\n    \ta -dash in the help\n"
+	if b.String() != want {
+		t.Fatalf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+	if fs.Output() != &b {
+		t.Fatal("PrintDefaults did not restore the output")
+	}
+}
+
+func TestUnknownEnvNamesTheVariableAndTheClosestKnown(t *testing.T) {
+	known := []string{"LIFTWATCH_MQTT_BROKER", "LIFTWATCH_DATA_DIR", "LIFTWATCH_REQUIRE_SERVICES"}
+	if err := UnknownEnv([]string{"PATH=/bin", "LIFTWATCH_DATA_DIR=/d", "LIFTWATCH_REQUIRE_SERVICES=1", "LIFTWATCHER=x"}, known); err != nil {
+		t.Fatalf("known or foreign variables refused: %v", err)
+	}
+	err := UnknownEnv([]string{"LIFTWATCH_MQTT_BROKR=tcp://x:1", "LIFTWATCH_HTTP_PORT=18080", "LIFTWATCH_DATA_DIR=/d"}, known)
+	if err == nil {
+		t.Fatal("misspelt variables accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"environment variable LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)",
+		"environment variable LIFTWATCH_HTTP_PORT is no setting of any liftwatch command; unset it",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "DATA_DIR") {
+		t.Errorf("a known variable reported: %q", msg)
+	}
+}
