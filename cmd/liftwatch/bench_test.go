@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +59,10 @@ func drain(b *testing.B, hostile float64) {
 		influx := testrig.StartInfluxDB(b)
 		data := b.TempDir()
 		p := startServeB(b, broker, influx, data)
-		p.cmd.Process.Signal(syscall.SIGTERM) // the session now exists
+		// Stop it only once it has subscribed: a session stopped before its
+		// SUBACK holds no subscription, and the broker would queue nothing.
+		waitSubscribed(b, p)
+		p.cmd.Process.Signal(syscall.SIGTERM) // the session and its subscription now exist
 		p.cmd.Wait()
 		sent := queue(b, broker, benchMessages(), hostile)
 		total := float64(sent.TotalSent())
@@ -86,6 +90,21 @@ func drain(b *testing.B, hostile float64) {
 		b.ReportMetric(total, "messages")
 		b.ReportMetric(float64(sent.TotalHostile()), "hostile")
 	}
+}
+
+// waitSubscribed waits until serve's /readyz says the broker check is ok,
+// which it says only once the subscription is acknowledged.
+func waitSubscribed(b *testing.B, p *proc) {
+	b.Helper()
+	itest.WaitUntil(b, time.Minute, "liftwatch subscribed", func() bool {
+		resp, err := http.Get("http://" + p.http + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var checks map[string]string
+		return json.NewDecoder(resp.Body).Decode(&checks) == nil && checks["broker"] == "ok"
+	})
 }
 
 func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string) *proc {
