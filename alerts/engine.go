@@ -453,11 +453,38 @@ func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now tim
 		ev.Note = act.Note
 	}
 	e.save(a, ev)
+	if a.State == StateResolved {
+		e.settle(a, now)
+	}
 	out := a.Clone()
 	if a.State == StateResolved {
 		e.forget(a)
 	}
 	return out, nil
+}
+
+// settle tells the rules that a person resolved a; a rule whose condition
+// still holds settles that episode (rule.Settler): it opens no new alert
+// until the condition ends and returns. What still holds is recorded on the
+// resolved alert, not made a new incident: the person on site confirmed
+// the passengers are out, and a sensor that disagrees is theirs to check.
+func (e *Engine) settle(a *Alert, now time.Time) {
+	car, _ := e.cfg.Lifts.Car(a.Lift)
+	var still []string
+	for _, r := range e.rules {
+		if s, ok := r.(rule.Settler); ok {
+			if why := s.Resolved(a.Lift, a.Type, &car); why != "" {
+				still = append(still, why)
+			}
+		}
+	}
+	if len(still) == 0 {
+		return
+	}
+	note := "at resolution " + strings.Join(still, "; ") +
+		"; recorded here, not opened as a new incident: a new alert needs the condition to end and return"
+	e.cfg.Logger.Warn("alert resolved while its condition still holds", "id", a.ID, "lift", a.Lift, "type", a.Type, "still", strings.Join(still, "; "))
+	e.save(a, Event{At: now, Action: "condition_persists", Actor: "system", Note: note})
 }
 
 // Acknowledge: someone has taken the alert in hand.
