@@ -105,7 +105,11 @@ func (d *dupSeen) Consume(m *telemetry.Message, u *liftstate.Update) {
 	}
 }
 
-func (d *dupSeen) list() []string { d.mu.Lock(); defer d.mu.Unlock(); return append([]string(nil), d.dups...) }
+func (d *dupSeen) list() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.dups...)
+}
 
 // node is one run of the service on a data dir: SQLite, outbox, ingest,
 // engine, receiver, with a fixed clock.
