@@ -87,6 +87,7 @@ type Engine struct {
 
 	// Scratch of the evaluation in progress, under mu.
 	in      rule.Input
+	inDup   bool // the message is a duplicate ingest handed on (liftstate.Update.Duplicate)
 	results []rule.Result
 	openFn  func(typ string) (rule.Open, bool)
 }
@@ -182,7 +183,10 @@ func (e *Engine) lift(id string) *liftMem {
 
 // Consume takes one lift's next message with what applying it to the lift's
 // state did (ingest calls it in order per lift, after liftstate.Observe). A
-// redelivered fault or alarm (same lift, boot and seq) changes nothing; a
+// redelivered fault or alarm (same lift, boot and seq) changes nothing —
+// within a run liftstate recognises it (u.Redelivery); after a restart the
+// open alert's persisted evidence does, while a duplicate whose change was
+// never written (a crash before the outbox wrote it) raises it now; a
 // fault or alarm older than what the lift showed raises its alert but never
 // undoes newer state (liftstate does not apply it; the rules mark it late).
 func (e *Engine) Consume(m *telemetry.Message, u *liftstate.Update) {
@@ -194,7 +198,9 @@ func (e *Engine) Consume(m *telemetry.Message, u *liftstate.Update) {
 	l := e.lift(m.Lift)
 	e.in = rule.Input{Trigger: rule.OnMessage, Lift: m.Lift, Msg: m, Late: u.Late, FaultLate: u.FaultLate, Car: &u.Car,
 		Now: m.Time(), Policy: e.cfg.Policies.For(l.estate)}
+	e.inDup = u.Duplicate
 	e.evaluate(l)
+	e.inDup = false
 }
 
 // evaluate runs every rule on e.in, in order, acting on each verdict before
@@ -270,9 +276,18 @@ func (e *Engine) suppression(lift string, l *liftMem, car *liftstate.Car, typ st
 func (e *Engine) raise(lift string, l *liftMem, car *liftstate.Car, r *rule.Result) {
 	now := e.now()
 	typ, at, holds := r.Type, r.At, !r.Inactive
+	key, evidence := e.evidence()
 	if a := e.open[akey{lift, typ}]; a != nil {
 		if a.ConditionActive && r.Sustained {
 			return // the same condition, re-evaluated: not a repeat
+		}
+		if evidence && a.HasEvidence(key) {
+			// Counted already: a redelivery after a restart (the live
+			// state's memory of (boot, seq) is gone; the alert's is not).
+			return
+		}
+		if evidence {
+			a.addEvidence(key)
 		}
 		a.Count++
 		if at.After(a.LastSeen) {
@@ -294,13 +309,29 @@ func (e *Engine) raise(lift string, l *liftMem, car *liftstate.Car, r *rule.Resu
 	a := &Alert{Lift: lift, Estate: l.estate, Type: typ, Severity: r.Severity, Rescue: typ == TypeEntrapment || f.Rescue,
 		Summary: r.Summary, State: StateOpen, ConditionActive: holds, Derived: r.Derived, Count: 1,
 		FirstSeen: at, LastSeen: at, OpenedAt: now, Tier: 1, LastNotified: now}
+	if evidence {
+		a.addEvidence(key)
+	}
 	a.Suppressed = e.suppression(lift, l, car, typ, r.Severity)
 	ev := Event{At: now, Action: "opened", Actor: "system", Note: r.Summary, Tier: 1}
+	if e.inDup {
+		ev.Note += " (from a message delivered again, after a restart or reconnect: no open alert had counted it)"
+	}
 	if a.Suppressed != "" {
 		ev.Note += " (suppressed: " + a.Suppressed + ")"
 	}
 	e.open[akey{lift, typ}] = a
 	e.save(a, ev)
+}
+
+// evidence is the (boot, seq) of the message being evaluated, if it is a
+// fault or alarm (the messages whose redelivery ingest hands on).
+func (e *Engine) evidence() (MessageKey, bool) {
+	m := e.in.Msg
+	if e.in.Trigger != rule.OnMessage || m == nil || m.Kind != telemetry.KindFault && m.Kind != telemetry.KindAlarm {
+		return MessageKey{}, false
+	}
+	return MessageKey{Boot: m.Boot, Seq: m.Seq}, true
 }
 
 // clear ends the condition of an open alert: a rescue or critical alert is
@@ -453,11 +484,38 @@ func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now tim
 		ev.Note = act.Note
 	}
 	e.save(a, ev)
+	if a.State == StateResolved {
+		e.settle(a, now)
+	}
 	out := a.Clone()
 	if a.State == StateResolved {
 		e.forget(a)
 	}
 	return out, nil
+}
+
+// settle tells the rules that a person resolved a; a rule whose condition
+// still holds settles that episode (rule.Settler): it opens no new alert
+// until the condition ends and returns. What still holds is recorded on the
+// resolved alert, not made a new incident: the person on site confirmed
+// the passengers are out, and a sensor that disagrees is theirs to check.
+func (e *Engine) settle(a *Alert, now time.Time) {
+	car, _ := e.cfg.Lifts.Car(a.Lift)
+	var still []string
+	for _, r := range e.rules {
+		if s, ok := r.(rule.Settler); ok {
+			if why := s.Resolved(a.Lift, a.Type, &car); why != "" {
+				still = append(still, why)
+			}
+		}
+	}
+	if len(still) == 0 {
+		return
+	}
+	note := "at resolution " + strings.Join(still, "; ") +
+		"; recorded here, not opened as a new incident: a new alert needs the condition to end and return"
+	e.cfg.Logger.Warn("alert resolved while its condition still holds", "id", a.ID, "lift", a.Lift, "type", a.Type, "still", strings.Join(still, "; "))
+	e.save(a, Event{At: now, Action: "condition_persists", Actor: "system", Note: note})
 }
 
 // Acknowledge: someone has taken the alert in hand.

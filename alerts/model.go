@@ -21,6 +21,8 @@ package alerts
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/liftwatch/liftwatch/alerts/rule"
@@ -93,7 +95,69 @@ type Alert struct {
 	// unacknowledged critical alerts).
 	LastNotified time.Time `json:"last_notified"`
 
+	// Evidence are the (boot, seq) of the newest fault and alarm messages
+	// counted on the alert (at most EvidenceKept), persisted with it: a
+	// message delivered again after a restart, whose change was written
+	// before it, is recognised and not counted twice.
+	Evidence []MessageKey `json:"-"`
+
 	History []Event `json:"history,omitempty"`
+}
+
+// MessageKey is one of a lift's messages: its boot and sequence number.
+type MessageKey struct{ Boot, Seq int64 }
+
+// EvidenceKept bounds Alert.Evidence. A redelivery after a restart is of
+// messages not yet acked, a few batches at most; an alert with more new
+// evidence than this among them would count the oldest once more.
+const EvidenceKept = 32
+
+// HasEvidence says whether the message k is counted on the alert already.
+func (a *Alert) HasEvidence(k MessageKey) bool {
+	for _, e := range a.Evidence {
+		if e == k {
+			return true
+		}
+	}
+	return false
+}
+
+// addEvidence records k, dropping the oldest beyond EvidenceKept.
+func (a *Alert) addEvidence(k MessageKey) {
+	if len(a.Evidence) >= EvidenceKept {
+		a.Evidence = append(a.Evidence[:0:0], a.Evidence[len(a.Evidence)-EvidenceKept+1:]...)
+	}
+	a.Evidence = append(a.Evidence, k)
+}
+
+// FormatEvidence is the text form of evidence for the store: "boot:seq"
+// items separated by spaces.
+func FormatEvidence(ev []MessageKey) string {
+	var b strings.Builder
+	for i, k := range ev {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatInt(k.Boot, 10))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(k.Seq, 10))
+	}
+	return b.String()
+}
+
+// ParseEvidence reads FormatEvidence's text.
+func ParseEvidence(s string) ([]MessageKey, error) {
+	var out []MessageKey
+	for _, f := range strings.Fields(s) {
+		b, q, ok := strings.Cut(f, ":")
+		boot, err1 := strconv.ParseInt(b, 10, 64)
+		seq, err2 := strconv.ParseInt(q, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("alert evidence %q: want boot:seq", f)
+		}
+		out = append(out, MessageKey{Boot: boot, Seq: seq})
+	}
+	return out, nil
 }
 
 // SeverityName is the severity as text (for JSON and SQL).
@@ -106,13 +170,14 @@ func (a *Alert) Open() bool { return a.State != StateResolved }
 func (a *Alert) Clone() *Alert {
 	c := *a
 	c.History = append([]Event(nil), a.History...)
+	c.Evidence = append([]MessageKey(nil), a.Evidence...)
 	return &c
 }
 
 // Event is one entry of an alert's record.
 type Event struct {
 	At     time.Time `json:"at"`
-	Action string    `json:"action"` // opened, repeated, acknowledged, dispatched, arrived, resolved, comment, escalated, condition_cleared, condition_returned, renotified, suppressed, unsuppressed, notified, notify_failed
+	Action string    `json:"action"` // opened, repeated, acknowledged, dispatched, arrived, resolved, comment, escalated, condition_cleared, condition_returned, condition_persists, renotified, suppressed, unsuppressed, notified, notify_failed
 	Actor  string    `json:"actor"`
 	Note   string    `json:"note,omitempty"`
 	Tier   int       `json:"tier,omitempty"`

@@ -198,10 +198,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 	o.mu.Unlock()
 	backoff := time.Duration(0)
 	for {
-		if !o.writeSome(ctx, &backoff) {
-			if ctx.Err() != nil {
-				return nil
-			}
+		did := o.writeSome(ctx, &backoff)
+		if ctx.Err() != nil {
+			return nil // what is left is Close's (a failing write must not keep Run from returning)
+		}
+		if !did {
 			select {
 			case <-o.wake:
 			case <-ctx.Done():

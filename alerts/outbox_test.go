@@ -251,3 +251,39 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestOutboxRunReturnsWhileWritesFail: Run returns when its context ends
+// even while the database refuses every write (it used to spin on the
+// failed write for ever, so the service could not shut down); Close then
+// reports what was not written.
+func TestOutboxRunReturnsWhileWritesFail(t *testing.T) {
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fs := &flakyStore{OutboxStore: db.Alerts()}
+	fs.fail.Store(1 << 40)
+	ob, err := alerts.NewOutbox(context.Background(), fs, alerts.OutboxOptions{MaxBackoff: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, consume := outboxEngine(t, ob)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx); close(done) }()
+	consume(entrapment("LW-1", 1, outboxT0))
+	itest.WaitUntil(t, 30*time.Second, "a write failed", func() bool { return fs.fail.Load() < 1<<40-1 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended while writes fail")
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer ccancel()
+	if err := ob.Close(cctx); err == nil || ob.Depth() != 1 {
+		t.Fatalf("Close: %v, depth %d; want an error naming the unwritten change", err, ob.Depth())
+	}
+}

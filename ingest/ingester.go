@@ -22,8 +22,10 @@ import (
 )
 
 // Consumer receives every accepted, non-duplicate message, in order per lift,
-// and every fault and alarm too far behind its lift's sequence to be checked
-// for repeats (a "stale" one): a consumer of those must be idempotent on
+// and every fault and alarm whatever duplicate detection says of it: too far
+// behind its lift's sequence to be checked for repeats (a "stale" one), or a
+// duplicate (u.Duplicate: seen before, maybe by a run that stopped before
+// writing what it caused). A consumer of those must be idempotent on
 // (lift, boot, seq).
 // Each message comes with what applying it to the lift's live state did (u:
 // the car after it, whether it is late or a redelivery).
@@ -128,12 +130,17 @@ type accepted struct {
 	rec     []byte
 	msg     telemetry.Message
 	consume bool // to the consumers too, not only the live state
+	// dup: a fault or alarm duplicate detection had seen (it is in the
+	// spool already): not spooled again, handed to the consumers marked
+	// (liftstate.Update.Duplicate), acked like the others.
+	dup bool
 }
 
 type dispatchItem struct {
 	msg     telemetry.Message
 	recv    time.Time
 	consume bool
+	dup     bool
 	batch   *batch // told when the consumers are done with msg
 }
 
@@ -341,7 +348,17 @@ func (ing *Ingester) work(shard int) {
 		case duplicate:
 			ing.m.duplicates.Inc()
 			ing.state.AddDuplicate(l.ID)
-			ing.release(in)
+			if kind != telemetry.KindFault && kind != telemetry.KindAlarm {
+				ing.release(in)
+				continue
+			}
+			// A fault or alarm seen before may never have reached the alert
+			// store: a crash after its spool fsync and before the outbox
+			// wrote what it caused, and the broker delivers it again. It goes
+			// to the consumers again, marked, and is acked only once what
+			// they queued is written; it is not spooled twice. The engine is
+			// idempotent on (lift, boot, seq).
+			ing.toSpool <- &accepted{in: in, msg: m, consume: true, dup: true}
 			continue
 		case stale:
 			ing.m.stale.Inc()
@@ -408,7 +425,7 @@ func (ing *Ingester) spoolWriter(toSync chan<- *batch) {
 		b := &batch{items: items, done: make(chan struct{})}
 		b.left.Store(int64(len(items)))
 		for _, a := range items {
-			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume, batch: b}
+			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume, dup: a.dup, batch: b}
 		}
 		toSync <- b
 	}
@@ -461,12 +478,20 @@ func (ing *Ingester) syncer(ctx context.Context, from <-chan *batch, toAck chan<
 		}
 		if !failed {
 			buf = buf[:0]
+			recs := 0
 			for _, b := range group {
 				for _, a := range b.items {
-					buf = append(buf, a.rec...)
+					if len(a.rec) > 0 { // duplicates handed on again are not spooled twice
+						buf = append(buf, a.rec...)
+						recs++
+					}
 				}
 			}
-			if err := ing.spool.Append(ctx, buf, n); err != nil {
+			var err error
+			if recs > 0 {
+				err = ing.spool.Append(ctx, buf, recs)
+			}
+			if err != nil {
 				if ctx.Err() == nil {
 					failed = true
 					fatal <- fmt.Errorf("spool append: %w", err)
@@ -519,6 +544,7 @@ func (ing *Ingester) dispatchLoop(shard int) {
 	for it := range ing.dispatch[shard] {
 		m := it.msg
 		u, _ := ing.state.Observe(&m, it.recv, it.consume)
+		u.Duplicate = it.dup
 		if u.Came != 0 {
 			ing.m.stateChanges.WithLabelValues("online").Inc()
 			for _, f := range ing.onChange {

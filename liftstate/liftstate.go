@@ -110,6 +110,13 @@ type Update struct {
 	// Redelivery: a fault or alarm with this (boot, seq) was applied
 	// already; it changed nothing but liveness.
 	Redelivery bool
+	// Duplicate: ingest's duplicate detection had this fault or alarm's
+	// (boot, seq) already (it is in the spool): the source delivered it
+	// again, e.g. unacked when the service stopped. Set by ingest, not by
+	// Observe; unlike Redelivery it may be new to this run's state (that
+	// memory does not survive a restart), so a consumer must judge it by
+	// what it persisted.
+	Duplicate bool
 	// Late: the message's event time is before the car's newest.
 	Late bool
 	// FaultLate: a fault report older than the newest report of its code;

@@ -54,18 +54,19 @@ func (r *Alerts) SaveAlert(ctx context.Context, a *alerts.Alert, events []alerts
 	q := r.db.Dialect.Rebind
 	args := []any{a.Lift, a.Estate, a.Type, a.Severity.String(), a.Rescue, a.Summary, string(a.State), a.ConditionActive,
 		a.Derived, a.Suppressed, a.Count, ms(a.FirstSeen), ms(a.LastSeen), ms(a.OpenedAt), msp(a.AckAt), a.AckBy,
-		msp(a.DispatchedAt), a.DispatchedTo, msp(a.OnSiteAt), a.OnSiteBy, msp(a.ResolvedAt), a.ResolvedBy, a.Tier, ms(a.LastNotified)}
+		msp(a.DispatchedAt), a.DispatchedTo, msp(a.OnSiteAt), a.OnSiteBy, msp(a.ResolvedAt), a.ResolvedBy, a.Tier, ms(a.LastNotified),
+		alerts.FormatEvidence(a.Evidence)}
 	id := a.ID
 	if id == 0 {
 		err = tx.QueryRowContext(ctx, q(`INSERT INTO alerts (lift, estate, type, severity, rescue, summary, state, condition_active,
 			derived, suppressed, count, first_seen, last_seen, opened_at, ack_at, ack_by, dispatched_at, dispatched_to, on_site_at,
-			on_site_by, resolved_at, resolved_by, tier, last_notified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			on_site_by, resolved_at, resolved_by, tier, last_notified, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`), args...).Scan(&id)
 	} else {
 		_, err = tx.ExecContext(ctx, q(`UPDATE alerts SET lift = ?, estate = ?, type = ?, severity = ?, rescue = ?, summary = ?, state = ?,
 			condition_active = ?, derived = ?, suppressed = ?, count = ?, first_seen = ?, last_seen = ?, opened_at = ?, ack_at = ?, ack_by = ?,
-			dispatched_at = ?, dispatched_to = ?, on_site_at = ?, on_site_by = ?, resolved_at = ?, resolved_by = ?, tier = ?, last_notified = ?
-			WHERE id = ?`), append(args, id)...)
+			dispatched_at = ?, dispatched_to = ?, on_site_at = ?, on_site_by = ?, resolved_at = ?, resolved_by = ?, tier = ?, last_notified = ?,
+			evidence = ? WHERE id = ?`), append(args, id)...)
 	}
 	if err != nil {
 		return fmt.Errorf("save alert %d: %w", id, err)
@@ -90,18 +91,24 @@ func (r *Alerts) SaveAlert(ctx context.Context, a *alerts.Alert, events []alerts
 
 const alertCols = `id, lift, estate, type, severity, rescue, summary, state, condition_active, derived, suppressed, count,
 	first_seen, last_seen, opened_at, ack_at, ack_by, dispatched_at, dispatched_to, on_site_at, on_site_by, resolved_at,
-	resolved_by, tier, last_notified`
+	resolved_by, tier, last_notified, evidence`
 
 func scanAlert(s interface{ Scan(...any) error }) (*alerts.Alert, error) {
 	var a alerts.Alert
 	var sev, state string
 	var first, last, opened, notified int64
 	var ack, disp, onsite, resolved sql.NullInt64
+	var evidence string
 	if err := s.Scan(&a.ID, &a.Lift, &a.Estate, &a.Type, &sev, &a.Rescue, &a.Summary, &state, &a.ConditionActive, &a.Derived,
 		&a.Suppressed, &a.Count, &first, &last, &opened, &ack, &a.AckBy, &disp, &a.DispatchedTo, &onsite, &a.OnSiteBy,
-		&resolved, &a.ResolvedBy, &a.Tier, &notified); err != nil {
+		&resolved, &a.ResolvedBy, &a.Tier, &notified, &evidence); err != nil {
 		return nil, fmt.Errorf("scan alert: %w", err)
 	}
+	ev, err := alerts.ParseEvidence(evidence)
+	if err != nil {
+		return nil, fmt.Errorf("scan alert %d: %w", a.ID, err)
+	}
+	a.Evidence = ev
 	a.Severity, _ = telemetry.ParseSeverity(sev)
 	a.State = alerts.State(state)
 	a.FirstSeen, a.LastSeen, a.OpenedAt, a.LastNotified = fromMS(first), fromMS(last), fromMS(opened), fromMS(notified)
@@ -367,7 +374,7 @@ func (r *Alerts) WriteAlerts(ctx context.Context, batch []alerts.AlertWrite) err
 	q := r.db.Dialect.Rebind
 	upsert := q(`INSERT INTO alerts (id, lift, estate, type, severity, rescue, summary, state, condition_active,
 		derived, suppressed, count, first_seen, last_seen, opened_at, ack_at, ack_by, dispatched_at, dispatched_to, on_site_at,
-		on_site_by, resolved_at, resolved_by, tier, last_notified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		on_site_by, resolved_at, resolved_by, tier, last_notified, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET lift = excluded.lift, estate = excluded.estate, type = excluded.type,
 		severity = excluded.severity, rescue = excluded.rescue, summary = excluded.summary, state = excluded.state,
 		condition_active = excluded.condition_active, derived = excluded.derived, suppressed = excluded.suppressed,
@@ -375,7 +382,7 @@ func (r *Alerts) WriteAlerts(ctx context.Context, batch []alerts.AlertWrite) err
 		ack_at = excluded.ack_at, ack_by = excluded.ack_by, dispatched_at = excluded.dispatched_at,
 		dispatched_to = excluded.dispatched_to, on_site_at = excluded.on_site_at, on_site_by = excluded.on_site_by,
 		resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by, tier = excluded.tier,
-		last_notified = excluded.last_notified`)
+		last_notified = excluded.last_notified, evidence = excluded.evidence`)
 	for _, w := range batch {
 		a := w.Alert
 		if a.ID <= 0 {
@@ -383,7 +390,8 @@ func (r *Alerts) WriteAlerts(ctx context.Context, batch []alerts.AlertWrite) err
 		}
 		if _, err := tx.ExecContext(ctx, upsert, a.ID, a.Lift, a.Estate, a.Type, a.Severity.String(), a.Rescue, a.Summary, string(a.State),
 			a.ConditionActive, a.Derived, a.Suppressed, a.Count, ms(a.FirstSeen), ms(a.LastSeen), ms(a.OpenedAt), msp(a.AckAt), a.AckBy,
-			msp(a.DispatchedAt), a.DispatchedTo, msp(a.OnSiteAt), a.OnSiteBy, msp(a.ResolvedAt), a.ResolvedBy, a.Tier, ms(a.LastNotified)); err != nil {
+			msp(a.DispatchedAt), a.DispatchedTo, msp(a.OnSiteAt), a.OnSiteBy, msp(a.ResolvedAt), a.ResolvedBy, a.Tier, ms(a.LastNotified),
+			alerts.FormatEvidence(a.Evidence)); err != nil {
 			return fmt.Errorf("write alert %d: %w", a.ID, err)
 		}
 		if len(w.Events) == 0 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func TestReservedAlertIDs(t *testing.T) {
 		}
 		b := *a
 		b.State, b.Count = alerts.StateOnSite, 3
+		b.Evidence = []alerts.MessageKey{{Boot: 1, Seq: 40}, {Boot: 2, Seq: 3}} // persisted so a redelivery after a restart is not counted twice
 		if err := r.WriteAlerts(ctx, []alerts.AlertWrite{
 			{Alert: &b, Events: []alerts.Event{{At: at(3 * time.Minute), Action: "arrived", Actor: "Li"}}},
 			{Alert: &b, Events: []alerts.Event{{At: at(4 * time.Minute), Action: "comment", Actor: "Li", Note: "ok"}}},
@@ -48,7 +50,8 @@ func TestReservedAlertIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != alerts.StateOnSite || got.Count != 3 || len(got.History) != 3 || got.History[2].Action != "comment" {
+		if got.State != alerts.StateOnSite || got.Count != 3 || len(got.History) != 3 || got.History[2].Action != "comment" ||
+			!reflect.DeepEqual(got.Evidence, b.Evidence) {
 			t.Fatalf("stored %+v", got)
 		}
 		more, err := r.ReserveAlertIDs(ctx, 2)

@@ -55,6 +55,7 @@ func TestAlertStoreRoundTrip(t *testing.T) {
 
 		a1.State, a1.AckAt, a1.AckBy, a1.Tier, a1.Count = alerts.StateAcknowledged, atp(3*time.Minute), "ops", 1, 2
 		a1.Suppressed = "silence 4"
+		a1.Evidence = []alerts.MessageKey{{Boot: 3, Seq: 17}, {Boot: 3, Seq: 18}}
 		if err := r.SaveAlert(ctx, a1, []alerts.Event{
 			{At: at(2 * time.Minute), Action: "repeated", Actor: "engine", Note: "again"},
 			{At: at(3 * time.Minute), Action: "acknowledged", Actor: "ops", Tier: 1},

@@ -16,22 +16,43 @@ import (
 // technician has the car. When the car no longer shows it (and the terminal
 // does not report an entrapment) the alert's condition ends; only a person
 // on site closes it.
+//
+// Once a person on site resolves the rescue while the car still shows the
+// condition (Settler: an occupancy sensor that still reads occupied, a car
+// left outside the door zone after a manual release), that episode raises
+// nothing more: a new derived entrapment needs the condition to end (the
+// car moves, the door cycles, the car is empty, or it is in inspection
+// mode) and then hold again for EntrapmentAfter.
 type DerivedEntrapment struct {
-	since map[string]time.Time // lift → start of the condition, while it holds
+	since   map[string]time.Time // lift → start of the condition, while it holds
+	settled map[string]bool      // lift → a person resolved the rescue during this episode
 }
 
 // NewDerivedEntrapment makes the rule with empty memory.
 func NewDerivedEntrapment() *DerivedEntrapment {
-	return &DerivedEntrapment{since: map[string]time.Time{}}
+	return &DerivedEntrapment{since: map[string]time.Time{}, settled: map[string]bool{}}
 }
 
 // Name implements Rule.
 func (*DerivedEntrapment) Name() string { return "derived_entrapment" }
 
-// Waiting implements Timer.
+// Waiting implements Timer: a settled episode waits for nothing.
 func (r *DerivedEntrapment) Waiting(lift string, _ *liftstate.Car) bool {
 	_, ok := r.since[lift]
-	return ok
+	return ok && !r.settled[lift]
+}
+
+// Resolved implements Settler.
+func (r *DerivedEntrapment) Resolved(lift, typ string, car *liftstate.Car) string {
+	if typ != TypeEntrapment {
+		return ""
+	}
+	cond, why := Condition(car)
+	if !cond {
+		return ""
+	}
+	r.settled[lift] = true
+	return "the car still shows: " + why
 }
 
 // Condition is the derived-entrapment condition of a car, and why it holds.
@@ -60,6 +81,7 @@ func (r *DerivedEntrapment) Eval(in *Input, out []Result) []Result {
 	cond, why := Condition(in.Car)
 	if !cond {
 		delete(r.since, in.Lift)
+		delete(r.settled, in.Lift)
 		if a, open := in.Open(TypeEntrapment); open && a.ConditionActive && !in.Car.FaultActive(telemetry.FaultEntrapment) {
 			out = append(out, Result{Action: Clear, Type: TypeEntrapment, Severity: telemetry.SeverityCritical, At: in.Now,
 				Summary: "the car no longer shows a trapped passenger; the alert stays open until someone on site confirms the passengers are out"})
@@ -70,6 +92,9 @@ func (r *DerivedEntrapment) Eval(in *Input, out []Result) []Result {
 	if !ok {
 		since = in.Now
 		r.since[in.Lift] = since
+	}
+	if r.settled[in.Lift] {
+		return out // resolved on site during this episode: not a new incident
 	}
 	if d := in.Now.Sub(since); d >= in.Policy.EntrapmentAfter {
 		out = append(out, Result{Action: Raise, Type: TypeEntrapment, Severity: telemetry.SeverityCritical, At: since,

@@ -34,6 +34,23 @@ func TestDerivedEntrapment(t *testing.T) {
 		{"released: the condition ends", []step{stuck(0), tick(30 * time.Second), trip(40 * time.Second)}, []string{raised, "clear entrapment"}},
 		{"released while the terminal reports the entrapment: still held",
 			[]step{stuck(0), fault(time.Second, "entrapment", false), tick(30 * time.Second), trip(40 * time.Second)}, []string{raised}},
+		// Resolved on site while the car still shows the condition (a stuck
+		// occupancy sensor): that episode raises nothing more, for hours.
+		{"resolved while it holds: no new alert for hours", []step{stuck(0), tick(31 * time.Second), resolved(rule.TypeEntrapment),
+			tick(time.Minute), stuck(2 * time.Minute), tick(time.Hour), stuck(3 * time.Hour), tick(time.Hour)},
+			[]string{raised, "settled entrapment"}},
+		{"resolved, then the car moves and stops again: a new episode", []step{stuck(0), tick(31 * time.Second), resolved(rule.TypeEntrapment),
+			stuck(time.Hour), trip(time.Hour + time.Minute), stuck(time.Hour + 2*time.Minute), tick(29 * time.Second), tick(time.Second)},
+			[]string{raised, "settled entrapment", raised}},
+		{"resolved, then the door cycles: a new episode", []step{stuck(0), tick(31 * time.Second), resolved(rule.TypeEntrapment),
+			door(time.Hour), stuck(time.Hour + time.Minute), tick(31 * time.Second)},
+			[]string{raised, "settled entrapment", raised}},
+		{"resolved, then the car is empty: a new episode", []step{stuck(0), tick(31 * time.Second), resolved(rule.TypeEntrapment),
+			status(time.Hour, func(m *telemetry.Message) { m.DoorZone = false }), stuck(time.Hour + time.Minute), tick(31 * time.Second)},
+			[]string{raised, "settled entrapment", raised}},
+		{"resolved after the condition ended: nothing settled", []step{stuck(0), tick(31 * time.Second), trip(40 * time.Second),
+			resolved(rule.TypeEntrapment), stuck(time.Minute), tick(31 * time.Second)},
+			[]string{raised, "clear entrapment", raised}},
 		{"a late fault's occupancy does not start it", []step{status(time.Minute, nil), mk(telemetry.KindFault, 0, func(m *telemetry.Message) {
 			m.Code, m.Has, m.Occupied, m.DoorZone = "door_lock", telemetry.FieldOccupied|telemetry.FieldDoorZone, true, false
 		}), tick(time.Minute)}, nil},

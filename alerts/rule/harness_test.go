@@ -15,7 +15,9 @@ import (
 // The rules' table tests: a sequence of steps (messages applied to a real
 // liftstate.Store, clock ticks, transitions) through one rule, and the
 // verdicts it gave, as "raise <type> <severity>[ derived][ sustained][ inactive]"
-// or "clear <type>". Open alerts are modelled as the engine keeps them.
+// or "clear <type>", and "settled <type>" when a person resolving the alert
+// settles a condition that still holds. Open alerts are modelled as the
+// engine keeps them.
 
 var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
@@ -25,6 +27,9 @@ type step struct {
 	msg    *telemetry.Message
 	tick   time.Duration // > 0: move the clock and tick
 	online *bool         // a transition
+	// resolve: a person on site resolves the open alert of this type (the
+	// engine then tells the Settler rules, with the car as it is now).
+	resolve string
 }
 
 var seq int64
@@ -57,6 +62,9 @@ func tick(d time.Duration) step { return step{tick: d} }
 
 func transition(online bool) step { return step{online: &online} }
 
+// resolved is a person resolving the open alert of typ.
+func resolved(typ string) step { return step{resolve: typ} }
+
 func run(t *testing.T, r rule.Rule, steps []step) []string {
 	t.Helper()
 	fleet, err := registry.Jiangwan()
@@ -72,6 +80,18 @@ func run(t *testing.T, r rule.Rule, steps []step) []string {
 		in := rule.Input{Lift: lift, Policy: &p, Open: func(typ string) (rule.Open, bool) { o, ok := open[typ]; return o, ok }}
 		var car liftstate.Car
 		switch {
+		case s.resolve != "":
+			if _, ok := open[s.resolve]; !ok {
+				t.Fatalf("resolving %s: no open alert", s.resolve)
+			}
+			delete(open, s.resolve)
+			car, _ = lifts.Car(lift)
+			if st, ok := r.(rule.Settler); ok {
+				if why := st.Resolved(lift, s.resolve, &car); why != "" {
+					got = append(got, "settled "+s.resolve)
+				}
+			}
+			continue
 		case s.msg != nil:
 			u, ok := lifts.Observe(s.msg, now, true)
 			if !ok {

@@ -116,6 +116,20 @@ type Timer interface {
 	Waiting(lift string, car *liftstate.Car) bool
 }
 
+// Settler is a rule whose condition a person's resolution settles for the
+// episode in progress: a rescue resolved on site while the car (or the
+// terminal) still shows the condition is not a new incident. The rule raises
+// nothing more until the condition has ended and begun again (a new
+// episode), and then only after its own threshold.
+type Settler interface {
+	Rule
+	// Resolved tells the rule that a person resolved lift's alert of type
+	// typ, with the car as it is now. It returns what of the rule's
+	// condition still holds, for the record ("" if nothing: then there is
+	// nothing to settle).
+	Resolved(lift, typ string, car *liftstate.Car) (stillHolds string)
+}
+
 // Defaults are the rules in the order the engine runs them: on a status,
 // battery then mode; on a fault, the fault itself then its repeats; the
 // derived entrapment after what the message changed.
@@ -123,7 +137,7 @@ func Defaults() []Rule {
 	return []Rule{
 		LowBattery{},
 		OutOfService{},
-		ExplicitEntrapment{},
+		NewExplicitEntrapment(),
 		CriticalFault(),
 		DoorFault(),
 		PowerLoss(),
