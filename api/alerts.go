@@ -121,6 +121,9 @@ func (s *Server) alertView(a *alerts.Alert) AlertView {
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
 	f, err := alertFilter(r.URL.Query(), false)
+	if err == nil {
+		err = s.inRegister(f.Estates, f.Lifts)
+	}
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -252,6 +255,9 @@ func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
 	}
 	lifts, _ := values(q, "lift", nil, "")
 	estates, _ := values(q, "estate", nil, "")
+	if err := s.inRegister(estates, lifts); err != nil {
+		return writeBad(w, err)
+	}
 	out := []SilenceView{}
 	for _, sil := range s.d.Alerts.Engine.Silences() {
 		if len(lifts)+len(estates) == 0 || sil.Lift != "" && slices.Contains(lifts, sil.Lift) ||
@@ -363,6 +369,9 @@ func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
 	if _, err := time.Parse("2006-01", month); err != nil {
 		return writeBad(w, badField("month", "month must be YYYY-MM, not %q", month))
 	}
+	if err := s.inRegister([]string{estate}, nil); err != nil {
+		return writeBad(w, err)
+	}
 	rep, err := s.d.Alerts.Report(r.Context(), estate, month)
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, err.Error())
@@ -372,14 +381,18 @@ func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
 
 // streamAlerts serves alert changes as server-sent events. It takes the
 // alert list's filters and, with Last-Event-ID, replays the changes the
-// client missed; if they are no longer held it sends a "reset" event telling
-// the client to reload the list.
+// client missed; if it cannot (they are no longer held, or the id is ahead
+// of this server's, as after a restart) it sends a "reset" event telling the
+// client to reload the list, with a code saying which.
 func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		return writeError(w, http.StatusInternalServerError, "streaming unsupported")
 	}
 	f, err := alertFilter(r.URL.Query(), true)
+	if err == nil {
+		err = s.inRegister(f.Estates, f.Lifts)
+	}
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -387,9 +400,10 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 		replay alerts.Replay
 		ch     <-chan alerts.StreamEvent
 		cancel func()
+		after  uint64
 	)
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		after, err := strconv.ParseUint(v, 10, 64)
+		after, err = strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return writeBad(w, badField("Last-Event-ID", "Last-Event-ID must be an event id from this stream, not %q", v))
 		}
@@ -404,8 +418,14 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": liftwatch alert stream\n\n")
 	if !replay.Complete {
-		b, _ := json.Marshal(map[string]any{"reason": "the changes after Last-Event-ID are no longer held; reload the alert list",
-			"last_event_id": replay.Latest})
+		reset := map[string]any{"code": "expired", "last_event_id": replay.Latest,
+			"reason": fmt.Sprintf("the changes after Last-Event-ID %d are no longer held; reload the alert list", after)}
+		if after > replay.Latest {
+			reset["code"] = "unknown_id"
+			reset["reason"] = fmt.Sprintf("Last-Event-ID %d is unknown here: it is ahead of this server's newest change %d "+
+				"(liftwatch restarted since?); reload the alert list", after, replay.Latest)
+		}
+		b, _ := json.Marshal(reset)
 		fmt.Fprintf(w, "id: %d\nevent: reset\ndata: %s\n\n", replay.Latest, b)
 	}
 	for _, ev := range replay.Events {

@@ -104,6 +104,56 @@ func New(d Deps) *Server {
 // Handler is the HTTP handler.
 func (s *Server) Handler() http.Handler { return s }
 
+// Handle serves pattern (http.ServeMux syntax) from h besides the API's own
+// routes (the demo adds its own so), under the same conventions: unclean
+// paths and unknown ones are a 404 in the error envelope, a wrong method a
+// 405 with Allow. Call it before serving.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) int {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		return rec.code
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// inRegister checks estate and lift filters: each must name an estate or a
+// lift of the register (a typo would otherwise match nothing, silently).
+func (s *Server) inRegister(estates, lifts []string) error {
+	for _, id := range lifts {
+		if _, ok := s.d.Lifts.Get(id); !ok {
+			return badField("lift", "no lift %q in the register", id)
+		}
+	}
+	if len(estates) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, l := range s.d.Lifts.Lifts() {
+		known[l.Estate] = true
+	}
+	for _, e := range estates {
+		if !known[e] {
+			return badField("estate", "no estate %q in the register", e)
+		}
+	}
+	return nil
+}
+
 func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request) int) {
 	route := pattern
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +218,9 @@ func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	estates, _ := values(q, "estate", nil, "")
+	if err := s.inRegister(estates, nil); err != nil {
+		return writeBad(w, err)
+	}
 	online, err := boolParam(q, "online")
 	if err != nil {
 		return writeBad(w, err)

@@ -140,14 +140,16 @@ func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub) *fixture 
 	return f
 }
 
-// do sends a request without following redirects.
+// do sends a request without following redirects. The time limit only
+// ends a response that would never end (a stream answering a request that
+// should have been refused).
 func (f *fixture) do(t *testing.T, method, path, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +241,57 @@ func TestOddPaths(t *testing.T) {
 	checkError(t, "POST //api/v1/silences", resp, b, 404, "")
 }
 
+// TestHandleKeepsConventions: routes added by Handle (the demo's) get the
+// API's 404 for unclean paths, 405 with Allow, and the request metric.
+func TestHandleKeepsConventions(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Lifts: registry.NewIndex(testLifts()), States: fakeStates{}, DeadLetters: ingest.NewDeadLetters(1),
+		Gatherer: reg, Registerer: reg})
+	s.Handle("POST /demo/trigger", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, http.StatusAccepted, map[string]string{"ok": "yes"})
+	}))
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	f := &fixture{srv: srv}
+	for _, p := range []string{"//demo/trigger", "/demo/trigger/", "/demo/./trigger", "/demo/x/../trigger", "/demo/nope"} {
+		resp, b := f.do(t, "POST", p, "")
+		checkError(t, "POST "+p, resp, b, 404, "")
+		if loc := resp.Header.Get("Location"); loc != "" {
+			t.Errorf("POST %s: redirect to %s", p, loc)
+		}
+	}
+	resp, b := f.do(t, "GET", "/demo/trigger", "")
+	checkError(t, "GET /demo/trigger", resp, b, 405, "")
+	if got := resp.Header.Get("Allow"); got != "POST" {
+		t.Errorf("GET /demo/trigger: Allow %q", got)
+	}
+	if resp, b := f.do(t, "POST", "/demo/trigger", ""); resp.StatusCode != 202 || !strings.Contains(string(b), `"yes"`) {
+		t.Fatalf("POST /demo/trigger: %d %s", resp.StatusCode, b)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted bool
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var route, code string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "route":
+					route = l.GetValue()
+				case "code":
+					code = l.GetValue()
+				}
+			}
+			counted = counted || route == "POST /demo/trigger" && code == "202"
+		}
+	}
+	if !counted {
+		t.Error("no request metric for the added route")
+	}
+}
+
 // TestMethodNotAllowed: a known path with the wrong method is 405 with Allow.
 func TestMethodNotAllowed(t *testing.T) {
 	f := newFixture(t, nil, nil)
@@ -284,6 +337,12 @@ func TestBodies(t *testing.T) {
 		{"too large silence", "/api/v1/silences", big, 413, "", "larger than 16 KiB"},
 		{"engine validation names field", ack, `{"actor":" "}`, 400, "actor", "actor is required"},
 		{"silence unknown field", "/api/v1/silences", `{"estate":"` + f.estateA + `","id":3}`, 400, "id", `unknown field "id"`},
+		{"duplicate key", "/api/v1/alerts/1/comment", `{"actor":"a","actor":"b","note":"dup"}`, 400, "actor", "actor more than once"},
+		{"duplicate key by case", "/api/v1/alerts/1/comment", `{"actor":"a","note":"x","Note":"y"}`, 400, "Note", "Note more than once"},
+		{"silence duplicate key", "/api/v1/silences", `{"estate":"` + f.estateA + `","reason":"a","reason":"b"}`, 400, "reason", "more than once"},
+		{"null", "/api/v1/alerts/1/comment", `null`, 400, "", "body must be a JSON object"},
+		{"null with spaces", ack, " null\n", 400, "", "body must be a JSON object"},
+		{"a string", ack, `"actor"`, 400, "", "body must be a JSON object"},
 	} {
 		resp, b := f.do(t, "POST", tc.path, tc.body)
 		e := checkError(t, tc.name, resp, b, tc.status, tc.field)
@@ -381,6 +440,16 @@ func TestBadQueryParams(t *testing.T) {
 		{"/api/v1/silences?colour=red", "colour"},
 		{"/api/v1/reports/rescue?estate=x&month=2026-13", "month"},
 		{"/api/v1/reports/rescue?month=2026-11", "estate"},
+		// A filter naming nothing in the register is a typo, not an empty list.
+		{"/api/v1/lifts?estate=nowhere", "estate"},
+		{"/api/v1/alerts?estate=nowhere", "estate"},
+		{"/api/v1/alerts?estate=" + f.estateA + "&estate=nowhere", "estate"},
+		{"/api/v1/alerts?lift=NOPE-1", "lift"},
+		{"/api/v1/alerts/stream?estate=nowhere", "estate"},
+		{"/api/v1/alerts/stream?lift=NOPE-1", "lift"},
+		{"/api/v1/silences?estate=nowhere", "estate"},
+		{"/api/v1/silences?lift=NOPE-1", "lift"},
+		{"/api/v1/reports/rescue?estate=nowhere&month=2026-11", "estate"},
 	} {
 		resp, b := f.do(t, "GET", tc.path, "")
 		checkError(t, tc.path, resp, b, 400, tc.field)
@@ -435,12 +504,12 @@ func TestResponsesShape(t *testing.T) {
 		{"/api/v1/lifts/" + id + "/history?kind=alarm", 0},
 		{"/api/v1/lifts/" + f.lifts[1].ID + "/history", 0},
 		{"/api/v1/alerts", 15},
-		{"/api/v1/alerts?lift=none", 0},
+		{"/api/v1/alerts?lift=" + f.lifts[1].ID + "&state=dispatched", 0},
 		{"/api/v1/alerts/1", 5},
 		{"/api/v1/notifications", 3},
 		{"/api/v1/notifications?alert=99", 0},
 		{"/api/v1/silences", 3},
-		{"/api/v1/silences?lift=none", 0},
+		{"/api/v1/silences?lift=" + f.lifts[2].ID, 0},
 		{"/api/v1/deadletters", 3},
 		{"/api/v1/deadletters?reason=too_large", 0},
 		{"/api/v1/deadletters?reason=too_large&reason=bad_version", 0},
@@ -471,9 +540,9 @@ func TestRepeatedFilters(t *testing.T) {
 	if len(lifts) != 5 {
 		t.Errorf("lifts of two estates: %d", len(lifts))
 	}
-	f.get(t, "/api/v1/lifts?estate="+f.estateB+"&estate=none", &lifts)
+	f.get(t, "/api/v1/lifts?estate="+f.estateB+"&estate="+f.estateB, &lifts)
 	if len(lifts) != 2 {
-		t.Errorf("lifts of estate B or none: %d", len(lifts))
+		t.Errorf("lifts of estate B or B: %d", len(lifts))
 	}
 	f.get(t, "/api/v1/lifts?online=true&online=false", &lifts)
 	if len(lifts) != 5 {
@@ -662,7 +731,7 @@ func TestAlertStreamFiltersAndReplay(t *testing.T) {
 		return alerts.Change{Alert: al, Event: alerts.Event{At: al.OpenedAt, Action: action, Actor: "liftwatch"}}
 	}
 	// Live, filtered: only estate B's changes, ids are the hub's sequence.
-	got := f.stream(t, "?estate="+f.estateB+"&estate=none", "", func() {
+	got := f.stream(t, "?estate="+f.estateB, "", func() {
 		hub.Handle(change(a, "repeated"))  // 1
 		hub.Handle(change(b, "repeated"))  // 2
 		hub.Handle(change(a, "escalated")) // 3
@@ -688,11 +757,23 @@ func TestAlertStreamFiltersAndReplay(t *testing.T) {
 	if got[0].id != "3" || got[1].id != "5" {
 		t.Fatalf("filtered replay: %+v", got)
 	}
-	// Too old: the ring holds 2..5; after 0 needs 1. Too new: another run's id.
-	for _, last := range []string{"0", "99"} {
-		got = f.stream(t, "", last, nil, 1)
-		if got[0].event != "reset" || got[0].id != "5" || !strings.Contains(got[0].data, "reload") {
-			t.Fatalf("Last-Event-ID %s: %+v", last, got)
+	// Too old: the ring holds 2..5; after 0 needs 1. Too new: another run's
+	// id, which is not "no longer held" but unknown here.
+	for _, tc := range []struct{ last, code, says string }{
+		{"0", "expired", "no longer held"},
+		{"99", "unknown_id", "ahead of this server"},
+	} {
+		got = f.stream(t, "", tc.last, nil, 1)
+		var reset struct {
+			Code, Reason string
+			LastEventID  uint64 `json:"last_event_id"`
+		}
+		if err := json.Unmarshal([]byte(got[0].data), &reset); err != nil {
+			t.Fatal(err)
+		}
+		if got[0].event != "reset" || got[0].id != "5" || reset.LastEventID != 5 || reset.Code != tc.code ||
+			!strings.Contains(reset.Reason, tc.says) || !strings.Contains(reset.Reason, "reload") {
+			t.Fatalf("Last-Event-ID %s: %+v", tc.last, got)
 		}
 	}
 	resp, body := f.do(t, "GET", "/api/v1/alerts/stream?open=maybe", "")

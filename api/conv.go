@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,16 @@ func writeError(w http.ResponseWriter, code int, msg string) int {
 	return writeJSON(w, code, apiError{Error: ErrorBody{Code: errorCode(code), Message: msg}})
 }
 
+// WriteError answers status with the API's error envelope, for handlers
+// outside this package (the demo's): field names the request field or query
+// parameter at fault ("" for none). It returns status.
+func WriteError(w http.ResponseWriter, status int, field, msg string) int {
+	return writeJSON(w, status, apiError{Error: ErrorBody{Code: errorCode(status), Message: msg, Field: field}})
+}
+
+// WriteJSON answers status with v as indented JSON. It returns status.
+func WriteJSON(w http.ResponseWriter, status int, v any) int { return writeJSON(w, status, v) }
+
 // writeBad answers 400, naming the field if err is a fieldError.
 func writeBad(w http.ResponseWriter, err error) int {
 	b := ErrorBody{Code: errorCode(http.StatusBadRequest), Message: err.Error()}
@@ -95,31 +106,38 @@ func writeJSON(w http.ResponseWriter, code int, v any) int {
 // the client itself on error (413 over maxBody, else 400 naming the field),
 // returning that status; 0 means dst is filled.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) int {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d KiB", maxBody>>10))
+	}
+	if err != nil {
+		return writeBad(w, errors.New("reading the body failed"))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if err == nil {
 		var extra json.RawMessage
-		if err2 := dec.Decode(&extra); err2 != io.EOF {
-			var mb *http.MaxBytesError
-			if errors.As(err2, &mb) {
-				err = err2
-			} else {
-				return writeBad(w, errors.New("body: unexpected data after the JSON object"))
-			}
+		if dec.Decode(&extra) != io.EOF {
+			return writeBad(w, errors.New("body: unexpected data after the JSON object"))
 		}
-	}
-	if err == nil {
+		// null decodes into a struct as nothing at all.
+		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+			return writeBad(w, errors.New("body must be a JSON object, not null"))
+		}
+		// The decoder keeps the last of a repeated key (matched without
+		// regard to case): which one the client meant is a guess.
+		if key := duplicateKey(json.NewDecoder(bytes.NewReader(body)), ""); key != "" {
+			return writeBad(w, badField(key, "body gives %s more than once; give each field once", key))
+		}
 		return 0
 	}
 	var (
-		mb  *http.MaxBytesError
 		se  *json.SyntaxError
 		ute *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &mb):
-		return writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d KiB", maxBody>>10))
 	case errors.Is(err, io.EOF):
 		return writeBad(w, errors.New("body is empty; want a JSON object with "+strings.Join(jsonFields(dst), ", ")))
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -136,6 +154,47 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) int {
 		return writeBad(w, badField(name, "unknown field %q; fields: %s", name, strings.Join(jsonFields(dst), ", ")))
 	}
 	return writeBad(w, errors.New("body is not a valid JSON object"))
+}
+
+// duplicateKey reads one JSON value (already known to be valid) and returns
+// the first key an object of it repeats, case-insensitively as the decoder
+// matches fields, as a dotted path under prefix; "" if none.
+func duplicateKey(dec *json.Decoder, prefix string) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return ""
+			}
+			k, _ := kt.(string)
+			name := k
+			if prefix != "" {
+				name = prefix + "." + k
+			}
+			if seen[strings.ToLower(k)] {
+				return name
+			}
+			seen[strings.ToLower(k)] = true
+			if d := duplicateKey(dec, name); d != "" {
+				return d
+			}
+		}
+		_, _ = dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if d := duplicateKey(dec, prefix); d != "" {
+				return d
+			}
+		}
+		_, _ = dec.Token()
+	}
+	return ""
 }
 
 func wantKind(t reflect.Type) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"syscall"
 	"time"
@@ -101,8 +100,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
-	a.Handle("POST /demo/trigger", http.HandlerFunc(ds.trigger))
-	a.Handle("GET /demo/simulator", http.HandlerFunc(ds.status))
+	ds.routes(a)
 	fmt.Fprint(stdout, do.announce(a.HTTPAddr()))
 
 	var g run.Group

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
@@ -168,23 +168,37 @@ func (d *demoSim) running() bool {
 	}
 }
 
-func demoJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+// routes adds the demo's endpoints to the service's handler, under the
+// API's conventions (errors in its envelope, 405 with Allow).
+func (d *demoSim) routes(h interface{ Handle(string, http.Handler) }) {
+	h.Handle("POST /demo/trigger", http.HandlerFunc(d.trigger))
+	h.Handle("GET /demo/simulator", http.HandlerFunc(d.status))
 }
 
 // trigger serves POST /demo/trigger?lift=&kind=: the demo's own simulated
 // lift is trapped (kind: an entrapment variant) or freed (kind=rescue).
 func (d *demoSim) trigger(w http.ResponseWriter, r *http.Request) {
-	lift, kind := r.URL.Query().Get("lift"), r.URL.Query().Get("kind")
+	q := r.URL.Query()
+	for k, vs := range q {
+		switch {
+		case k != "lift" && k != "kind":
+			api.WriteError(w, http.StatusBadRequest, k, fmt.Sprintf("unknown query parameter %q; allowed: kind, lift", k))
+			return
+		case len(vs) > 1:
+			api.WriteError(w, http.StatusBadRequest, k, fmt.Sprintf("%s is given %d times; give it once", k, len(vs)))
+			return
+		}
+	}
+	lift, kind := q.Get("lift"), q.Get("kind")
+	if lift == "" {
+		api.WriteError(w, http.StatusBadRequest, "lift", "lift is required: the id of a simulated lift, such as JW-0042")
+		return
+	}
 	if kind == "" {
 		kind = simulator.TrapExplicit
 	}
 	if !d.running() {
-		demoJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the simulator is not running yet; try again in a moment"})
+		api.WriteError(w, http.StatusServiceUnavailable, "", "the simulator is not running yet; try again in a moment")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -192,15 +206,15 @@ func (d *demoSim) trigger(w http.ResponseWriter, r *http.Request) {
 	at, err := d.sim.Trigger(ctx, lift, kind)
 	switch {
 	case err == nil:
-		demoJSON(w, http.StatusAccepted, map[string]string{"lift": lift, "kind": kind, "simulated_time": at.Format(time.RFC3339)})
+		api.WriteJSON(w, http.StatusAccepted, map[string]string{"lift": lift, "kind": kind, "simulated_time": at.Format(time.RFC3339)})
 	case errors.Is(err, simulator.ErrNotSimulated):
-		demoJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		api.WriteError(w, http.StatusNotFound, "lift", err.Error())
 	case errors.Is(err, simulator.ErrTriggerKind):
-		demoJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		api.WriteError(w, http.StatusBadRequest, "kind", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
-		demoJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		api.WriteError(w, http.StatusServiceUnavailable, "", err.Error())
 	default:
-		demoJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		api.WriteError(w, http.StatusConflict, "", err.Error())
 	}
 }
 
@@ -208,7 +222,7 @@ func (d *demoSim) trigger(w http.ResponseWriter, r *http.Request) {
 // far and whether it has finished (--sim.duration).
 func (d *demoSim) status(w http.ResponseWriter, _ *http.Request) {
 	if !d.running() {
-		demoJSON(w, http.StatusOK, map[string]any{"running": false, "done": false})
+		api.WriteJSON(w, http.StatusOK, map[string]any{"running": false, "done": false})
 		return
 	}
 	d.mu.Lock()
@@ -216,6 +230,6 @@ func (d *demoSim) status(w http.ResponseWriter, _ *http.Request) {
 	d.mu.Unlock()
 	c := d.sim.Stats().Snapshot()
 	c.Failed += d.sink.Failed()
-	demoJSON(w, http.StatusOK, map[string]any{"running": !done, "done": done, "counts": c,
+	api.WriteJSON(w, http.StatusOK, map[string]any{"running": !done, "done": done, "counts": c,
 		"published": c.TotalSent(), "republished": d.sink.Retries()})
 }

@@ -112,6 +112,13 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code, body := post("/demo/trigger?lift=JW-0007&kind=fire"); code != 400 {
 		t.Errorf("trigger of an unknown kind: %d %s", code, body)
 	}
+	// The demo's address keeps the API's conventions (no redirect to follow).
+	if code, body := get("/demo/trigger?lift=JW-0007"); code != 405 || !strings.Contains(body, `"method_not_allowed"`) {
+		t.Errorf("GET /demo/trigger: %d %s", code, body)
+	}
+	if code, body := get("//api/v1/lifts"); code != 404 || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("GET //api/v1/lifts: %d %s", code, body)
+	}
 	if openEntrapment("JW-0007") {
 		t.Fatal("JW-0007 trapped before the trigger")
 	}

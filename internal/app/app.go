@@ -98,7 +98,6 @@ type App struct {
 	hub      *alerts.Hub
 	notifier *notify.Dispatcher
 	policies alerts.Policies
-	extra    *http.ServeMux // routes added by the caller (the demo's), nil if none
 }
 
 // settings are the files a Config names, read and checked.
@@ -281,15 +280,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Handle serves pattern (http.ServeMux syntax) from h besides the API; the
-// demo adds its own routes so. Call it before Run.
-func (a *App) Handle(pattern string, h http.Handler) {
-	if a.extra == nil {
-		a.extra = http.NewServeMux()
-		a.extra.Handle("/", a.api.Handler())
-	}
-	a.extra.Handle(pattern, h)
-}
+// Handle serves pattern (http.ServeMux syntax) from h besides the API, under
+// the API's conventions (no redirects, 404 and 405 in the error envelope);
+// the demo adds its own routes so. Call it before Run.
+func (a *App) Handle(pattern string, h http.Handler) { a.api.Handle(pattern, h) }
+
+// Handler is the service's HTTP handler: the API and the routes added by
+// Handle.
+func (a *App) Handler() http.Handler { return a.api.Handler() }
 
 // DebugAddr is the bound debug address ("" when the debug listener is off).
 func (a *App) DebugAddr() string {
@@ -330,10 +328,7 @@ func (a *App) Run(ctx context.Context) error {
 	if s, ok := a.sink.(*influxhistory.Influx); ok {
 		defer s.Close()
 	}
-	var h http.Handler = a.api.Handler()
-	if a.extra != nil {
-		h = a.extra
-	}
+	h := a.api.Handler()
 	var g run.Group
 	g.Logger = a.log
 	g.Add("http", serveHTTP(a.listener, h))

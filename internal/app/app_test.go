@@ -141,3 +141,54 @@ func TestNewChecksSettingsBeforeCreatingAnything(t *testing.T) {
 		t.Errorf("data dir created before the register was read (%v)", serr)
 	}
 }
+
+// TestHandleKeepsAPIConventions: routes added with Handle (the demo's) are
+// served by the running app beside the API, and nothing on its address
+// redirects: an unclean path is the API's JSON 404, a wrong method a 405
+// with Allow.
+func TestHandleKeepsAPIConventions(t *testing.T) {
+	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", testrig.FreePort(t)))
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Handle("POST /demo/x", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"POST", "/demo/x", 202},
+		{"GET", "/demo/x", 405},
+		{"GET", "//api/v1/lifts", 404},
+		{"GET", "/api/v1/./lifts", 404},
+		{"GET", "/api/v1/lifts/", 404},
+		{"POST", "//demo/x", 404},
+		{"POST", "/demo/x/", 404},
+		{"GET", "/demo/nope", 404},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+a.HTTPAddr()+tc.path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		decErr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Location") != "" {
+			t.Errorf("%s %s: %d (Location %q), want %d", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.status)
+		}
+		if tc.status >= 400 && (decErr != nil || e.Error.Code == "" || e.Error.Message == "") {
+			t.Errorf("%s %s: not the error envelope (%v)", tc.method, tc.path, decErr)
+		}
+		if tc.status == 405 && resp.Header.Get("Allow") != "POST" {
+			t.Errorf("%s %s: Allow %q", tc.method, tc.path, resp.Header.Get("Allow"))
+		}
+	}
+}
