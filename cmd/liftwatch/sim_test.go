@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liftwatch/liftwatch/telemetry"
 )
 
 // firstLastTS returns the smallest and largest "ts" of dry-run output.
@@ -64,7 +66,7 @@ func TestSimStartVersusScenarioStart(t *testing.T) {
 // the backfill; a pinned start does not.
 func TestSimBackfillIsTiedToTheClock(t *testing.T) {
 	now := time.Date(2026, 11, 21, 23, 35, 7, 0, time.FixedZone("CST", 8*3600))
-	o := &simOptions{backfill: 24 * time.Hour, speed: 1, conns: 1, window: 1}
+	o := &simOptions{backfill: 24 * time.Hour, speed: 1, conns: 1, window: 1, horizon: telemetry.DefaultHorizon}
 	cfg, err := o.build(now)
 	if err != nil {
 		t.Fatal(err)
