@@ -93,8 +93,13 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{[]string{"sim", "--help"}, nil, 0, "-scenario", true, ""},
 		{[]string{"version"}, nil, 0, "liftwatch dev\ncommit ", true, ""},
 		{[]string{"--version"}, nil, 0, runtime.Version(), true, ""},
-		{[]string{"serve", "--nope"}, nil, 2, "flag provided but not defined: -nope", false, ""},
-		{[]string{"serve", "--nope"}, nil, 2, "Usage: liftwatch serve", false, ""},
+		// A misspelt flag: one line, the closest flag, no usage.
+		{[]string{"serve", "--nope"}, nil, 2, "liftwatch serve: unknown flag --nope; see --help\n", false, "Usage:"},
+		{[]string{"serve", "--mqtt.brokr", "x"}, nil, 2, "liftwatch serve: unknown flag --mqtt.brokr (did you mean --mqtt.broker?); see --help\n", false, "Usage:"},
+		{[]string{"serve", "--mqtt.brokr", "x"}, nil, 2, "", false, "flag provided but not defined"},
+		{[]string{"sim", "-lifs=3"}, nil, 2, "liftwatch sim: unknown flag --lifs (did you mean --lifts?); see --help", false, "Usage:"},
+		// A bad value still says which flag, with the usage.
+		{[]string{"serve", "--offline-after", "soon"}, nil, 2, `invalid value "soon" for flag -offline-after`, false, ""},
 		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`, false, ""},
 		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)", false, ""},
 		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 2, "LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)", false, ""},
