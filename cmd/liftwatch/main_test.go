@@ -66,6 +66,8 @@ func TestCLIUsageAndErrors(t *testing.T) {
 	rcvTypo := yamlFile("rcvtypo.yaml", "receivers:\n  - name: desk\n    url: http://127.0.0.1:9/h\n    teir: 2\n")
 	estate := yamlFile("estate.yaml", "estates:\n  yixian: {ack_within: 3m}\n  atlantis: {ack_within: 3m}\n")
 	badValue := yamlFile("bad.yaml", "policy: {ack_within: 40m}\n")
+	badValues := yamlFile("bads.yaml", "policy:\n  ack_within: -5m\n  low_battery_pct: 250\n  severities: {nosuchcode: major}\n"+
+		"receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', tier: 7, min_severity: huge, max_attempts: -1}\n")
 	rcvEstate := yamlFile("rcvestate.yaml", "receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [atlantis]}\n"+
 		"  - {name: pager, url: 'http://127.0.0.1:9/p', teir: 2}\n") // two problems: both reported
 	eightDaysAgo := time.Now().Add(-8 * 24 * time.Hour).Format(time.RFC3339)
@@ -124,6 +126,13 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{serve("--alerts.config", rcvTypo), nil, 2, "line 4: unknown key receivers[0].teir (did you mean tier?)", false, ""},
 		{serve("--alerts.config", estate), nil, 2, `line 3: estates: "atlantis" is not an estate of the lift register`, false, "yixian"},
 		{serve("--alerts.config", badValue), nil, 2, "policy", false, ""},
+		// Every bad value, not only the first of each block.
+		{serve("--alerts.config", badValues), nil, 2, "line 2: policy: ack_within -5m0s", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 3: policy: low_battery_pct 250", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, `line 4: policy: severities[nosuchcode]: "nosuchcode" is not a fault code`, false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 6: receiver desk: tier 7", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, `line 6: receiver desk: min_severity "huge"`, false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 6: receiver desk: max_attempts -1: must not be negative", false, ""},
 		{serve("--alerts.config", rcvEstate), nil, 2, `line 2: receivers[0].estates: "atlantis" is not an estate of the lift register: receiver desk would never be notified`, false, ""},
 		{serve("--alerts.config", rcvEstate), nil, 2, "line 3: unknown key receivers[1].teir", false, ""},
 		{serve("--alerts.config", filepath.Join(dir, "missing.yaml")), nil, 2, "alerts.config: open", false, ""},
