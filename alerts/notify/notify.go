@@ -43,46 +43,59 @@ type Receiver struct {
 	// tier (1 maintainer, 2 property company and duty desk, 3 emergency
 	// advice; default 1).
 	Tier int `json:"tier" yaml:"tier"`
-	// MaxAttempts bounds retries of one notification (default 6).
+	// MaxAttempts bounds retries of one notification (0: the default, 6;
+	// negative is refused).
 	MaxAttempts int `json:"max_attempts" yaml:"max_attempts"`
-	// Timeout of one HTTP attempt (default 5s).
+	// Timeout of one HTTP attempt (0: the default, 5s; negative is refused).
 	Timeout time.Duration `json:"timeout" yaml:"timeout"`
 }
 
-// Validate says precisely what is wrong with a receiver.
+// Validate says precisely what is wrong with a receiver: every problem, not
+// only the first, each "receiver NAME: KEY …" (errors.Join). It fills the
+// defaults of zero values; a negative max_attempts or timeout is refused.
 func (r *Receiver) Validate() error {
 	if r.Name == "" {
 		return errors.New("receiver: name is required")
+	}
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("receiver %s: "+format, append([]any{r.Name}, a...)...))
 	}
 	if r.Type == "" {
 		r.Type = "webhook"
 	}
 	if r.Type != "webhook" && r.Type != "alertmanager" {
-		return fmt.Errorf("receiver %s: type %q: want webhook or alertmanager", r.Name, r.Type)
+		bad("type %q: want webhook or alertmanager", r.Type)
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("receiver %s: url %q: want http(s)://host/path", r.Name, r.URL)
+		bad("url %q: want http(s)://host/path", r.URL)
 	}
 	if r.MinSeverity == "" {
 		r.MinSeverity = "warning"
 	}
 	if _, ok := telemetry.ParseSeverity(r.MinSeverity); !ok {
-		return fmt.Errorf("receiver %s: min_severity %q: want warning, minor, major or critical", r.Name, r.MinSeverity)
+		bad("min_severity %q: want warning, minor, major or critical", r.MinSeverity)
 	}
 	if r.Tier == 0 {
 		r.Tier = 1
 	}
 	if r.Tier < 1 || r.Tier > 3 {
-		return fmt.Errorf("receiver %s: tier %d: want 1, 2 or 3", r.Name, r.Tier)
+		bad("tier %d: want 1, 2 or 3", r.Tier)
 	}
-	if r.MaxAttempts <= 0 {
+	switch {
+	case r.MaxAttempts < 0:
+		bad("max_attempts %d: must not be negative (0 or unset: 6)", r.MaxAttempts)
+	case r.MaxAttempts == 0:
 		r.MaxAttempts = 6
 	}
-	if r.Timeout <= 0 {
+	switch {
+	case r.Timeout < 0:
+		bad("timeout %v: must not be negative (0 or unset: 5s)", r.Timeout)
+	case r.Timeout == 0:
 		r.Timeout = 5 * time.Second
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (r *Receiver) matches(a *alerts.Alert) bool {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -168,6 +169,28 @@ func TestReceiverValidation(t *testing.T) {
 	}
 	if _, err := notify.New([]notify.Receiver{{Name: "a", URL: "http://x"}, {Name: "a", URL: "http://y"}}, notify.Options{}); err == nil {
 		t.Error("duplicate names accepted")
+	}
+}
+
+// TestReceiverValidateReportsEveryProblem: every bad key of a receiver is
+// named, not only the first; a negative max_attempts is refused (0 means
+// the default) instead of quietly becoming 6.
+func TestReceiverValidateReportsEveryProblem(t *testing.T) {
+	r := notify.Receiver{Name: "desk", URL: "http://x/h", Tier: 7, MinSeverity: "huge", MaxAttempts: -1, Timeout: -time.Second}
+	err := r.Validate()
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`receiver desk: min_severity "huge": want warning, minor, major or critical`,
+		"receiver desk: tier 7: want 1, 2 or 3", "receiver desk: max_attempts -1: must not be negative",
+		"receiver desk: timeout -1s: must not be negative"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	ok := notify.Receiver{Name: "desk", URL: "http://x/h"}
+	if err := ok.Validate(); err != nil || ok.MaxAttempts != 6 || ok.Timeout != 5*time.Second || ok.Tier != 1 {
+		t.Errorf("defaults: %v %+v", err, ok)
 	}
 }
 

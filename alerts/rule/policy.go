@@ -1,7 +1,9 @@
 package rule
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -48,28 +50,83 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Validate says precisely what is wrong with a policy.
+// Validate says precisely what is wrong with a policy: every problem, not
+// only the first, each message starting with its key (errors.Join).
 func (p *Policy) Validate() error {
-	switch {
-	case p.EntrapmentAfter <= 0 || p.EntrapmentAfter > 10*time.Minute:
-		return fmt.Errorf("entrapment_after %v must be in (0, 10m]", p.EntrapmentAfter)
-	case p.AckWithin <= 0 || p.OnSiteWithin <= p.AckWithin:
-		return fmt.Errorf("ack_within %v must be positive and below on_site_within %v", p.AckWithin, p.OnSiteWithin)
-	case p.Renotify <= 0:
-		return fmt.Errorf("renotify must be positive")
-	case p.OutOfServiceAfter <= 0:
-		return fmt.Errorf("out_of_service_after must be positive")
-	case p.LowBatteryPct < 0 || p.LowBatteryPct > 95:
-		return fmt.Errorf("low_battery_pct %d must be in 0..95", p.LowBatteryPct)
-	case p.RepeatCount < 2 || p.RepeatWindow <= 0:
-		return fmt.Errorf("repeat_count must be ≥ 2 and repeat_window positive")
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if p.EntrapmentAfter <= 0 || p.EntrapmentAfter > 10*time.Minute {
+		bad("entrapment_after %v must be in (0, 10m]", p.EntrapmentAfter)
 	}
-	for code, s := range p.Severities {
-		if _, ok := telemetry.ParseSeverity(s); !ok {
-			return fmt.Errorf("severities[%s] = %q: want warning, minor, major or critical", code, s)
+	if p.AckWithin <= 0 || p.OnSiteWithin <= p.AckWithin {
+		bad("ack_within %v must be positive and below on_site_within %v", p.AckWithin, p.OnSiteWithin)
+	}
+	if p.Renotify <= 0 {
+		bad("renotify must be positive")
+	}
+	if p.OutOfServiceAfter <= 0 {
+		bad("out_of_service_after must be positive")
+	}
+	if p.LowBatteryPct < 0 || p.LowBatteryPct > 95 {
+		bad("low_battery_pct %d must be in 0..95", p.LowBatteryPct)
+	}
+	if p.RepeatCount < 2 {
+		bad("repeat_count %d must be ≥ 2", p.RepeatCount)
+	}
+	if p.RepeatWindow <= 0 {
+		bad("repeat_window must be positive")
+	}
+	codes := make([]string, 0, len(p.Severities))
+	for code := range p.Severities {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		if _, ok := telemetry.LookupFault(code); !ok {
+			msg := fmt.Sprintf("severities[%s]: %q is not a fault code of the catalogue", code, code)
+			if c := closestFault(code); c != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", c)
+			}
+			bad("%s", msg)
+		}
+		if s := p.Severities[code]; !validSeverity(s) {
+			bad("severities[%s] = %q: want warning, minor, major or critical", code, s)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+func validSeverity(s string) bool { _, ok := telemetry.ParseSeverity(s); return ok }
+
+// closestFault is the catalogue's code nearest to code (edit distance ≤ 3),
+// or "".
+func closestFault(code string) string {
+	best, bestD := "", 4
+	for _, f := range telemetry.Catalogue {
+		if d := editDistance(code, f.Code); d < bestD {
+			best, bestD = f.Code, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Severity is a fault code's severity under p.

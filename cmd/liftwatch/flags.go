@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/liftwatch/liftwatch/internal/config"
 )
@@ -34,9 +35,11 @@ func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
 // Asked for, the usage goes to stdout; after a mistake, to stderr.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	usage, stderr := fs.Usage, fs.Output()
-	fs.Usage = func() {} // printed below, where it belongs
+	fs.Usage = func() {}     // printed below, where it belongs
+	fs.SetOutput(io.Discard) // the error too
 	err := fs.Parse(args)
 	fs.Usage = usage
+	fs.SetOutput(stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			if c, ok := stdout.(*flagCollector); ok {
@@ -48,7 +51,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 			fs.SetOutput(stderr)
 			return 0, false
 		}
-		fs.Usage() // the flag package has printed the error
+		if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+			fmt.Fprintln(stderr, unknownFlag(fs, name))
+			return 2, false
+		}
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
 		return 2, false
 	}
 	if fs.NArg() > 0 {
@@ -60,6 +68,19 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// unknownFlag is the one line that says a flag is not fs's, with the
+// closest flag of fs if one is near ("liftwatch serve: unknown flag
+// --mqtt.brokr (did you mean --mqtt.broker?); see --help").
+func unknownFlag(fs *flag.FlagSet, name string) string {
+	var known []string
+	fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+	msg := fmt.Sprintf("%s: unknown flag --%s", fs.Name(), name)
+	if c := config.Closest(name, known); c != "" {
+		msg += fmt.Sprintf(" (did you mean --%s?)", c)
+	}
+	return msg + "; see --help"
 }
 
 type logOptions struct {

@@ -66,6 +66,8 @@ func TestCLIUsageAndErrors(t *testing.T) {
 	rcvTypo := yamlFile("rcvtypo.yaml", "receivers:\n  - name: desk\n    url: http://127.0.0.1:9/h\n    teir: 2\n")
 	estate := yamlFile("estate.yaml", "estates:\n  yixian: {ack_within: 3m}\n  atlantis: {ack_within: 3m}\n")
 	badValue := yamlFile("bad.yaml", "policy: {ack_within: 40m}\n")
+	badValues := yamlFile("bads.yaml", "policy:\n  ack_within: -5m\n  low_battery_pct: 250\n  severities: {nosuchcode: major}\n"+
+		"receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', tier: 7, min_severity: huge, max_attempts: -1}\n")
 	rcvEstate := yamlFile("rcvestate.yaml", "receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [atlantis]}\n"+
 		"  - {name: pager, url: 'http://127.0.0.1:9/p', teir: 2}\n") // two problems: both reported
 	eightDaysAgo := time.Now().Add(-8 * 24 * time.Hour).Format(time.RFC3339)
@@ -93,8 +95,13 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{[]string{"sim", "--help"}, nil, 0, "-scenario", true, ""},
 		{[]string{"version"}, nil, 0, "liftwatch dev\ncommit ", true, ""},
 		{[]string{"--version"}, nil, 0, runtime.Version(), true, ""},
-		{[]string{"serve", "--nope"}, nil, 2, "flag provided but not defined: -nope", false, ""},
-		{[]string{"serve", "--nope"}, nil, 2, "Usage: liftwatch serve", false, ""},
+		// A misspelt flag: one line, the closest flag, no usage.
+		{[]string{"serve", "--nope"}, nil, 2, "liftwatch serve: unknown flag --nope; see --help\n", false, "Usage:"},
+		{[]string{"serve", "--mqtt.brokr", "x"}, nil, 2, "liftwatch serve: unknown flag --mqtt.brokr (did you mean --mqtt.broker?); see --help\n", false, "Usage:"},
+		{[]string{"serve", "--mqtt.brokr", "x"}, nil, 2, "", false, "flag provided but not defined"},
+		{[]string{"sim", "-lifs=3"}, nil, 2, "liftwatch sim: unknown flag --lifs (did you mean --lifts?); see --help", false, "Usage:"},
+		// A bad value still says which flag, with the usage.
+		{[]string{"serve", "--offline-after", "soon"}, nil, 2, `invalid value "soon" for flag -offline-after`, false, ""},
 		{[]string{"serve", "extra"}, nil, 2, `unexpected argument "extra"`, false, ""},
 		{[]string{"serve"}, []string{"LIFTWATCH_OFFLINE_AFTER=soon"}, 2, "LIFTWATCH_OFFLINE_AFTER (flag --offline-after)", false, ""},
 		{[]string{"serve", "--http.listen", "nope"}, []string{"LIFTWATCH_MQTT_BROKR=tcp://x:1"}, 2, "LIFTWATCH_MQTT_BROKR is no setting of any liftwatch command (did you mean LIFTWATCH_MQTT_BROKER?)", false, ""},
@@ -119,6 +126,13 @@ func TestCLIUsageAndErrors(t *testing.T) {
 		{serve("--alerts.config", rcvTypo), nil, 2, "line 4: unknown key receivers[0].teir (did you mean tier?)", false, ""},
 		{serve("--alerts.config", estate), nil, 2, `line 3: estates: "atlantis" is not an estate of the lift register`, false, "yixian"},
 		{serve("--alerts.config", badValue), nil, 2, "policy", false, ""},
+		// Every bad value, not only the first of each block.
+		{serve("--alerts.config", badValues), nil, 2, "line 2: policy: ack_within -5m0s", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 3: policy: low_battery_pct 250", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, `line 4: policy: severities[nosuchcode]: "nosuchcode" is not a fault code`, false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 6: receiver desk: tier 7", false, ""},
+		{serve("--alerts.config", badValues), nil, 2, `line 6: receiver desk: min_severity "huge"`, false, ""},
+		{serve("--alerts.config", badValues), nil, 2, "line 6: receiver desk: max_attempts -1: must not be negative", false, ""},
 		{serve("--alerts.config", rcvEstate), nil, 2, `line 2: receivers[0].estates: "atlantis" is not an estate of the lift register: receiver desk would never be notified`, false, ""},
 		{serve("--alerts.config", rcvEstate), nil, 2, "line 3: unknown key receivers[1].teir", false, ""},
 		{serve("--alerts.config", filepath.Join(dir, "missing.yaml")), nil, 2, "alerts.config: open", false, ""},

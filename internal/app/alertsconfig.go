@@ -96,7 +96,7 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	}
 	if defaultOK {
 		if err := cfg.Policies.Default.Validate(); err != nil {
-			bad(fmt.Errorf("line %d: policy: %w", raw.Policy.Line, err))
+			keyErrs(bad, &raw.Policy, "policy: ", "", err)
 			defaultOK = false // estates inherit it: not reported again for each
 		}
 	}
@@ -115,7 +115,7 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 			continue
 		}
 		if err := p.Validate(); defaultOK && err != nil {
-			bad(fmt.Errorf("line %d: estate %s: %w", node.Line, estate, err))
+			keyErrs(bad, node, "estate "+estate+": ", "", err)
 			continue
 		}
 		cfg.Policies.Estates[estate] = p
@@ -133,7 +133,7 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 			continue
 		}
 		if err := r.Validate(); err != nil {
-			bad(fmt.Errorf("line %d: %w", node.Line, err))
+			keyErrs(bad, node, "", "receiver "+r.Name+": ", err)
 			continue
 		}
 		if first, dup := names[r.Name]; dup {
@@ -168,6 +168,42 @@ func decodeErrs(bad func(error), where string, err error) {
 			bad(fmt.Errorf("%s: %s", where, e))
 		}
 	}
+}
+
+// keyErrs reports each problem of a Validate error (an errors.Join of them,
+// each message naming its key after the prefix skip) at the line of that key
+// in node, or of node if it is not there: "line 3: policy: renotify must be
+// positive". A key severities[door_lock] is found inside severities.
+func keyErrs(bad func(error), node *yaml.Node, where, skip string, err error) {
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	for _, e := range list {
+		line := node.Line
+		key := strings.TrimPrefix(e.Error(), skip)
+		if i := strings.IndexAny(key, " :="); i >= 0 {
+			key = key[:i]
+		}
+		key, sub, _ := strings.Cut(strings.TrimSuffix(key, "]"), "[")
+		if k, v := entry(node, key); k != nil {
+			line = k.Line
+			if s, _ := entry(v, sub); sub != "" && s != nil {
+				line = s.Line
+			}
+		}
+		bad(fmt.Errorf("line %d: %s%w", line, where, e))
+	}
+}
+
+// entry is the key and value nodes of key in mapping n; nil if none.
+func entry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
 }
 
 // estateLine is where the file names an estate: a policy override (key

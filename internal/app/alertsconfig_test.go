@@ -86,6 +86,43 @@ func TestLoadAlertsConfigReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestLoadAlertsConfigReportsEveryValueProblem: every bad value of one
+// policy or one receiver is reported, each at its key's line, not only the
+// first; a severity for a code outside the fault catalogue and a negative
+// max_attempts are refused.
+func TestLoadAlertsConfigReportsEveryValueProblem(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	os.WriteFile(p, []byte("policy:\n  ack_within: -5m\n  low_battery_pct: 250\n  severities:\n    door_lock: critical\n    nosuchcode: huge\n"+
+		"estates:\n  yixian: {renotify: 0s, severities: {door_obstruct: major}}\n"+
+		"receivers:\n  - name: desk\n    url: http://h/p\n    tier: 7\n    min_severity: huge\n    max_attempts: -1\n"), 0o644)
+	_, err := LoadAlertsConfig(p)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"line 2: policy: ack_within -5m0s must be positive",
+		"line 3: policy: low_battery_pct 250 must be in 0..95",
+		`line 6: policy: severities[nosuchcode]: "nosuchcode" is not a fault code of the catalogue`,
+		`line 6: policy: severities[nosuchcode] = "huge": want warning`,
+		"line 12: receiver desk: tier 7: want 1, 2 or 3",
+		`line 13: receiver desk: min_severity "huge"`,
+		"line 14: receiver desk: max_attempts -1: must not be negative",
+	} {
+		if !strings.Contains(err.Error(), "alerts config "+p+": "+want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	// With a good default policy, an estate's problems are all reported too.
+	os.WriteFile(p, []byte("estates:\n  yixian: {renotify: 0s, severities: {door_obstruct: major}}\n"), 0o644)
+	_, err = LoadAlertsConfig(p)
+	for _, want := range []string{"line 2: estate yixian: renotify must be positive",
+		`line 2: estate yixian: severities[door_obstruct]: "door_obstruct" is not a fault code of the catalogue (did you mean door_obstructed?)`} {
+		if err == nil || !strings.Contains(err.Error(), "alerts config "+p+": "+want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
 // TestCheckAlertsFileRefusesUnknownReceiverEstates: a receiver limited to an
 // estate that is not in the register could never be notified: refused like
 // a policy override for one, naming the key and the line.

@@ -192,6 +192,10 @@ func UnknownEnv(environ []string, known []string) error {
 	return errors.Join(errs...)
 }
 
+// Closest is the name in known nearest to s, if within edit distance 3
+// ("" if none): the suggestion for a misspelt name.
+func Closest(s string, known []string) string { return closest(s, known) }
+
 // closest is the name in known nearest to s, if within edit distance 3.
 func closest(s string, known []string) string {
 	best, bestD := "", 4
