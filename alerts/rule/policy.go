@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/liftwatch/liftwatch/internal/suggest"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -101,32 +102,11 @@ func validSeverity(s string) bool { _, ok := telemetry.ParseSeverity(s); return 
 // closestFault is the catalogue's code nearest to code (edit distance ≤ 3),
 // or "".
 func closestFault(code string) string {
-	best, bestD := "", 4
+	codes := make([]string, 0, len(telemetry.Catalogue))
 	for _, f := range telemetry.Catalogue {
-		if d := editDistance(code, f.Code); d < bestD {
-			best, bestD = f.Code, d
-		}
+		codes = append(codes, f.Code)
 	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Closest(code, codes, 3)
 }
 
 // Severity is a fault code's severity under p.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/internal/suggest"
 	"github.com/liftwatch/liftwatch/registry"
 )
 
@@ -264,43 +265,12 @@ func knownKeys(n *yaml.Node, where string, known []string) []error {
 			continue
 		}
 		msg := fmt.Sprintf("line %d: unknown key %s%s", k.Line, where, k.Value)
-		if s := closest(k.Value, known); s != "" {
+		if s := suggest.Closest(k.Value, known, 2); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 		}
 		errs = append(errs, fmt.Errorf("%s; known keys: %s", msg, strings.Join(known, ", ")))
 	}
 	return errs
-}
-
-// closest is the known key within edit distance 2 of s, if any.
-func closest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // CheckAlertsFile validates an alerts YAML file as serve does at start:

@@ -32,6 +32,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/liftwatch/liftwatch/internal/suggest"
 )
 
 // Bind registers one flag per tagged leaf field of the struct v points to,
@@ -184,7 +186,7 @@ func UnknownEnv(environ []string, known []string) error {
 	var errs []error
 	for _, name := range names {
 		msg := fmt.Sprintf("environment variable %s is no setting of any liftwatch command", name)
-		if c := closest(name, known); c != "" {
+		if c := Closest(name, known); c != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", c)
 		}
 		errs = append(errs, errors.New(msg+"; unset it, or see \"liftwatch help <command>\" for the settings"))
@@ -194,35 +196,4 @@ func UnknownEnv(environ []string, known []string) error {
 
 // Closest is the name in known nearest to s, if within edit distance 3
 // ("" if none): the suggestion for a misspelt name.
-func Closest(s string, known []string) string { return closest(s, known) }
-
-// closest is the name in known nearest to s, if within edit distance 3.
-func closest(s string, known []string) string {
-	best, bestD := "", 4
-	for _, k := range known {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func Closest(s string, known []string) string { return suggest.Closest(s, known, 3) }
