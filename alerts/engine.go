@@ -84,6 +84,10 @@ type Engine struct {
 	timed     map[string]bool // lifts a rule waits on with the clock (entrapment countdown, out of service): all Tick visits
 	silences  *silence.Set
 	listeners []func(Change)
+	// renotTried is when a re-notification that reached nobody (no
+	// receiver) was last recorded, by alert ID: LastNotified stays at the
+	// last real notification, and this paces the record instead.
+	renotTried map[int64]time.Time
 
 	// Scratch of the evaluation in progress, under mu.
 	in      rule.Input
@@ -131,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{cfg: cfg, open: map[akey]*Alert{}, byID: map[int64]*Alert{}, lifts: map[string]*liftMem{}, timed: map[string]bool{},
-		rules: cfg.Rules}
+		rules: cfg.Rules, renotTried: map[int64]time.Time{}}
 	for _, r := range cfg.Rules {
 		if t, ok := r.(rule.Timer); ok {
 			e.timers = append(e.timers, t)
@@ -358,6 +362,7 @@ func (e *Engine) clear(lift, typ, why string) {
 func (e *Engine) forget(a *Alert) {
 	delete(e.open, akey{a.Lift, a.Type})
 	delete(e.byID, a.ID)
+	delete(e.renotTried, a.ID)
 }
 
 // save persists a change and tells the listeners. A store failure is logged
@@ -407,6 +412,7 @@ func (e *Engine) Tick() {
 		open = append(open, a)
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
+	e.silencesEnded(open, now, "ended")
 	for _, a := range open {
 		if a.Suppressed != "" {
 			continue
@@ -420,11 +426,67 @@ func (e *Engine) Tick() {
 				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: escalated to tier 3 (call emergency services, 110/119)", p.OnSiteWithin))
 			}
 		}
-		if a.Severity >= telemetry.SeverityCritical && a.State == StateOpen && now.Sub(a.LastNotified) >= p.Renotify {
-			a.LastNotified = now
-			e.save(a, Event{At: now, Action: "renotified", Actor: "system", Tier: a.Tier,
-				Note: fmt.Sprintf("still unacknowledged after %v", now.Sub(a.OpenedAt).Round(time.Second))})
+		last := a.LastNotified
+		if t := e.renotTried[a.ID]; t.After(last) {
+			last = t
 		}
+		if a.Severity >= telemetry.SeverityCritical && a.State == StateOpen && now.Sub(last) >= p.Renotify {
+			e.renotTried[a.ID] = now
+			note := fmt.Sprintf("still unacknowledged after %v", now.Sub(a.OpenedAt).Round(time.Second))
+			if to := e.recipients(a); len(to) == 0 {
+				// Nobody was told: the renotify clock is not reset, so
+				// the record never claims a notification that did not
+				// happen.
+				note += "; no receiver configured for this tier: nobody was notified"
+			} else {
+				a.LastNotified = now
+				note += "; sending to " + strings.Join(to, ", ")
+			}
+			e.save(a, Event{At: now, Action: "renotified", Actor: "system", Tier: a.Tier, Note: note})
+		}
+	}
+}
+
+// recipients names whom a change of a is sent to at its tier (nil: nobody).
+func (e *Engine) recipients(a *Alert) []string {
+	if e.cfg.Recipients == nil {
+		return nil
+	}
+	return e.cfg.Recipients(a)
+}
+
+// silencesEnded re-evaluates the open alerts suppressed by a silence that no
+// longer holds them (deleted, or past its end): one that nothing else
+// suppresses goes live and is notified now ("unsilenced", which the
+// notifiers send). Its clocks run from now: LastNotified is set, so
+// re-notification counts from the moment people were first told. (Tier
+// escalation counts from OpenedAt, but it applies only to rescue alerts,
+// which are never suppressed.) One that something else suppresses now
+// records the new reason. how is "ended" or "ended (deleted)".
+func (e *Engine) silencesEnded(open []*Alert, now time.Time, how string) {
+	for _, a := range open {
+		if !strings.HasPrefix(a.Suppressed, "silence:") {
+			continue
+		}
+		l := e.lift(a.Lift)
+		id := strings.TrimPrefix(a.Suppressed, "silence:")
+		if e.silences.Reason(a.Lift, l.estate, now) == a.Suppressed {
+			continue // still silenced by the same silence
+		}
+		car, _ := e.cfg.Lifts.Car(a.Lift)
+		why := e.suppression(a.Lift, l, &car, a.Type, a.Severity)
+		if why == a.Suppressed {
+			continue
+		}
+		a.Suppressed = why
+		ev := Event{At: now, Action: "unsilenced", Actor: "system", Tier: a.Tier}
+		if why != "" {
+			ev.Note = fmt.Sprintf("silence %s %s: still suppressed (%s)", id, how, why)
+		} else {
+			a.LastNotified = now
+			ev.Note = fmt.Sprintf("silence %s %s: alert is live", id, how)
+		}
+		e.save(a, ev)
 	}
 }
 
@@ -434,10 +496,7 @@ func (e *Engine) Tick() {
 func (e *Engine) escalate(a *Alert, tier int, now time.Time, why string) {
 	a.Tier = tier
 	a.LastNotified = now
-	var to []string
-	if e.cfg.Recipients != nil {
-		to = e.cfg.Recipients(a)
-	}
+	to := e.recipients(a)
 	if len(to) == 0 {
 		why += "; no receiver configured for this tier: nobody was notified"
 	} else {
@@ -642,8 +701,17 @@ func (e *Engine) DeleteSilence(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete silence: %w", err)
 	}
 	e.silences.Remove(id)
+	open := make([]*Alert, 0, len(e.open))
+	for _, a := range e.open {
+		open = append(open, a)
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
+	e.silencesEnded(open, e.now(), "ended (deleted)")
 	return nil
 }
+
+// Now is the engine's clock (reports measure against it).
+func (e *Engine) Now() time.Time { return e.now() }
 
 // Silences lists the silences.
 func (e *Engine) Silences() []Silence {

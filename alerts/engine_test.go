@@ -34,6 +34,8 @@ type rig struct {
 	policy  alerts.Policies
 	work    map[string]bool
 	lifts   *liftstate.Store // the lifts' live state, which ingest writes in production
+	// recipients, if set before start, is the engine's Config.Recipients.
+	recipients func(*alerts.Alert) []string
 }
 
 func (r *rig) InProgress(lift string) bool { return r.work[lift] }
@@ -63,7 +65,7 @@ func (r *rig) start() {
 	r.lifts = liftstate.New(r.fleet, liftstate.Options{})
 	r.e, err = alerts.New(context.Background(), alerts.Config{Policies: r.policy, Store: db.Alerts(), Clock: r.clk.Now, WorkOrders: r, Lifts: r.lifts,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Estates: r.fleet.Estate})
+		Estates: r.fleet.Estate, Recipients: r.recipients})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -301,6 +301,7 @@ type RescueReportView struct {
 	MeanResolveMinutes  float64 `json:"mean_resolve_minutes"`
 	OnSiteLimitMinutes  float64 `json:"on_site_limit_minutes"`
 	StillOpen           int     `json:"still_open"`
+	Pending             int     `json:"pending"` // no arrival yet, still inside the limit: not in the share
 	EscalatedToTier2Or3 int     `json:"escalated"`
 }
 
@@ -308,5 +309,5 @@ func rescueReportView(r *alerts.RescueReport) RescueReportView {
 	return RescueReportView{Estate: r.Estate, Month: r.Month, Lifts: r.Lifts, Entrapments: r.Entrapments,
 		EntrapmentsPerLift: r.EntrapmentsPerLift, Arrived: r.Arrived, MeanArrivalMinutes: r.MeanArrivalMinutes,
 		ShareWithin30: r.ShareWithin30, MeanAckSeconds: r.MeanAckSeconds, MeanResolveMinutes: r.MeanResolveMinutes,
-		OnSiteLimitMinutes: r.OnSiteLimitMinutes, StillOpen: r.StillOpen, EscalatedToTier2Or3: r.EscalatedToTier2Or3}
+		OnSiteLimitMinutes: r.OnSiteLimitMinutes, StillOpen: r.StillOpen, Pending: r.Pending, EscalatedToTier2Or3: r.EscalatedToTier2Or3}
 }

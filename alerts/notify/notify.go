@@ -125,7 +125,7 @@ type Log interface {
 
 // notified are the changes people are told about.
 var notified = map[string]bool{"opened": true, "escalated": true, "renotified": true, "acknowledged": true,
-	"dispatched": true, "arrived": true, "resolved": true}
+	"dispatched": true, "arrived": true, "resolved": true, "unsilenced": true}
 
 // Payload is the JSON body of a webhook.
 type Payload struct {

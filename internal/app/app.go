@@ -430,7 +430,7 @@ func (a *App) report(ctx context.Context, estate, month string) (alerts.RescueRe
 	if err != nil {
 		return alerts.RescueReport{}, err
 	}
-	return alerts.Report(estate, month, lifts, a.policies.For(estate).OnSiteWithin, list), nil
+	return alerts.Report(estate, month, lifts, a.policies.For(estate).OnSiteWithin, a.engine.Now(), list), nil
 }
 
 // actionWait bounds how long a person's action on an alert waits for the
