@@ -40,7 +40,7 @@ func TestUserAdd(t *testing.T) {
 		{"", []string{"add", "--data.dir", dir, "--name", "root", "--role", "admin", "--company", "x"}, "--company:"},
 		{"short\n", []string{"add", "--data.dir", dir, "--name", "root", "--role", "admin", "--password-stdin"}, "--password-stdin: must have at least"},
 		{"\n", []string{"add", "--data.dir", dir, "--name", "root", "--role", "admin", "--password-stdin"}, "--password-stdin: standard input gave an empty password"},
-		{"", []string{"add", "--data.dir", dir, "--name", "root", "--role", "admin", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"", []string{"add", "--data.dir", dir, "--name", "root", "--role", "admin", "--bogus"}, "unknown flag --bogus"},
 	} {
 		code, out, errs := run(c.stdin, c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) {

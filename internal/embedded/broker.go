@@ -46,8 +46,13 @@ type Options struct {
 	// (liftwatch's ingest). Empty: no flow control.
 	Subscriber string
 	// HoldAt is the protected session's unacknowledged messages at which
-	// publishers wait (default DefaultHoldAt, at most MaxInflight-4096).
+	// publishers wait (default DefaultHoldAt, at most the inflight limit
+	// minus 4096).
 	HoldAt int
+	// Inflight is the broker's per-client inflight limit, beyond which mochi
+	// drops (default MaxInflight). Tests set it small, so that they show the
+	// same drop, and the flow control that prevents it, with few messages.
+	Inflight int
 }
 
 // Broker is a running embedded broker.
@@ -62,21 +67,24 @@ func Start(o Options, log *slog.Logger) (*Broker, error) {
 	if err := listen.Check(o.Addr, "broker.listen", "LIFTWATCH_BROKER_LISTEN"); err != nil {
 		return nil, err
 	}
+	if o.Inflight <= 0 {
+		o.Inflight = MaxInflight
+	}
 	if o.HoldAt <= 0 {
 		o.HoldAt = DefaultHoldAt
 	}
-	if o.HoldAt > MaxInflight-4096 {
-		return nil, fmt.Errorf("embedded broker: hold-at %d above %d", o.HoldAt, MaxInflight-4096)
+	if o.HoldAt > o.Inflight-4096 {
+		return nil, fmt.Errorf("embedded broker: hold-at %d above %d", o.HoldAt, o.Inflight-4096)
 	}
 	srv := mqtt.New(&mqtt.Options{InlineClient: false, Logger: log.With("component", "embedded-broker")})
 	caps := srv.Options.Capabilities
-	caps.MaximumInflight = MaxInflight // drops happen only beyond this; flow control keeps well below
+	caps.MaximumInflight = uint16(o.Inflight) // drops happen only beyond this; flow control keeps well below
 	// Outbound packets queued per client: the inflight window plus acks
 	// and control packets, so the queue never overflows (overflow drops).
-	caps.MaximumClientWritesPending = 2 * MaxInflight
+	caps.MaximumClientWritesPending = 2 * int32(o.Inflight)
 	// QoS 1 messages a client may have in flight towards the broker: the
 	// simulator's window is per connection and smaller.
-	caps.ReceiveMaximum = MaxInflight
+	caps.ReceiveMaximum = uint16(o.Inflight)
 	// Never expire an unacknowledged message (mochi's default drops them
 	// after a day).
 	caps.MaximumMessageExpiryInterval = 0
