@@ -1,6 +1,10 @@
 package fund
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/liftwatch/liftwatch/internal/estate"
+)
 
 // Policy holds the fund's rules; operators override them per estate.
 type Policy struct {
@@ -23,31 +27,7 @@ func (p *Policy) Validate() error {
 }
 
 // Policies are the default policy and whole-policy overrides per estate.
-type Policies struct {
-	Default Policy
-	Estates map[string]Policy
-}
+type Policies = estate.Policies[Policy, *Policy]
 
 // DefaultPolicies is the default policy everywhere.
 func DefaultPolicies() Policies { return Policies{Default: DefaultPolicy()} }
-
-// For returns the policy of an estate.
-func (ps *Policies) For(estate string) *Policy {
-	if p, ok := ps.Estates[estate]; ok {
-		return &p
-	}
-	return &ps.Default
-}
-
-// Validate checks every policy and names the estate at fault.
-func (ps *Policies) Validate() error {
-	if err := ps.Default.Validate(); err != nil {
-		return fmt.Errorf("default: %w", err)
-	}
-	for e, p := range ps.Estates {
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("estate %s: %w", e, err)
-		}
-	}
-	return nil
-}

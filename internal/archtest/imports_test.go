@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 
 // anywhere are packages with no layering of their own: helpers any package
 // may use.
-var anywhere = []string{"internal/clock", "internal/civil", "internal/config", "internal/listen", "internal/run", "internal/suggest"}
+var anywhere = []string{"internal/clock", "internal/civil", "internal/estate", "internal/config", "internal/listen", "internal/run", "internal/suggest"}
 
 type pkg struct {
 	ImportPath string
