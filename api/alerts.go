@@ -15,6 +15,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -55,15 +56,15 @@ type AlertDeps struct {
 }
 
 func (s *Server) alertRoutes() {
-	s.handle("GET /api/v1/alerts", s.listAlerts)
-	s.handle("GET /api/v1/alerts/stream", s.streamAlerts)
-	s.handle("GET /api/v1/alerts/{id}", s.getAlert)
-	s.handle("POST /api/v1/alerts/{id}/{action}", s.alertAction)
-	s.handle("GET /api/v1/notifications", s.listNotifications)
-	s.handle("GET /api/v1/silences", s.listSilences)
-	s.handle("POST /api/v1/silences", s.addSilence)
-	s.handle("DELETE /api/v1/silences/{id}", s.deleteSilence)
-	s.handle("GET /api/v1/reports/rescue", s.rescueReport)
+	s.handle("GET /api/v1/alerts", Guard{Action: identity.ReadAlert}, s.listAlerts)
+	s.handle("GET /api/v1/alerts/stream", Guard{Action: identity.ReadAlert}, s.streamAlerts)
+	s.handle("GET /api/v1/alerts/{id}", Guard{Action: identity.ReadAlert, Object: s.alertInPath}, s.getAlert)
+	s.handle("POST /api/v1/alerts/{id}/{action}", Guard{Action: identity.ActAlert, Object: s.alertInPath}, s.alertAction)
+	s.handle("GET /api/v1/notifications", Guard{Action: identity.ReadAlert}, s.listNotifications)
+	s.handle("GET /api/v1/silences", Guard{Action: identity.ManageSilence}, s.listSilences)
+	s.handle("POST /api/v1/silences", Guard{Action: identity.ManageSilence}, s.addSilence)
+	s.handle("DELETE /api/v1/silences/{id}", Guard{Action: identity.ManageSilence}, s.deleteSilence)
+	s.handle("GET /api/v1/reports/rescue", Guard{Action: identity.ReadReports}, s.rescueReport)
 }
 
 // alertFilter parses the alert list's filters (also the stream's): state,
@@ -456,4 +457,21 @@ func (s *Server) sendAlertEvent(w io.Writer, f alerts.AlertQuery, ev alerts.Stre
 	b, _ := json.Marshal(StreamEvent{Seq: ev.Seq, Event: eventView(ev.Event), Alert: s.alertView(ev.Alert)})
 	fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, b)
 	return true
+}
+
+// alertInPath is the Object finder of /alerts/{id}: the alert's lift.
+func (s *Server) alertInPath(r *http.Request) (identity.Object, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return identity.Object{}, notFound("no alert " + strconv.Quote(r.PathValue("id")))
+	}
+	a, err := s.d.Alerts.Records.Alert(r.Context(), id)
+	if err != nil {
+		var nf *alerts.NotFoundError
+		if errors.As(err, &nf) {
+			return identity.Object{}, notFound(nf.Error())
+		}
+		return identity.Object{}, err
+	}
+	return identity.Object{Lift: a.Lift}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/liftwatch/liftwatch/history"
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
@@ -67,13 +68,17 @@ type Deps struct {
 	Logger      *slog.Logger
 	// Alerts wires the alert endpoints (nil: none).
 	Alerts *AlertDeps
+	// Auth turns the routes' guards on (nil: every route open, for unit
+	// tests of handlers; serve always sets it).
+	Auth *AuthDeps
 }
 
 // Server serves the API.
 type Server struct {
-	d    Deps
-	mux  *http.ServeMux
-	reqs *prometheus.CounterVec
+	d      Deps
+	mux    *http.ServeMux
+	reqs   *prometheus.CounterVec
+	routes []Route
 }
 
 // New builds the server and registers its request metric.
@@ -87,17 +92,19 @@ func New(d Deps) *Server {
 	if s.d.Logger == nil {
 		s.d.Logger = slog.Default()
 	}
-	s.handle("GET /healthz", s.healthz)
-	s.handle("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
-	s.handle("GET /api/v1/lifts", s.listLifts)
-	s.handle("GET /api/v1/lifts/{id}", s.getLift)
-	s.handle("GET /api/v1/lifts/{id}/history", s.history)
-	s.handle("GET /api/v1/deadletters", s.deadLetters)
+	s.handle("GET /healthz", public, s.healthz)
+	s.handle("GET /readyz", public, s.readyz)
+	s.Handle("GET /metrics", public, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	s.handle("GET /api/v1/lifts", Guard{Action: identity.ReadLift}, s.listLifts)
+	s.handle("GET /api/v1/lifts/{id}", Guard{Action: identity.ReadLift, Object: liftInPath}, s.getLift)
+	s.handle("GET /api/v1/lifts/{id}/history", Guard{Action: identity.ReadLift, Object: liftInPath}, s.history)
+	s.handle("GET /api/v1/deadletters", Guard{Action: identity.Admin}, s.deadLetters)
 	if d.Alerts != nil {
 		s.alertRoutes()
 	}
-	s.handle("/", s.unmatched)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.reqs.WithLabelValues("/", strconv.Itoa(s.unmatched(w, r))).Inc()
+	})
 	return s
 }
 
@@ -108,8 +115,8 @@ func (s *Server) Handler() http.Handler { return s }
 // routes (the demo adds its own so), under the same conventions: unclean
 // paths and unknown ones are a 404 in the error envelope, a wrong method a
 // 405 with Allow. Call it before serving.
-func (s *Server) Handle(pattern string, h http.Handler) {
-	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) int {
+func (s *Server) Handle(pattern string, g Guard, h http.Handler) {
+	s.handle(pattern, g, func(w http.ResponseWriter, r *http.Request) int {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		return rec.code
@@ -154,10 +161,14 @@ func (s *Server) inRegister(estates, lifts []string) error {
 	return nil
 }
 
-func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request) int) {
+func (s *Server) handle(pattern string, g Guard, h func(http.ResponseWriter, *http.Request) int) {
 	route := pattern
+	s.routes = append(s.routes, Route{Pattern: pattern, Guard: g})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		code := h(w, r)
+		code := s.check(w, r, g)
+		if code == 0 {
+			code = h(w, r)
+		}
 		s.reqs.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	})
 }

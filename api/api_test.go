@@ -21,6 +21,7 @@ import (
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/history"
 	"github.com/liftwatch/liftwatch/history/sqlhistory"
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
@@ -247,7 +248,7 @@ func TestHandleKeepsConventions(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := New(Deps{Lifts: registry.NewIndex(testLifts()), States: fakeStates{}, DeadLetters: ingest.NewDeadLetters(1),
 		Gatherer: reg, Registerer: reg})
-	s.Handle("POST /demo/trigger", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s.Handle("POST /demo/trigger", Guard{Action: identity.ActAlert}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusAccepted, map[string]string{"ok": "yes"})
 	}))
 	srv := httptest.NewServer(s.Handler())

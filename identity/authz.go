@@ -13,32 +13,39 @@ type Action string
 
 // The actions.
 const (
-	ReadLift        Action = "read_lift"        // live status, availability, the register entry
-	ReadAlert       Action = "read_alert"       // alerts and their history
-	ActAlert        Action = "act_alert"        // acknowledge, dispatch, on site, resolve (call-outs)
-	ManageSilence   Action = "manage_silence"   // create and end silences
-	ReadSupervision Action = "read_supervision" // was maintenance done, on time (supervision)
-	ReadMaintenance Action = "read_maintenance" // a lift's maintenance record
-	ReadWorkOrder   Action = "read_work_order"  // work orders and checklists
-	WriteWorkOrder  Action = "write_work_order" // create, fill in and close work orders and checklists
-	ReadFund        Action = "read_fund"        // the maintenance fund (an owner: their household's statement)
-	WriteFund       Action = "write_fund"       // fund entries: calls for money, payments, expenses
-	ReadReports     Action = "read_reports"     // estate and subdistrict reports
-	Admin           Action = "admin"            // accounts, tokens, the audit log, settings
+	ReadLift         Action = "read_lift"           // live status, availability, the register entry
+	ReadAlert        Action = "read_alert"          // alerts and their history
+	ActAlert         Action = "act_alert"           // acknowledge, dispatch, on site, resolve (call-outs)
+	ManageSilence    Action = "manage_silence"      // create and end silences
+	ReadSupervision  Action = "read_supervision"    // was maintenance done, on time (supervision)
+	ReadMaintenance  Action = "read_maintenance"    // a lift's maintenance record
+	ReadWorkOrder    Action = "read_work_order"     // work orders and checklists
+	WriteWorkOrder   Action = "write_work_order"    // start, fill in and complete work orders and checklists (the contractor's side)
+	SignOffWorkOrder Action = "sign_off_work_order" // accept, reject or cancel a work order (the manager's side)
+	ReadFund         Action = "read_fund"           // the maintenance fund (an owner: their household's statement)
+	WriteFund        Action = "write_fund"          // fund entries: calls for money, payments, expenses
+	ReadReports      Action = "read_reports"        // estate and subdistrict reports
+	Admin            Action = "admin"               // accounts, tokens, the audit log, settings
 )
 
 // Actions lists every action, in a stable order.
 var Actions = []Action{ReadLift, ReadAlert, ActAlert, ManageSilence, ReadSupervision, ReadMaintenance,
-	ReadWorkOrder, WriteWorkOrder, ReadFund, WriteFund, ReadReports, Admin}
+	ReadWorkOrder, WriteWorkOrder, SignOffWorkOrder, ReadFund, WriteFund, ReadReports, Admin}
 
 // permissions is what each role may do inside its scope (an admin: anything
 // anywhere). Out of scope, nothing.
 var permissions = map[Role][]Action{
 	RoleManager: {ReadLift, ReadAlert, ActAlert, ManageSilence, ReadSupervision, ReadMaintenance, ReadWorkOrder,
-		ReadFund, WriteFund, ReadReports},
+		SignOffWorkOrder, ReadFund, WriteFund, ReadReports},
 	RoleContractor:  {ReadLift, ReadAlert, ActAlert, ReadMaintenance, ReadWorkOrder, WriteWorkOrder},
 	RoleOwner:       {ReadLift, ReadMaintenance, ReadFund},
 	RoleSubdistrict: {ReadLift, ReadAlert, ReadSupervision, ReadMaintenance, ReadWorkOrder, ReadFund, ReadReports},
+}
+
+// Permits says whether role may do act anywhere at all (inside its scope):
+// a route's first check, before its object is known.
+func Permits(role Role, act Action) bool {
+	return role == RoleAdmin || slices.Contains(permissions[role], act)
 }
 
 // Object is the scope of the thing acted on: the lift (if the object belongs

@@ -58,18 +58,19 @@ var testActors = map[Role]Actor{
 // contractor, owner, subdistrict.
 func TestAuthorizeTable(t *testing.T) {
 	inScope := map[Action]string{
-		ReadLift:        "YYYYY",
-		ReadAlert:       "YYYNY",
-		ActAlert:        "YYYNN",
-		ManageSilence:   "YYNNN",
-		ReadSupervision: "YYNNY",
-		ReadMaintenance: "YYYYY",
-		ReadWorkOrder:   "YYYNY",
-		WriteWorkOrder:  "YNYNN",
-		ReadFund:        "YYNYY",
-		WriteFund:       "YYNNN",
-		ReadReports:     "YYNNY",
-		Admin:           "YNNNN",
+		ReadLift:         "YYYYY",
+		ReadAlert:        "YYYNY",
+		ActAlert:         "YYYNN",
+		ManageSilence:    "YYNNN",
+		ReadSupervision:  "YYNNY",
+		ReadMaintenance:  "YYYYY",
+		ReadWorkOrder:    "YYYNY",
+		WriteWorkOrder:   "YNYNN",
+		SignOffWorkOrder: "YYNNN",
+		ReadFund:         "YYNYY",
+		WriteFund:        "YYNNN",
+		ReadReports:      "YYNNY",
+		Admin:            "YNNNN",
 	}
 	if len(inScope) != len(Actions) {
 		t.Fatalf("table has %d actions, the package %d: every action needs a row", len(inScope), len(Actions))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/api"
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
@@ -170,9 +171,13 @@ func (d *demoSim) running() bool {
 
 // routes adds the demo's endpoints to the service's handler, under the
 // API's conventions (errors in its envelope, 405 with Allow).
-func (d *demoSim) routes(h interface{ Handle(string, http.Handler) }) {
-	h.Handle("POST /demo/trigger", http.HandlerFunc(d.trigger))
-	h.Handle("GET /demo/simulator", http.HandlerFunc(d.status))
+func (d *demoSim) routes(h interface {
+	Handle(string, api.Guard, http.Handler)
+}) {
+	// Trapping the demo's lift is acting on its alerts: whoever may act
+	// on that lift's alerts may play the incident.
+	h.Handle("POST /demo/trigger", api.Guard{Action: identity.ActAlert, Object: api.LiftInQuery("lift")}, http.HandlerFunc(d.trigger))
+	h.Handle("GET /demo/simulator", api.Guard{Action: identity.ReadLift}, http.HandlerFunc(d.status))
 }
 
 // trigger serves POST /demo/trigger?lift=&kind=: the demo's own simulated

@@ -283,7 +283,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // Handle serves pattern (http.ServeMux syntax) from h besides the API, under
 // the API's conventions (no redirects, 404 and 405 in the error envelope);
 // the demo adds its own routes so. Call it before Run.
-func (a *App) Handle(pattern string, h http.Handler) { a.api.Handle(pattern, h) }
+func (a *App) Handle(pattern string, g api.Guard, h http.Handler) { a.api.Handle(pattern, g, h) }
 
 // Handler is the service's HTTP handler: the API and the routes added by
 // Handle.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
 	"github.com/liftwatch/liftwatch/internal/testrig"
@@ -152,7 +153,7 @@ func TestHandleKeepsAPIConventions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Handle("POST /demo/x", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	a.Handle("POST /demo/x", api.Guard{Public: true}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()

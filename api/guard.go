@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/liftwatch/liftwatch/identity"
+)
+
+// Guard says who may call a route (docs/identity.md). A Public route needs
+// no sign-in (health, metrics, login, the pages' assets). Any other needs a
+// signed-in actor whose role permits Action; when Object is set, the object
+// it finds in the request (a lift, an alert's lift, a work order's lift, an
+// estate) must be in the actor's scope too. A list route has no Object: it
+// filters its items with Server.visible, so nobody sees a row out of scope.
+type Guard struct {
+	Public bool
+	Action identity.Action
+	// Object finds the object the request acts on. An error is answered
+	// as it is (a *guardError: 400 or 404; anything else 500).
+	Object func(r *http.Request) (identity.Object, error)
+}
+
+// public is the guard of the routes anyone may call.
+var public = Guard{Public: true}
+
+// Route is one registered route and its guard: the role × route matrix test
+// and the OpenAPI consistency test walk them.
+type Route struct {
+	Pattern string
+	Guard   Guard
+}
+
+// Routes lists every registered route, in registration order.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Authorizer decides whether an actor may act on an object (identity.Authorizer).
+type Authorizer interface {
+	Authorize(ctx context.Context, a identity.Actor, act identity.Action, obj identity.Object) (identity.Decision, error)
+}
+
+// AuthDeps turn the guards on. Without them (unit tests of handlers) every
+// route is open and the actor is identity.System("api").
+type AuthDeps struct {
+	Authorizer Authorizer
+}
+
+// actor is the signed-in actor of the request (the guard has made sure there
+// is one on every non-public route).
+func (s *Server) actor(r *http.Request) identity.Actor {
+	if a, ok := identity.ActorFrom(r.Context()); ok {
+		return a
+	}
+	return identity.System("api")
+}
+
+// visible says whether the request's actor may do act on obj: list handlers
+// keep only the items for which it is true. A failing lookup hides the item
+// and is logged.
+func (s *Server) visible(r *http.Request, act identity.Action, obj identity.Object) bool {
+	if s.d.Auth == nil {
+		return true
+	}
+	a, ok := identity.ActorFrom(r.Context())
+	if !ok {
+		return false
+	}
+	d, err := s.d.Auth.Authorizer.Authorize(r.Context(), a, act, obj)
+	if err != nil {
+		s.d.Logger.Error("authorize list item", "action", act, "object", obj.String(), "err", err)
+		return false
+	}
+	return d.Allow
+}
+
+// check enforces g on r; a non-zero status means it answered.
+func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
+	if g.Public || s.d.Auth == nil {
+		return 0
+	}
+	a, ok := identity.ActorFrom(r.Context())
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="liftwatch"`)
+		return writeCoded(w, http.StatusUnauthorized, "unauthorized", "log in, or send an API token as Authorization: Bearer <token>")
+	}
+	if !identity.Permits(a.Role, g.Action) {
+		return writeCoded(w, http.StatusForbidden, "forbidden", "role "+string(a.Role)+" may not "+string(g.Action))
+	}
+	if g.Object == nil {
+		return 0
+	}
+	obj, err := g.Object(r)
+	if err != nil {
+		var ge *guardError
+		if errors.As(err, &ge) {
+			return writeCoded(w, ge.status, ge.code, ge.msg)
+		}
+		s.d.Logger.Error("find object", "err", err)
+		return writeCoded(w, http.StatusInternalServerError, "internal", "cannot check access now")
+	}
+	d, err := s.d.Auth.Authorizer.Authorize(r.Context(), a, g.Action, obj)
+	if err != nil {
+		s.d.Logger.Error("authorize", "action", g.Action, "object", obj.String(), "err", err)
+		return writeCoded(w, http.StatusInternalServerError, "internal", "cannot check access now")
+	}
+	if !d.Allow {
+		return writeCoded(w, http.StatusForbidden, "forbidden", d.Reason)
+	}
+	return 0
+}
+
+// guardError is an error a guard's Object finder answers as it is.
+type guardError struct {
+	status    int
+	code, msg string
+}
+
+func (e *guardError) Error() string { return e.msg }
+
+// notFound is the error of an Object finder whose object does not exist.
+func notFound(msg string) error { return &guardError{http.StatusNotFound, "not_found", msg} }
+
+// liftInPath is the Object finder of routes under /lifts/{id}.
+func liftInPath(r *http.Request) (identity.Object, error) {
+	return identity.Object{Lift: r.PathValue("id")}, nil
+}
+
+// writeCoded answers status with the error envelope and an explicit code.
+func writeCoded(w http.ResponseWriter, status int, code, msg string) int {
+	return writeJSON(w, status, apiError{Error: ErrorBody{Code: code, Message: msg}})
+}
+
+// LiftInQuery is the Object finder of routes that name their lift in the
+// query parameter param (the demo's trigger).
+func LiftInQuery(param string) func(r *http.Request) (identity.Object, error) {
+	return func(r *http.Request) (identity.Object, error) {
+		return identity.Object{Lift: r.URL.Query().Get(param)}, nil
+	}
+}
