@@ -370,6 +370,7 @@ func (e *Engine) forget(a *Alert) {
 // next change of the alert writes it whole again.
 func (e *Engine) save(a *Alert, ev Event) {
 	a.History = append(a.History, ev)
+	a.Version++
 	if err := e.cfg.Store.SaveAlert(context.Background(), a, []Event{ev}); err != nil {
 		e.cfg.Logger.Error("persist alert failed", "lift", a.Lift, "type", a.Type, "err", err)
 	} else if a.Open() {
@@ -521,6 +522,9 @@ type Action struct {
 	// PassengersReleased confirms on resolving a rescue alert that
 	// everyone is out.
 	PassengersReleased bool `json:"passengers_released"`
+	// Version, if not 0, is the alert's version the person acted on; an
+	// alert that has changed since refuses the action (StaleError).
+	Version int64 `json:"version,omitempty"`
 }
 
 func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now time.Time) (Event, error)) (*Alert, error) {
@@ -532,6 +536,9 @@ func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now tim
 	a := e.byID[id]
 	if a == nil {
 		return nil, &NotFoundError{ID: id}
+	}
+	if act.Version != 0 && act.Version != a.Version {
+		return nil, &StaleError{Want: act.Version, Current: a.Clone()}
 	}
 	now := e.now()
 	ev, err := f(a, now)

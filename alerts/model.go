@@ -102,6 +102,12 @@ type Alert struct {
 	Evidence []MessageKey `json:"-"`
 
 	History []Event `json:"history,omitempty"`
+
+	// Version counts the changes of the alert's record (its events, each
+	// change one): a person acting on what they saw sends it back, and a
+	// change in between makes the action stale (StaleError), not a silent
+	// overwrite. The store derives it from the record's length.
+	Version int64 `json:"version"`
 }
 
 // MessageKey is one of a lift's messages: its boot and sequence number.
@@ -192,6 +198,34 @@ type TransitionError struct {
 
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("cannot %s an alert that is %s: %s", e.Action, e.Current, e.Reason)
+}
+
+// StaleError is an action sent with a version the alert has moved past:
+// someone or something changed it since the person loaded it. Current is
+// the alert as it is now.
+type StaleError struct {
+	Want    int64
+	Current *Alert
+}
+
+func (e *StaleError) Error() string {
+	a := e.Current
+	msg := fmt.Sprintf("alert %d changed since you loaded it (your version %d, now %d): it is %s", a.ID, e.Want, a.Version, a.State)
+	if by := a.LastActor(); by != "" {
+		msg += ", last changed by " + by
+	}
+	return msg + "; reload it and decide again"
+}
+
+// LastActor is who made the alert's newest change by a person ("" if the
+// record kept in memory has none).
+func (a *Alert) LastActor() string {
+	for i := len(a.History) - 1; i >= 0; i-- {
+		if ev := a.History[i]; ev.Actor != "" && ev.Actor != "system" && ev.Actor != "liftwatch" {
+			return ev.Actor
+		}
+	}
+	return ""
 }
 
 // NotFoundError is an action on an alert that does not exist.

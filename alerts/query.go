@@ -19,6 +19,9 @@ type AlertQuery struct {
 	Since    time.Time // opened at or after
 	Until    time.Time // opened before
 	Limit    int
+	// BeforeID selects alerts with a smaller id (the next page of a list,
+	// which is newest first); 0: from the newest.
+	BeforeID int64
 
 	States, Lifts, Estates, Severities, Types []string
 }
@@ -41,5 +44,5 @@ func (q *AlertQuery) Match(a *Alert) bool {
 	}
 	return (!q.Open || a.Open()) && in(string(a.State), q.State, q.States) && in(a.Lift, q.Lift, q.Lifts) &&
 		in(a.Estate, q.Estate, q.Estates) && in(a.Severity.String(), q.Severity, q.Severities) && in(a.Type, q.Type, q.Types) &&
-		(q.Since.IsZero() || !a.OpenedAt.Before(q.Since)) && (q.Until.IsZero() || a.OpenedAt.Before(q.Until))
+		(q.Since.IsZero() || !a.OpenedAt.Before(q.Since)) && (q.Until.IsZero() || a.OpenedAt.Before(q.Until)) && (q.BeforeID == 0 || a.ID < q.BeforeID)
 }

@@ -36,7 +36,7 @@ type AlertEngine interface {
 type AlertRecords interface {
 	List(ctx context.Context, f alerts.AlertQuery) ([]*alerts.Alert, error)
 	Alert(ctx context.Context, id int64) (*alerts.Alert, error)
-	NotificationsOf(ctx context.Context, alertIDs []int64, limit int) ([]notify.Record, error)
+	ListNotifications(ctx context.Context, q notify.Query) ([]notify.Record, error)
 }
 
 // AlertStream is the live change feed.
@@ -59,18 +59,21 @@ func (s *Server) alertRoutes() {
 	s.handle("GET /api/v1/alerts", Guard{Action: identity.ReadAlert}, s.listAlerts)
 	s.handle("GET /api/v1/alerts/stream", Guard{Action: identity.ReadAlert}, s.streamAlerts)
 	s.handle("GET /api/v1/alerts/{id}", Guard{Action: identity.ReadAlert, Object: s.alertInPath}, s.getAlert)
-	s.handle("POST /api/v1/alerts/{id}/{action}", Guard{Action: identity.ActAlert, Object: s.alertInPath}, s.alertAction)
+	for _, act := range []string{"acknowledge", "dispatch", "arrive", "resolve", "comment"} {
+		s.handle("POST /api/v1/alerts/{id}/"+act, Guard{Action: identity.ActAlert, Object: s.alertInPath}, s.alertAction(act))
+	}
 	s.handle("GET /api/v1/notifications", Guard{Action: identity.ReadAlert}, s.listNotifications)
 	s.handle("GET /api/v1/silences", Guard{Action: identity.ManageSilence}, s.listSilences)
+	// A new silence's object is in its body: the handler checks it.
 	s.handle("POST /api/v1/silences", Guard{Action: identity.ManageSilence}, s.addSilence)
-	s.handle("DELETE /api/v1/silences/{id}", Guard{Action: identity.ManageSilence}, s.deleteSilence)
-	s.handle("GET /api/v1/reports/rescue", Guard{Action: identity.ReadReports}, s.rescueReport)
+	s.handle("DELETE /api/v1/silences/{id}", Guard{Action: identity.ManageSilence, Object: s.silenceInPath}, s.deleteSilence)
+	s.handle("GET /api/v1/reports/rescue", Guard{Action: identity.ReadReports, Object: estateInQuery}, s.rescueReport)
 }
 
 // alertFilter parses the alert list's filters (also the stream's): state,
 // lift, estate, severity and type may repeat (any of them matches).
 func alertFilter(q url.Values, stream bool) (alerts.AlertQuery, error) {
-	single := []string{"since", "until", "limit"}
+	single := []string{"since", "until", "limit", "cursor"}
 	if stream {
 		single = []string{"since", "until"}
 	}
@@ -120,6 +123,8 @@ func (s *Server) alertView(a *alerts.Alert) AlertView {
 	return alertView(a, l)
 }
 
+// listAlerts: the filters of alertFilter, newest first, narrowed to the
+// actor's scope; the cursor is the id of the last alert of the previous page.
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
 	f, err := alertFilter(r.URL.Query(), false)
 	if err == nil {
@@ -128,19 +133,37 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return writeBad(w, err)
 	}
-	if f.Limit, err = intParam(r, "limit", 200, 1, 10000); err != nil {
+	p, err := pageParams(r)
+	if err != nil {
 		return writeBad(w, err)
 	}
+	if f.BeforeID, err = p.int64Cursor(); err != nil {
+		return writeBad(w, err)
+	}
+	set, all := s.scopeLifts(r, identity.ReadAlert)
+	var ok bool
+	if f.Lifts, ok = narrow(f.Lifts, set, all); !ok {
+		return writePage(w, r, []AlertView{}, "")
+	}
+	f.Limit = p.limit + 1
 	list, err := s.d.Alerts.Records.List(r.Context(), f)
 	if err != nil {
 		s.d.Logger.Error("list alerts", "err", err)
 		return writeError(w, http.StatusInternalServerError, "listing alerts failed")
 	}
 	out := make([]AlertView, 0, len(list))
+	next := ""
 	for _, a := range list {
+		if !all && !set[a.Lift] {
+			continue
+		}
+		if len(out) == p.limit {
+			next = strconv.FormatInt(out[len(out)-1].ID, 10)
+			break
+		}
 		out = append(out, s.alertView(a))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, out, next)
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -172,6 +195,13 @@ func conflict(w http.ResponseWriter, msg string, state alerts.State) int {
 	return writeJSON(w, http.StatusConflict, apiError{Error: ErrorBody{Code: errorCode(http.StatusConflict), Message: msg, State: state}})
 }
 
+// conflictWith answers 409 with the alert as it is now: its state, and its
+// view (with the version to act on if the person still wants to).
+func (s *Server) conflictWith(w http.ResponseWriter, msg string, a *alerts.Alert) int {
+	v := s.alertView(a)
+	return writeJSON(w, http.StatusConflict, apiError{Error: ErrorBody{Code: errorCode(http.StatusConflict), Message: msg, State: a.State, Alert: &v}})
+}
+
 func writeValidation(w http.ResponseWriter, ve *alerts.ValidationError) int {
 	if ve.Field != "" {
 		return writeBad(w, badField(ve.Field, "%s", ve.Msg))
@@ -179,37 +209,87 @@ func writeValidation(w http.ResponseWriter, ve *alerts.ValidationError) int {
 	return writeBad(w, ve)
 }
 
-func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) int {
+// actionBody is what a person sends with an action on an alert. Who acts is
+// the signed-in user, never a field: actor is named only to refuse it.
+type actionBody struct {
+	Note               string          `json:"note"`
+	To                 string          `json:"to"`
+	PassengersReleased bool            `json:"passengers_released"`
+	Version            int64           `json:"version"`
+	Actor              json.RawMessage `json:"actor" api:"refused"`
+}
+
+// ifMatch reads If-Match: "<version>" (a weak W/ prefix is taken as the
+// same); 0 if absent.
+func ifMatch(r *http.Request) (int64, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" {
+		return 0, nil
+	}
+	raw := strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, badField("If-Match", `If-Match must be the alert's version in quotes, such as "3", not %s`, v)
+	}
+	return n, nil
+}
+
+// alertAction serves POST /api/v1/alerts/{id}/<name>.
+func (s *Server) alertAction(name string) func(w http.ResponseWriter, r *http.Request) int {
+	e := s.d.Alerts.Engine
+	do := map[string]func(int64, alerts.Action) (*alerts.Alert, error){
+		"acknowledge": e.Acknowledge, "dispatch": e.Dispatch, "arrive": e.Arrive, "resolve": e.Resolve, "comment": e.Comment,
+	}[name]
+	return func(w http.ResponseWriter, r *http.Request) int { return s.doAlertAction(w, r, do) }
+}
+
+func (s *Server) doAlertAction(w http.ResponseWriter, r *http.Request, do func(int64, alerts.Action) (*alerts.Alert, error)) int {
 	id, err := pathID(r)
 	if err != nil {
 		return writeBad(w, err)
 	}
-	e := s.d.Alerts.Engine
-	do := map[string]func(int64, alerts.Action) (*alerts.Alert, error){
-		"acknowledge": e.Acknowledge, "dispatch": e.Dispatch, "arrive": e.Arrive, "resolve": e.Resolve, "comment": e.Comment,
-	}[r.PathValue("action")]
-	if do == nil {
-		return writeError(w, http.StatusNotFound, "unknown action "+strconv.Quote(r.PathValue("action"))+"; actions: acknowledge, dispatch, arrive, resolve, comment")
-	}
-	var act alerts.Action
-	if code := decodeBody(w, r, &act); code != 0 {
+	var b actionBody
+	if code := decodeBody(w, r, &b); code != 0 {
 		return code
 	}
+	if b.Actor != nil {
+		return writeBad(w, badField("actor", "actor is not a field of the body: the actor is the signed-in user (%s)", s.actor(r).Name))
+	}
+	if b.Version < 0 {
+		return writeBad(w, badField("version", "version must be a positive integer, the alert's version you act on"))
+	}
+	hv, err := ifMatch(r)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	if hv != 0 && b.Version != 0 && hv != b.Version {
+		return writeBad(w, badField("version", "version %d and If-Match %d disagree; send one", b.Version, hv))
+	}
+	act := alerts.Action{Actor: s.actor(r).Name, Note: b.Note, To: b.To, PassengersReleased: b.PassengersReleased, Version: max(hv, b.Version)}
 	a, err := do(id, act)
-	var te *alerts.TransitionError
-	var ve *alerts.ValidationError
-	var nf *alerts.NotFoundError
+	var (
+		te *alerts.TransitionError
+		ve *alerts.ValidationError
+		nf *alerts.NotFoundError
+		se *alerts.StaleError
+	)
 	switch {
 	case err == nil:
+		w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(a.Version, 10)))
 		return writeJSON(w, http.StatusOK, s.alertView(a))
+	case errors.As(err, &se):
+		return s.conflictWith(w, se.Error(), se.Current)
 	case errors.As(err, &te):
+		if cur, gerr := s.d.Alerts.Records.Alert(r.Context(), id); gerr == nil {
+			return s.conflictWith(w, transitionMessage(te, cur), cur)
+		}
 		return conflict(w, te.Error(), te.Current)
 	case errors.As(err, &ve):
 		return writeValidation(w, ve)
 	case errors.As(err, &nf):
 		// Not open in the engine: resolved, or no such alert.
 		if old, err := s.d.Alerts.Records.Alert(r.Context(), id); err == nil {
-			return conflict(w, "the alert is "+string(old.State)+" and takes no more actions", old.State)
+			return s.conflictWith(w, fmt.Sprintf("alert %d is %s%s and takes no more actions", id, old.State, by(old.ResolvedBy, old.ResolvedAt)), old)
 		}
 		return writeError(w, http.StatusNotFound, nf.Error())
 	}
@@ -217,41 +297,91 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) int {
 	return writeError(w, http.StatusInternalServerError, "the action failed")
 }
 
-// listNotifications: ?alert=ID&alert=ID&limit=200
+// by is " by NAME at TIME" when someone did it.
+func by(who string, at *time.Time) string {
+	if who == "" || at == nil {
+		return ""
+	}
+	return " by " + who + " at " + ts(*at)
+}
+
+// transitionMessage says why an action cannot be taken, naming who took
+// the alert further: two managers acknowledging the same alert, the second
+// learns who was first.
+func transitionMessage(te *alerts.TransitionError, a *alerts.Alert) string {
+	msg := fmt.Sprintf("alert %d is already %s", a.ID, a.State)
+	switch a.State {
+	case alerts.StateAcknowledged:
+		msg += by(a.AckBy, a.AckAt)
+	case alerts.StateDispatched:
+		msg += by(a.AckBy, a.DispatchedAt) + " (sent " + a.DispatchedTo + ")"
+	case alerts.StateOnSite:
+		msg += by(a.OnSiteBy, a.OnSiteAt)
+	case alerts.StateResolved:
+		msg += by(a.ResolvedBy, a.ResolvedAt)
+	}
+	return msg + ": cannot " + te.Action + " it (" + te.Reason + ")"
+}
+
+// listNotifications: ?alert=ID&alert=ID&limit=100&cursor=C, newest first,
+// of the alerts in the actor's scope; the cursor is the last line's id.
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) int {
 	q := r.URL.Query()
-	if err := params(q, []string{"alert"}, []string{"limit"}); err != nil {
+	if err := params(q, []string{"alert"}, []string{"limit", "cursor"}); err != nil {
 		return writeBad(w, err)
 	}
-	var ids []int64
+	var nq notify.Query
 	for _, v := range q["alert"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
 			return writeBad(w, badField("alert", "alert must be a positive integer, not %q", v))
 		}
-		ids = append(ids, id)
+		nq.AlertIDs = append(nq.AlertIDs, id)
 	}
-	limit, err := intParam(r, "limit", 200, 1, 10000)
+	p, err := pageParams(r)
 	if err != nil {
 		return writeBad(w, err)
 	}
-	list, err := s.d.Alerts.Records.NotificationsOf(r.Context(), ids, limit)
+	if nq.BeforeID, err = p.int64Cursor(); err != nil {
+		return writeBad(w, err)
+	}
+	set, all := s.scopeLifts(r, identity.ReadAlert)
+	var ok bool
+	if nq.Lifts, ok = narrow(nil, set, all); !ok {
+		return writePage(w, r, []NotificationView{}, "")
+	}
+	nq.Limit = p.limit + 1
+	list, err := s.d.Alerts.Records.ListNotifications(r.Context(), nq)
 	if err != nil {
 		s.d.Logger.Error("list notifications", "err", err)
 		return writeError(w, http.StatusInternalServerError, "listing notifications failed")
 	}
 	out := make([]NotificationView, 0, len(list))
+	next := ""
 	for i := range list {
+		if len(out) == p.limit {
+			next = strconv.FormatInt(out[len(out)-1].ID, 10)
+			break
+		}
 		out = append(out, notificationView(&list[i]))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, out, next)
+}
+
+// silenceObject is what a silence is about, for authorisation.
+func silenceObject(sil *alerts.Silence) identity.Object {
+	if sil.Lift != "" {
+		return identity.Object{Lift: sil.Lift}
+	}
+	return identity.Object{Estate: sil.Estate}
 }
 
 // listSilences: ?lift=X&estate=Y (repeatable; a silence matches if it names
-// any of them).
+// any of them), the silences the actor may manage, by id; the cursor is the
+// last one's id.
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
 	q := r.URL.Query()
-	if err := params(q, []string{"lift", "estate"}, nil); err != nil {
+	if err := params(q, []string{"lift", "estate"}, []string{"limit", "cursor"}); err != nil {
 		return writeBad(w, err)
 	}
 	lifts, _ := values(q, "lift", nil, "")
@@ -259,30 +389,52 @@ func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
 	if err := s.inRegister(estates, lifts); err != nil {
 		return writeBad(w, err)
 	}
+	p, err := pageParams(r)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	after, err := p.int64Cursor()
+	if err != nil {
+		return writeBad(w, err)
+	}
 	out := []SilenceView{}
+	next := ""
 	for _, sil := range s.d.Alerts.Engine.Silences() {
+		if sil.ID <= after {
+			continue
+		}
 		if len(lifts)+len(estates) == 0 || sil.Lift != "" && slices.Contains(lifts, sil.Lift) ||
 			sil.Estate != "" && slices.Contains(estates, sil.Estate) {
+			if !s.visible(r, identity.ManageSilence, silenceObject(&sil)) {
+				continue
+			}
+			if len(out) == p.limit {
+				next = strconv.FormatInt(out[len(out)-1].ID, 10)
+				break
+			}
 			out = append(out, silenceView(&sil))
 		}
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, out, next)
 }
 
 // silenceBody is a new silence as a client posts it.
 type silenceBody struct {
-	Lift      string `json:"lift"`
-	Estate    string `json:"estate"`
-	StartsAt  string `json:"starts_at"`
-	EndsAt    string `json:"ends_at"`
-	Reason    string `json:"reason"`
-	CreatedBy string `json:"created_by"`
+	Lift     string `json:"lift"`
+	Estate   string `json:"estate"`
+	StartsAt string `json:"starts_at"`
+	EndsAt   string `json:"ends_at"`
+	Reason   string `json:"reason"`
+	// CreatedBy is named only to refuse it: the author is the signed-in user.
+	CreatedBy json.RawMessage `json:"created_by" api:"refused"`
 }
 
 // silence checks a posted silence field by field, naming the one at fault.
-func (s *Server) silence(b silenceBody) (alerts.Silence, error) {
-	sil := alerts.Silence{Lift: b.Lift, Estate: b.Estate, Reason: b.Reason, CreatedBy: b.CreatedBy}
+func (s *Server) silence(b silenceBody, author string) (alerts.Silence, error) {
+	sil := alerts.Silence{Lift: b.Lift, Estate: b.Estate, Reason: b.Reason, CreatedBy: author}
 	switch {
+	case b.CreatedBy != nil:
+		return sil, badField("created_by", "created_by is not a field of the body: the author is the signed-in user (%s)", author)
 	case b.Lift == "" && b.Estate == "":
 		return sil, badField("lift", "a silence names a lift or an estate; both are missing")
 	case b.Lift != "" && b.Estate != "":
@@ -314,8 +466,6 @@ func (s *Server) silence(b silenceBody) (alerts.Silence, error) {
 		return sil, badField("ends_at", "ends_at must be after starts_at")
 	case strings.TrimSpace(b.Reason) == "":
 		return sil, badField("reason", "reason is required")
-	case strings.TrimSpace(b.CreatedBy) == "":
-		return sil, badField("created_by", "created_by is required")
 	}
 	return sil, nil
 }
@@ -325,9 +475,12 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
 	if code := decodeBody(w, r, &b); code != 0 {
 		return code
 	}
-	sil, err := s.silence(b)
+	sil, err := s.silence(b, s.actor(r).Name)
 	if err != nil {
 		return writeBad(w, err)
+	}
+	if code := s.require(w, r, identity.ManageSilence, silenceObject(&sil)); code != 0 {
+		return code
 	}
 	out, err := s.d.Alerts.Engine.AddSilence(r.Context(), sil)
 	var ve *alerts.ValidationError
@@ -429,8 +582,9 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 		b, _ := json.Marshal(reset)
 		fmt.Fprintf(w, "id: %d\nevent: reset\ndata: %s\n\n", replay.Latest, b)
 	}
+	may := s.liftFilter(r, identity.ReadAlert)
 	for _, ev := range replay.Events {
-		s.sendAlertEvent(w, f, ev)
+		s.sendAlertEvent(w, f, may, ev)
 	}
 	fl.Flush()
 	keep := time.NewTicker(15 * time.Second)
@@ -443,15 +597,15 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 			fmt.Fprint(w, ": keep-alive\n\n")
 			fl.Flush()
 		case ev := <-ch:
-			if s.sendAlertEvent(w, f, ev) {
+			if s.sendAlertEvent(w, f, may, ev) {
 				fl.Flush()
 			}
 		}
 	}
 }
 
-func (s *Server) sendAlertEvent(w io.Writer, f alerts.AlertQuery, ev alerts.StreamEvent) bool {
-	if ev.Alert == nil || !f.Match(ev.Alert) {
+func (s *Server) sendAlertEvent(w io.Writer, f alerts.AlertQuery, may func(lift string) bool, ev alerts.StreamEvent) bool {
+	if ev.Alert == nil || !f.Match(ev.Alert) || !may(ev.Alert.Lift) {
 		return false
 	}
 	b, _ := json.Marshal(StreamEvent{Seq: ev.Seq, Event: eventView(ev.Event), Alert: s.alertView(ev.Alert)})
@@ -474,4 +628,30 @@ func (s *Server) alertInPath(r *http.Request) (identity.Object, error) {
 		return identity.Object{}, err
 	}
 	return identity.Object{Lift: a.Lift}, nil
+}
+
+// silenceInPath is the Object finder of /silences/{id}: what the silence
+// is about (its lift or estate).
+func (s *Server) silenceInPath(r *http.Request) (identity.Object, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return identity.Object{}, &guardError{status: http.StatusBadRequest, code: "bad_request", field: "id",
+			msg: fmt.Sprintf("silence id must be an integer, not %q", r.PathValue("id"))}
+	}
+	for _, sil := range s.d.Alerts.Engine.Silences() {
+		if sil.ID == id {
+			return silenceObject(&sil), nil
+		}
+	}
+	return identity.Object{}, notFound("no silence " + strconv.FormatInt(id, 10))
+}
+
+// estateInQuery is the Object finder of routes about one estate named in
+// ?estate= (reports).
+func estateInQuery(r *http.Request) (identity.Object, error) {
+	e := r.URL.Query().Get("estate")
+	if e == "" {
+		return identity.Object{}, &guardError{status: http.StatusBadRequest, code: "bad_request", field: "estate", msg: "estate is required"}
+	}
+	return identity.Object{Estate: e}, nil
 }

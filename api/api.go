@@ -71,6 +71,8 @@ type Deps struct {
 	// Auth turns the routes' guards on (nil: every route open, for unit
 	// tests of handlers; serve always sets it).
 	Auth *AuthDeps
+	// LiftFeed serves the lift stream (nil: no GET /api/v1/lifts/stream).
+	LiftFeed LiftFeed
 }
 
 // Server serves the API.
@@ -96,12 +98,19 @@ func New(d Deps) *Server {
 	s.handle("GET /readyz", public, s.readyz)
 	s.Handle("GET /metrics", public, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
 	s.handle("GET /api/v1/lifts", Guard{Action: identity.ReadLift}, s.listLifts)
+	if d.LiftFeed != nil {
+		s.handle("GET /api/v1/lifts/stream", Guard{Action: identity.ReadLift}, s.streamLifts)
+	}
 	s.handle("GET /api/v1/lifts/{id}", Guard{Action: identity.ReadLift, Object: liftInPath}, s.getLift)
 	s.handle("GET /api/v1/lifts/{id}/history", Guard{Action: identity.ReadLift, Object: liftInPath}, s.history)
 	s.handle("GET /api/v1/deadletters", Guard{Action: identity.Admin}, s.deadLetters)
 	if d.Alerts != nil {
 		s.alertRoutes()
 	}
+	if d.Auth != nil && d.Auth.Accounts != nil {
+		s.identityRoutes()
+	}
+	s.handle("GET /api/v1/openapi.json", public, s.openAPI)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.reqs.WithLabelValues("/", strconv.Itoa(s.unmatched(w, r))).Inc()
 	})
@@ -222,10 +231,11 @@ func (s *Server) view(l *registry.Lift) Lift {
 }
 
 // listLifts: ?estate=slug&online=true|false; repeated values are
-// alternatives.
+// alternatives. Paginated in register order; the cursor is the last lift
+// of the previous page.
 func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
 	q := r.URL.Query()
-	if err := params(q, []string{"estate", "online"}, nil); err != nil {
+	if err := params(q, []string{"estate", "online"}, []string{"limit", "cursor"}); err != nil {
 		return writeBad(w, err)
 	}
 	estates, _ := values(q, "estate", nil, "")
@@ -236,19 +246,40 @@ func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return writeBad(w, err)
 	}
-	all := s.d.Lifts.Lifts()
-	out := make([]Lift, 0, len(all))
-	for i := range all {
-		if len(estates) > 0 && !slices.Contains(estates, all[i].Estate) {
+	p, err := pageParams(r)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	if p.cursor != "" {
+		if _, ok := s.d.Lifts.Get(p.cursor); !ok {
+			return writeBad(w, badField("cursor", "cursor %q is not one this list gave (take it from the Link header)", p.cursor))
+		}
+	}
+	set, all := s.scopeLifts(r, identity.ReadLift)
+	lifts := s.d.Lifts.Lifts()
+	out := make([]Lift, 0, min(len(lifts), p.limit))
+	started := p.cursor == ""
+	next := ""
+	for i := range lifts {
+		l := &lifts[i]
+		if !started {
+			started = l.ID == p.cursor
 			continue
 		}
-		v := s.view(&all[i])
+		if !all && !set[l.ID] || len(estates) > 0 && !slices.Contains(estates, l.Estate) {
+			continue
+		}
+		v := s.view(l)
 		if online != nil && v.Online != *online {
 			continue
 		}
+		if len(out) == p.limit {
+			next = out[len(out)-1].ID
+			break
+		}
 		out = append(out, v)
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, out, next)
 }
 
 func (s *Server) getLift(w http.ResponseWriter, r *http.Request) int {
@@ -307,14 +338,16 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) int {
 	}
 	if page.Next != nil {
 		out.NextCursor = page.Next.String()
+		setNext(w, r, out.NextCursor)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// deadLetters: ?reason=malformed_json&reason=unknown_lift&limit=100
+// deadLetters: ?reason=malformed_json&reason=unknown_lift&limit=100,
+// newest first; the cursor is the seq of the last one of the previous page.
 func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) int {
 	q := r.URL.Query()
-	if err := params(q, []string{"reason"}, []string{"limit"}); err != nil {
+	if err := params(q, []string{"reason"}, []string{"limit", "cursor"}); err != nil {
 		return writeBad(w, err)
 	}
 	reasons, err := values(q, "reason", func(v string) bool { return slices.Contains(telemetry.Reasons[:], telemetry.Reason(v)) },
@@ -322,23 +355,25 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return writeBad(w, err)
 	}
-	limit, err := intParam(r, "limit", 100, 1, 10000)
+	p, err := pageParams(r)
 	if err != nil {
 		return writeBad(w, err)
 	}
-	var out []ingest.DeadLetter
-	if len(reasons) == 1 {
-		out = s.d.DeadLetters.List(telemetry.Reason(reasons[0]), limit)
-	} else {
-		for _, d := range s.d.DeadLetters.List("", 0) {
-			if len(out) < limit && (len(reasons) == 0 || slices.Contains(reasons, string(d.Reason))) {
-				out = append(out, d)
-			}
+	before, err := p.int64Cursor()
+	if err != nil {
+		return writeBad(w, err)
+	}
+	views := make([]DeadLetterView, 0)
+	next := ""
+	for _, d := range s.d.DeadLetters.List("", 0) {
+		if before > 0 && d.Seq >= before || len(reasons) > 0 && !slices.Contains(reasons, string(d.Reason)) {
+			continue
 		}
+		if len(views) == p.limit {
+			next = strconv.FormatInt(views[len(views)-1].Seq, 10)
+			break
+		}
+		views = append(views, deadLetterView(&d))
 	}
-	views := make([]DeadLetterView, 0, len(out))
-	for i := range out {
-		views = append(views, deadLetterView(&out[i]))
-	}
-	return writeJSON(w, http.StatusOK, views)
+	return writePage(w, r, views, next)
 }

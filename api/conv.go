@@ -38,6 +38,9 @@ type ErrorBody struct {
 	Field   string `json:"field,omitempty"`
 	// State is an alert's current state, on a 409 for an action it cannot take.
 	State alerts.State `json:"state,omitempty"`
+	// Alert is the alert as it is now, on a 409 for a stale or impossible
+	// action: with its version, to act again on what is really there.
+	Alert *AlertView `json:"alert,omitempty"`
 }
 
 type apiError struct {
@@ -243,7 +246,7 @@ func jsonFields(v any) []string {
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
+		if name != "" && name != "-" && t.Field(i).Tag.Get("api") != "refused" {
 			out = append(out, name)
 		}
 	}

@@ -16,7 +16,9 @@ import (
 // filters its items with Server.visible, so nobody sees a row out of scope.
 type Guard struct {
 	Public bool
-	Action identity.Action
+	// SignedIn: any signed-in actor, whatever their role (the session, me).
+	SignedIn bool
+	Action   identity.Action
 	// Object finds the object the request acts on. An error is answered
 	// as it is (a *guardError: 400 or 404; anything else 500).
 	Object func(r *http.Request) (identity.Object, error)
@@ -44,6 +46,8 @@ type Authorizer interface {
 // route is open and the actor is identity.System("api").
 type AuthDeps struct {
 	Authorizer Authorizer
+	// Accounts serves the session, me and audit routes (nil: left out).
+	Accounts Accounts
 }
 
 // actor is the signed-in actor of the request (the guard has made sure there
@@ -84,6 +88,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="liftwatch"`)
 		return writeCoded(w, http.StatusUnauthorized, "unauthorized", "log in, or send an API token as Authorization: Bearer <token>")
 	}
+	if g.SignedIn {
+		return 0
+	}
 	if !identity.Permits(a.Role, g.Action) {
 		return writeCoded(w, http.StatusForbidden, "forbidden", "role "+string(a.Role)+" may not "+string(g.Action))
 	}
@@ -94,7 +101,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
 	if err != nil {
 		var ge *guardError
 		if errors.As(err, &ge) {
-			return writeCoded(w, ge.status, ge.code, ge.msg)
+			return writeJSON(w, ge.status, apiError{Error: ErrorBody{Code: ge.code, Message: ge.msg, Field: ge.field}})
 		}
 		s.d.Logger.Error("find object", "err", err)
 		return writeCoded(w, http.StatusInternalServerError, "internal", "cannot check access now")
@@ -112,14 +119,58 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
 
 // guardError is an error a guard's Object finder answers as it is.
 type guardError struct {
-	status    int
-	code, msg string
+	status           int
+	code, msg, field string
 }
 
 func (e *guardError) Error() string { return e.msg }
 
 // notFound is the error of an Object finder whose object does not exist.
-func notFound(msg string) error { return &guardError{http.StatusNotFound, "not_found", msg} }
+func notFound(msg string) error {
+	return &guardError{status: http.StatusNotFound, code: "not_found", msg: msg}
+}
+
+// require checks, inside a handler, that the actor may do act on obj (an
+// object the guard could not see, such as one named in the body): 0 if so,
+// else it has answered 403 (or 500 if the lookup failed).
+func (s *Server) require(w http.ResponseWriter, r *http.Request, act identity.Action, obj identity.Object) int {
+	if s.d.Auth == nil {
+		return 0
+	}
+	a, ok := identity.ActorFrom(r.Context())
+	if !ok {
+		return writeCoded(w, http.StatusUnauthorized, "unauthorized", "log in, or send an API token as Authorization: Bearer <token>")
+	}
+	d, err := s.d.Auth.Authorizer.Authorize(r.Context(), a, act, obj)
+	if err != nil {
+		s.d.Logger.Error("authorize", "action", act, "object", obj.String(), "err", err)
+		return writeCoded(w, http.StatusInternalServerError, "internal", "cannot check access now")
+	}
+	if !d.Allow {
+		return writeCoded(w, http.StatusForbidden, "forbidden", d.Reason)
+	}
+	return 0
+}
+
+// liftFilter is a per-request memo of which lifts the actor may do act on,
+// for streams that test every event.
+func (s *Server) liftFilter(r *http.Request, act identity.Action) func(lift string) bool {
+	if s.d.Auth == nil {
+		return func(string) bool { return true }
+	}
+	if a, ok := identity.ActorFrom(r.Context()); ok && a.Role == identity.RoleAdmin {
+		return func(string) bool { return true }
+	}
+	memo := map[string]bool{}
+	return func(lift string) bool {
+		v, ok := memo[lift]
+		if !ok {
+			v = s.visible(r, act, identity.Object{Lift: lift})
+			memo[lift] = v
+		}
+		return v
+	}
+}
 
 // liftInPath is the Object finder of routes under /lifts/{id}.
 func liftInPath(r *http.Request) (identity.Object, error) {

@@ -136,6 +136,9 @@ type AlertView struct {
 	ResolvedBy      string `json:"resolved_by,omitempty"`
 	Tier            int    `json:"tier"`
 	LastNotified    string `json:"last_notified"`
+	// Version is what an action sends back (body version or If-Match) so
+	// that a change in between is a 409, not a silent overwrite.
+	Version int64 `json:"version"`
 
 	History []EventView `json:"history,omitempty"`
 
@@ -169,7 +172,7 @@ func alertView(a *alerts.Alert, l *registry.Lift) AlertView {
 		FirstSeen: ts(a.FirstSeen), LastSeen: ts(a.LastSeen), OpenedAt: ts(a.OpenedAt),
 		AckAt: tsp(a.AckAt), AckBy: a.AckBy, DispatchedAt: tsp(a.DispatchedAt), DispatchedTo: a.DispatchedTo,
 		OnSiteAt: tsp(a.OnSiteAt), OnSiteBy: a.OnSiteBy, ResolvedAt: tsp(a.ResolvedAt), ResolvedBy: a.ResolvedBy,
-		Tier: a.Tier, LastNotified: ts(a.LastNotified), Severity: a.Severity.String()}
+		Tier: a.Tier, LastNotified: ts(a.LastNotified), Severity: a.Severity.String(), Version: a.Version}
 	for _, e := range a.History {
 		v.History = append(v.History, eventView(e))
 	}
@@ -232,10 +235,11 @@ type DeadLetterView struct {
 	Error   string `json:"error"`
 	Size    int    `json:"size"`
 	Excerpt string `json:"excerpt"`
+	Seq     int64  `json:"seq"`
 }
 
 func deadLetterView(d *ingest.DeadLetter) DeadLetterView {
-	return DeadLetterView{Time: ts(d.Time), Topic: d.Topic, Reason: string(d.Reason), Error: d.Error, Size: d.Size, Excerpt: d.Excerpt}
+	return DeadLetterView{Time: ts(d.Time), Topic: d.Topic, Reason: string(d.Reason), Error: d.Error, Size: d.Size, Excerpt: d.Excerpt, Seq: d.Seq}
 }
 
 // PointView is one stored telemetry point. Fields a kind does not carry (or

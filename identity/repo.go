@@ -89,8 +89,8 @@ type AuditFilter struct {
 
 // Audit page sizes.
 const (
-	DefaultAuditPage = 50
-	MaxAuditPage     = 500
+	DefaultAuditPage = 100
+	MaxAuditPage     = 1000
 )
 
 // AuditPage is one page of the audit log, newest first; Next is the

@@ -16,6 +16,8 @@ type DeadLetter struct {
 	Error   string           `json:"error"`
 	Size    int              `json:"size"`
 	Excerpt string           `json:"excerpt"` // the payload's first bytes, valid UTF-8
+	// Seq numbers the rejections of this run from 1 (the API's cursor).
+	Seq int64 `json:"seq"`
 }
 
 const excerptBytes = 200
@@ -50,6 +52,7 @@ func (d *DeadLetters) Add(at time.Time, topic string, payload []byte, err error)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.total++
+	dl.Seq = d.total
 	if len(d.ring) < cap(d.ring) {
 		d.ring = append(d.ring, dl)
 		return

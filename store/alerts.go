@@ -91,7 +91,8 @@ func (r *Alerts) SaveAlert(ctx context.Context, a *alerts.Alert, events []alerts
 
 const alertCols = `id, lift, estate, type, severity, rescue, summary, state, condition_active, derived, suppressed, count,
 	first_seen, last_seen, opened_at, ack_at, ack_by, dispatched_at, dispatched_to, on_site_at, on_site_by, resolved_at,
-	resolved_by, tier, last_notified, evidence`
+	resolved_by, tier, last_notified, evidence,
+	(SELECT COALESCE(MAX(seq), 0) FROM alert_events e WHERE e.alert_id = alerts.id)`
 
 func scanAlert(s interface{ Scan(...any) error }) (*alerts.Alert, error) {
 	var a alerts.Alert
@@ -101,7 +102,7 @@ func scanAlert(s interface{ Scan(...any) error }) (*alerts.Alert, error) {
 	var evidence string
 	if err := s.Scan(&a.ID, &a.Lift, &a.Estate, &a.Type, &sev, &a.Rescue, &a.Summary, &state, &a.ConditionActive, &a.Derived,
 		&a.Suppressed, &a.Count, &first, &last, &opened, &ack, &a.AckBy, &disp, &a.DispatchedTo, &onsite, &a.OnSiteBy,
-		&resolved, &a.ResolvedBy, &a.Tier, &notified, &evidence); err != nil {
+		&resolved, &a.ResolvedBy, &a.Tier, &notified, &evidence, &a.Version); err != nil {
 		return nil, fmt.Errorf("scan alert: %w", err)
 	}
 	ev, err := alerts.ParseEvidence(evidence)
@@ -153,6 +154,9 @@ func (r *Alerts) List(ctx context.Context, f AlertFilter) ([]*alerts.Alert, erro
 	}
 	if !f.Until.IsZero() {
 		add("opened_at < ?", ms(f.Until))
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
 	}
 	q := `SELECT ` + alertCols + ` FROM alerts`
 	if len(where) > 0 {
@@ -275,16 +279,38 @@ func (r *Alerts) Notifications(ctx context.Context, alertID int64, limit int) ([
 // NotificationsOf lists the log, newest first, for any of alertIDs (all
 // alerts if none).
 func (r *Alerts) NotificationsOf(ctx context.Context, alertIDs []int64, limit int) ([]notify.Record, error) {
+	return r.ListNotifications(ctx, notify.Query{AlertIDs: alertIDs, Limit: limit})
+}
+
+// ListNotifications lists the log, newest first, as q selects.
+func (r *Alerts) ListNotifications(ctx context.Context, nq notify.Query) ([]notify.Record, error) {
 	q := `SELECT id, alert_id, receiver, event, tier, at, attempts, outcome, status_code, error, retryable FROM notifications`
+	var where []string
 	var args []any
-	if len(alertIDs) > 0 {
-		q += ` WHERE alert_id IN (?` + strings.Repeat(`, ?`, len(alertIDs)-1) + `)`
-		for _, id := range alertIDs {
+	if len(nq.AlertIDs) > 0 {
+		where = append(where, `alert_id IN (?`+strings.Repeat(`, ?`, len(nq.AlertIDs)-1)+`)`)
+		for _, id := range nq.AlertIDs {
 			args = append(args, id)
 		}
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit)
+	if len(nq.Lifts) > 0 {
+		where = append(where, `alert_id IN (SELECT id FROM alerts WHERE lift IN (?`+strings.Repeat(`, ?`, len(nq.Lifts)-1)+`))`)
+		for _, l := range nq.Lifts {
+			args = append(args, l)
+		}
+	}
+	if nq.BeforeID > 0 {
+		where = append(where, `id < ?`)
+		args = append(args, nq.BeforeID)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY id DESC`
+	if nq.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, nq.Limit)
+	}
 	rows, err := r.sql.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)

@@ -118,6 +118,14 @@ type Record struct {
 	Retryable  bool      `json:"retryable"` // whether retrying could have helped the last failure
 }
 
+// Query selects lines of the notification log, newest first.
+type Query struct {
+	AlertIDs []int64  // of any of these alerts (none: every alert)
+	Lifts    []string // of alerts of any of these lifts (none: every lift)
+	BeforeID int64    // lines with a smaller id (a page's cursor); 0: from the newest
+	Limit    int      // at most this many; 0: all
+}
+
 // Log keeps the notification log.
 type Log interface {
 	LogNotification(ctx context.Context, r *Record) error

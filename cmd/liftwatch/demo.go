@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/internal/listen"
@@ -86,8 +89,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return startError(stderr, "demo", err)
 	}
+	accounts, err := demoAccounts(ctx, a, do.incidentLift, cfg.Registry.Subdistrict)
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, `liftwatch demo running
+  sign in               curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
+                        (then curl -b jar …; state changes also send X-CSRF-Token: <csrf_token from the answer>)
+  API description       http://%[1]s/api/v1/openapi.json
   lifts and live state  http://%[1]s/api/v1/lifts
+  lift changes (SSE)    http://%[1]s/api/v1/lifts/stream
   one lift              http://%[1]s/api/v1/lifts/JW-0042
   its history           http://%[1]s/api/v1/lifts/JW-0042/history?kind=trip
   open alerts           http://%[1]s/api/v1/alerts?open=true
@@ -99,6 +111,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
+	fmt.Fprint(stdout, accounts)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
 	ds.routes(a)
 	fmt.Fprint(stdout, do.announce(a.HTTPAddr()))
@@ -152,4 +165,62 @@ func checkHTTPListen(addr string) error {
 		return fmt.Errorf("cannot listen on HTTP address %s (set --http.listen or LIFTWATCH_HTTP_LISTEN): %w", addr, err)
 	}
 	return l.Close()
+}
+
+// demoAccounts creates one account per role (identity.CreateDemoAccounts)
+// scoped around the incident's lift: the manager of its estate, its
+// contractor, its owner (household building-unit 01), the subdistrict of
+// the register; and returns the lines that print them. A data directory
+// kept from an earlier demo has them already: their passwords were
+// printed then.
+func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (string, error) {
+	l, ok := a.Registry().Get(lift)
+	if !ok {
+		l = &a.Registry().Lifts()[0]
+	}
+	household := strings.TrimSuffix(l.Building, "号") + "-" + strings.TrimSuffix(l.Unit, "单元") + "01"
+	if subdistrict == "" {
+		subdistrict = "jiangwan"
+	}
+	list, err := identity.CreateDemoAccounts(ctx, a.Identity(), identity.DemoScope{Estates: []string{l.Estate}, Company: l.Contractor,
+		Lift: l.ID, Household: household, Subdistrict: subdistrict})
+	if errors.Is(err, identity.ErrNameTaken) {
+		return "Accounts: the demo accounts (demo-admin, demo-manager, …) exist in this data directory already; their passwords were printed when they were made.\n", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Accounts (one per role; passwords are new every run):\n")
+	w := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(w, "  name\tpassword\trole\tscope\n")
+	for _, acc := range list {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", acc.User.Name, acc.Password, acc.User.Role, scopeText(acc.User.Scope))
+	}
+	w.Flush()
+	return b.String(), nil
+}
+
+// scopeText is a scope in a line.
+func scopeText(s identity.Scope) string {
+	var parts []string
+	if len(s.Estates) > 0 {
+		parts = append(parts, "estates "+strings.Join(s.Estates, ","))
+	}
+	if s.Company != "" {
+		parts = append(parts, "company "+s.Company)
+	}
+	if s.Lift != "" {
+		parts = append(parts, "lift "+s.Lift)
+	}
+	if s.Household != "" {
+		parts = append(parts, "household "+s.Household)
+	}
+	if s.Subdistrict != "" {
+		parts = append(parts, "subdistrict "+s.Subdistrict)
+	}
+	if len(parts) == 0 {
+		return "everything"
+	}
+	return strings.Join(parts, "; ")
 }

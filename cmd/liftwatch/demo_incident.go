@@ -56,7 +56,7 @@ func (d *demoOptions) announce(httpAddr string) string {
 		fmt.Fprintf(&b, "Incident: an entrapment will be played on %s about %v after the backfill ends (--demo.incident-after 0: none).\n",
 			d.incidentLift, d.incidentAfter)
 	}
-	fmt.Fprintf(&b, "Trap someone yourself:  curl -X POST 'http://%s/demo/trigger?lift=JW-0042&kind=entrapment'\n", httpAddr)
+	fmt.Fprintf(&b, "Trap someone yourself (signed in, e.g. as demo-manager):  curl -b jar -H 'X-CSRF-Token: <csrf_token>' -X POST 'http://%s/demo/trigger?lift=JW-0042&kind=entrapment'\n", httpAddr)
 	return b.String()
 }
 

@@ -30,7 +30,7 @@ var commands = map[string]command{
 	"version":     {"print liftwatch's version, commit and Go version", runVersion},
 	"deadletter":  {"list or replay the points the store rejected as invalid", runDeadletter},
 	"healthcheck": {"exit 0 if a liftwatch answers ready on /readyz (the container healthcheck)", runHealthcheck},
-	"user":        {"manage accounts of the web app: user add creates one (e.g. the first admin)", runUser},
+	"user":        {"manage accounts of the web app: user add creates one (e.g. the first admin), user token issues an API token", runUser},
 	"config":      {"check alerts YAML files (policies, estate overrides against the register, receivers)", runConfig},
 }
 

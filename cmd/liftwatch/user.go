@@ -24,17 +24,21 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // userCommand is "liftwatch user <sub>"; stdin is where --password-stdin reads.
 func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "Usage: liftwatch user add --name NAME --role ROLE [scope flags] [--password-stdin]\n\nRun \"liftwatch user add --help\" for the flags.")
+		fmt.Fprintln(stderr, "Usage: liftwatch user add --name NAME --role ROLE [scope flags] [--password-stdin]\n"+
+			"       liftwatch user token --name NAME --for PURPOSE [--ttl DURATION]\n\nRun \"liftwatch user add --help\" or \"liftwatch user token --help\" for the flags.")
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
-	if args[0] != "add" {
-		fmt.Fprintf(stderr, "liftwatch user: unknown subcommand %q (want add)\n", args[0])
-		return 2
+	switch args[0] {
+	case "add":
+		return userAdd(ctx, args[1:], stdin, stdout, stderr)
+	case "token":
+		return userToken(ctx, args[1:], stdout, stderr)
 	}
-	return userAdd(ctx, args[1:], stdin, stdout, stderr)
+	fmt.Fprintf(stderr, "liftwatch user: unknown subcommand %q (want add or token)\n", args[0])
+	return 2
 }
 
 // scopeFlags maps a field of identity.FieldError to the flag that sets it.
@@ -138,5 +142,61 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if generated {
 		fmt.Fprintf(stdout, "password (shown once, keep it safe): %s\n", password)
 	}
+	return 0
+}
+
+// userToken issues an API token for an account (integrations, scripts:
+// Authorization: Bearer <token>) and prints it once; only its hash is kept.
+func userToken(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("user token", "Issues an API token for an account and prints it once (send it as Authorization: Bearer <token>).", stderr)
+	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	name := fs.String("name", "", "the account the token acts as")
+	purpose := fs.String("for", "", "what the token is for, e.g. \"city platform export\"")
+	ttl := fs.Duration("ttl", 0, "how long the token is valid; 0: until revoked")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "liftwatch user token: "+format+"\n", a...)
+		return 2
+	}
+	switch {
+	case *name == "":
+		return bad("--name is required")
+	case strings.TrimSpace(*purpose) == "":
+		return bad("--for is required: say what the token is for")
+	case *ttl < 0:
+		return bad("--ttl %v must not be negative (0: until revoked)", *ttl)
+	}
+	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user token: database in --data.dir %s: %v\n", *dataDir, err)
+		return 1
+	}
+	defer db.Close()
+	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(*name))
+	if errors.Is(err, identity.ErrNotFound) {
+		return bad("--name: no user %q (create it with liftwatch user add)", *name)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
+		return 1
+	}
+	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
+		return 1
+	}
+	raw, tok, err := svc.IssueToken(ctx, identity.System("cli"), u.ID, *purpose, *ttl, "")
+	var fe *identity.FieldError
+	if errors.As(err, &fe) {
+		return bad("--%s: %s", map[string]string{"name": "for", "user": "name"}[fe.Field], fe.Msg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "token %d (%s) for user %q, role %s; shown once, keep it safe:\n", tok.ID, tok.Prefix, u.Name, u.Role)
+	fmt.Fprintln(stdout, raw)
 	return 0
 }

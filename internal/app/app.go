@@ -24,10 +24,12 @@ import (
 	"github.com/liftwatch/liftwatch/history"
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/history/sqlhistory"
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/clock"
 	"github.com/liftwatch/liftwatch/internal/listen"
 	"github.com/liftwatch/liftwatch/internal/run"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -98,12 +100,16 @@ type App struct {
 	hub      *alerts.Hub
 	notifier *notify.Dispatcher
 	policies alerts.Policies
+	ident    *identity.Service
+	dir      *directory
+	feed     *liftstate.Feed
 }
 
 // settings are the files a Config names, read and checked.
 type settings struct {
-	lifts  []registry.Lift // the register
-	alerts AlertsConfig
+	lifts       []registry.Lift // the register
+	alerts      AlertsConfig
+	subdistrict func(estate string) string
 }
 
 // Check validates cfg and reads and checks the files it names (the
@@ -144,6 +150,12 @@ func loadSettings(cfg Config) (settings, error) {
 		}
 	}
 	s.alerts = acfg
+	if regErr == nil {
+		var err error
+		if s.subdistrict, err = subdistricts(s.lifts, cfg.Registry.Subdistrict, cfg.Registry.Subdistricts); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return s, &ConfigError{Err: err}
 	}
@@ -232,9 +244,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.ident, err = identity.NewService(a.db.Identity(), identity.Config{Now: time.Now, SecureCookie: cfg.HTTP.SecureCookie,
+		Log: log.With("component", "identity")})
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	a.dir = newDirectory(a.index, a.db.Trusteeship(), set.subdistrict, time.Now)
+	ids := make([]string, 0, a.index.Len())
+	for _, l := range a.index.Lifts() {
+		ids = append(ids, l.ID)
+	}
+	// The lift stream: every message, transition and alert change marks
+	// its lift; the feed hands the marks out once a second.
+	a.feed = liftstate.NewFeed(ids)
+	a.ing.AddConsumer(feedMarker{a.feed})
+	a.ing.OnStateChange(func(ch ingest.StateChange) { a.feed.Mark(ch.Lift) })
+	a.engine.Listen(func(c alerts.Change) { a.feed.Mark(c.Alert.Lift) })
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
-		Alerts: &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
+		Auth:     &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
+		LiftFeed: a.feed,
+		Alerts:   &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
 			// Degraded, not failed: without receivers liftwatch still
@@ -286,8 +317,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 func (a *App) Handle(pattern string, g api.Guard, h http.Handler) { a.api.Handle(pattern, g, h) }
 
 // Handler is the service's HTTP handler: the API and the routes added by
-// Handle.
-func (a *App) Handler() http.Handler { return a.api.Handler() }
+// Handle, behind the identity middleware (the signed-in actor, request
+// audit, CSRF) and with the security headers on every response.
+func (a *App) Handler() http.Handler {
+	return securityHeaders(a.ident.ProtectExcept(a.api.Handler(), "POST /api/v1/session"))
+}
+
+// API is the API server (its routes, for the role × route matrix and the
+// OpenAPI check).
+func (a *App) API() *api.Server { return a.api }
 
 // DebugAddr is the bound debug address ("" when the debug listener is off).
 func (a *App) DebugAddr() string {
@@ -328,7 +366,7 @@ func (a *App) Run(ctx context.Context) error {
 	if s, ok := a.sink.(*influxhistory.Influx); ok {
 		defer s.Close()
 	}
-	h := a.api.Handler()
+	h := a.Handler()
 	var g run.Group
 	g.Logger = a.log
 	g.Add("http", serveHTTP(a.listener, h))
@@ -339,6 +377,18 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
+	g.Add("lift-feed", func(ctx context.Context) error { return a.feed.Run(ctx, time.Second) })
+	g.Add("session-purge", func(ctx context.Context) error {
+		purge := func() {
+			if n, err := a.ident.PurgeSessions(ctx, 24*time.Hour); err != nil {
+				a.log.Error("purge expired sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions purged", "sessions", n)
+			}
+		}
+		purge()
+		return run.Every(ctx, time.Hour, purge)
+	})
 	g.Add("alertmanager-resend", func(ctx context.Context) error {
 		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})
@@ -405,6 +455,11 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 	a.ing.OnStateChange(func(ch ingest.StateChange) { a.engine.LiftStateChange(ch.Lift, ch.Online, ch.Seq, ch.LastSeen) })
 	return nil
 }
+
+// feedMarker marks the lift of every consumed message on the lift feed.
+type feedMarker struct{ f *liftstate.Feed }
+
+func (m feedMarker) Consume(msg *telemetry.Message, _ *liftstate.Update) { m.f.Mark(msg.Lift) }
 
 // Engine is the alert engine.
 func (a *App) Engine() *alerts.Engine { return a.engine }

@@ -20,6 +20,9 @@ import (
 // HTTPConfig is the API's listener.
 type HTTPConfig struct {
 	Listen string `flag:"listen" help:"HTTP address for the API, /metrics, /healthz and /readyz"`
+	// SecureCookie marks the session cookie Secure (and names it
+	// __Host-liftwatch_session): set it when users reach liftwatch over TLS.
+	SecureCookie bool `flag:"secure-cookie" help:"the site is served over TLS (a reverse proxy): the session cookie is Secure and __Host- prefixed"`
 }
 
 // Validate checks the group, one error per broken constraint.
@@ -46,6 +49,10 @@ func (c *DataConfig) Validate() []error {
 // RegistryConfig is the lift register imported at start.
 type RegistryConfig struct {
 	File string `flag:"file" help:"lift register to import at start (.json or .csv); empty: the shipped Jiangwan fleet"` // "" loads the shipped Jiangwan fleet
+	// The register has no subdistrict: every estate is in Subdistrict
+	// unless Subdistricts names another for it (docs/identity.md).
+	Subdistrict  string `flag:"subdistrict" help:"the subdistrict (街道) of every estate of the register not named in --registry.subdistricts; subdistrict accounts see the estates of theirs"`
+	Subdistricts string `flag:"subdistricts" help:"estates in another subdistrict: estate=subdistrict,… (estates of the register)"`
 }
 
 // MQTTConfig is the broker connection and the ingest subscription.
@@ -200,9 +207,10 @@ func (c *DebugConfig) Validate() []error {
 // defaults are these values.
 func DefaultConfig() Config {
 	return Config{
-		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
-		Data: DataConfig{Dir: "./data"},
-		MQTT: MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest"},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
+		Data:     DataConfig{Dir: "./data"},
+		Registry: RegistryConfig{Subdistrict: "jiangwan"},
+		MQTT:     MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest"},
 		Telemetry: TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload,
 			Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
 		Ingest: IngestConfig{MaxUnacked: 20000, GapGrace: ingest.DefaultGapGrace, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
