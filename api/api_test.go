@@ -188,7 +188,7 @@ func checkError(t *testing.T, what string, resp *http.Response, b []byte, status
 		return ErrorBody{}
 	}
 	for k := range raw["error"] {
-		if k != "code" && k != "message" && k != "field" && k != "state" {
+		if k != "code" && k != "message" && k != "field" && k != "state" && k != "alert" {
 			t.Errorf("%s: unexpected error member %q", what, k)
 		}
 	}
@@ -319,27 +319,30 @@ func TestMethodNotAllowed(t *testing.T) {
 func TestBodies(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	ack := "/api/v1/alerts/1/acknowledge"
-	big := `{"actor":"` + strings.Repeat("x", 20<<10) + `"}`
+	big := `{"note":"` + strings.Repeat("x", 20<<10) + `"}`
 	for _, tc := range []struct {
 		name, path, body string
 		status           int
 		field, contains  string
 	}{
-		{"trailing garbage", ack, `{"actor":"a"} x`, 400, "", "after the JSON object"},
-		{"second object", ack, `{"actor":"a"}{"actor":"b"}`, 400, "", "after the JSON object"},
-		{"unknown field", ack, `{"actor":"a","colour":"red"}`, 400, "colour", `unknown field "colour"`},
-		{"wrong type", ack, `{"actor":5}`, 400, "actor", "field actor: want a string, not a number"},
-		{"wrong bool", "/api/v1/alerts/1/resolve", `{"actor":"a","passengers_released":"yes"}`, 400, "passengers_released", "want true or false"},
+		{"trailing garbage", ack, `{"note":"a"} x`, 400, "", "after the JSON object"},
+		{"second object", ack, `{"note":"a"}{"note":"b"}`, 400, "", "after the JSON object"},
+		{"unknown field", ack, `{"note":"a","colour":"red"}`, 400, "colour", `unknown field "colour"; fields: note, to, passengers_released, version`},
+		{"wrong type", ack, `{"note":5}`, 400, "note", "field note: want a string, not a number"},
+		{"wrong bool", "/api/v1/alerts/1/resolve", `{"note":"a","passengers_released":"yes"}`, 400, "passengers_released", "want true or false"},
 		{"not an object", ack, `[1]`, 400, "", "must be a JSON object"},
-		{"syntax", ack, `{"actor":}`, 400, "", "not valid JSON"},
-		{"truncated", ack, `{"actor":`, 400, "", "ends before"},
+		{"syntax", ack, `{"note":}`, 400, "", "not valid JSON"},
+		{"truncated", ack, `{"note":`, 400, "", "ends before"},
+		// The actor is the signed-in user, never a field of the body.
+		{"actor in the body", ack, `{"actor":"Li"}`, 400, "actor", "actor is not a field of the body: the actor is the signed-in user"},
+		{"bad If-Match is not a version", ack, `{"version":-1}`, 400, "version", "version must be a positive integer"},
 		{"empty", ack, ``, 400, "", "body is empty"},
 		{"too large", ack, big, 413, "", "larger than 16 KiB"},
 		{"too large silence", "/api/v1/silences", big, 413, "", "larger than 16 KiB"},
-		{"engine validation names field", ack, `{"actor":" "}`, 400, "actor", "actor is required"},
+		{"engine validation names field", "/api/v1/alerts/1/comment", `{"note":" "}`, 400, "note", "note is required"},
 		{"silence unknown field", "/api/v1/silences", `{"estate":"` + f.estateA + `","id":3}`, 400, "id", `unknown field "id"`},
-		{"duplicate key", "/api/v1/alerts/1/comment", `{"actor":"a","actor":"b","note":"dup"}`, 400, "actor", "actor more than once"},
-		{"duplicate key by case", "/api/v1/alerts/1/comment", `{"actor":"a","note":"x","Note":"y"}`, 400, "Note", "Note more than once"},
+		{"duplicate key", "/api/v1/alerts/1/comment", `{"to":"a","to":"b","note":"dup"}`, 400, "to", "to more than once"},
+		{"duplicate key by case", "/api/v1/alerts/1/comment", `{"to":"a","note":"x","Note":"y"}`, 400, "Note", "Note more than once"},
 		{"silence duplicate key", "/api/v1/silences", `{"estate":"` + f.estateA + `","reason":"a","reason":"b"}`, 400, "reason", "more than once"},
 		{"null", "/api/v1/alerts/1/comment", `null`, 400, "", "body must be a JSON object"},
 		{"null with spaces", ack, " null\n", 400, "", "body must be a JSON object"},
@@ -352,13 +355,13 @@ func TestBodies(t *testing.T) {
 		}
 	}
 	// Trailing whitespace is not trailing data.
-	if resp, b := f.do(t, "POST", ack, "{\"actor\":\"Li\"}\n\t "); resp.StatusCode != 200 {
+	if resp, b := f.do(t, "POST", ack, "{\"note\":\"Li\"}\n\t "); resp.StatusCode != 200 {
 		t.Fatalf("ack with trailing newline: %d %s", resp.StatusCode, b)
 	}
 	// A conflict keeps the envelope and carries the state.
-	resp, b := f.do(t, "POST", ack, `{"actor":"Li"}`)
-	if e := checkError(t, "second ack", resp, b, 409, ""); e.State != alerts.StateAcknowledged {
-		t.Errorf("conflict state %q", e.State)
+	resp, b := f.do(t, "POST", ack, `{}`)
+	if e := checkError(t, "second ack", resp, b, 409, ""); e.State != alerts.StateAcknowledged || e.Alert == nil || e.Alert.State != "acknowledged" {
+		t.Errorf("conflict state %q, alert %+v", e.State, e.Alert)
 	}
 }
 
@@ -367,7 +370,7 @@ func TestBodies(t *testing.T) {
 func TestSilenceValidation(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	ok := map[string]string{"estate": f.estateA, "starts_at": "2026-11-24T10:00:00Z", "ends_at": "2026-11-24T20:00:00+08:00",
-		"reason": "lift works", "created_by": "ops"}
+		"reason": "lift works"}
 	body := func(change map[string]string) string {
 		m := map[string]string{}
 		for k, v := range ok {
@@ -393,7 +396,8 @@ func TestSilenceValidation(t *testing.T) {
 		{"neither", map[string]string{"estate": "-"}, "lift"},
 		{"both", map[string]string{"lift": f.lifts[0].ID}, "estate"},
 		{"no reason", map[string]string{"reason": " "}, "reason"},
-		{"no author", map[string]string{"created_by": "-"}, "created_by"},
+		// The author is the signed-in user, never a field of the body.
+		{"author given", map[string]string{"created_by": "ops"}, "created_by"},
 		{"bad start", map[string]string{"starts_at": "tomorrow"}, "starts_at"},
 		{"no end", map[string]string{"ends_at": "-"}, "ends_at"},
 		{"end before start", map[string]string{"ends_at": "2026-11-24T09:00:00Z"}, "ends_at"},
@@ -491,7 +495,7 @@ func walk(t *testing.T, where string, v any) (times int) {
 func TestResponsesShape(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	// One alert action so that an alert has a history of several events.
-	if resp, b := f.do(t, "POST", "/api/v1/alerts/1/comment", `{"actor":"Li","note":"at 2026-11-24T10:00:00+08:00"}`); resp.StatusCode != 200 {
+	if resp, b := f.do(t, "POST", "/api/v1/alerts/1/comment", `{"note":"at 2026-11-24T10:00:00+08:00"}`); resp.StatusCode != 200 {
 		t.Fatalf("comment: %d %s", resp.StatusCode, b)
 	}
 	id := f.lifts[0].ID

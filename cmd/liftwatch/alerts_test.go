@@ -39,6 +39,7 @@ func startAlertServe(t *testing.T, broker *testrig.Mosquitto, data, alertsCfg st
 	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	debug := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	s := &server{base: "http://" + addr, debug: "http://" + debug, out: &lockedBuffer{}}
+	tokens.Store(s.base, adminToken(t, data))
 	s.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", addr, "--mqtt.broker", broker.URL,
 		"--alerts.config", alertsCfg, "--debug.fake-clock", "--debug.listen", debug, "--log.level", "warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -50,7 +51,13 @@ func startAlertServe(t *testing.T, broker *testrig.Mosquitto, data, alertsCfg st
 }
 
 func (s *server) do(method, path, body string) (int, []byte) {
-	return doURL(method, s.base+path, body)
+	resp, err := authDo(method, s.base, path, body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 func doURL(method, url, body string) (int, []byte) {
@@ -126,8 +133,10 @@ func TestRescueAcrossSIGKILL(t *testing.T) {
 	defer stopStream()
 	var streamMu sync.Mutex
 	var streamed []string
+	token := adminToken(t, data)
 	go func() {
 		req, _ := http.NewRequestWithContext(streamCtx, "GET", s.base+"/api/v1/alerts/stream", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return
@@ -200,32 +209,32 @@ events:
 	s.clock(t, "advance=61s")
 	itest.WaitUntil(t, 30*time.Second, "tier 2 at 5 minutes", func() bool { return s.alert(t, id).Tier == 2 })
 
-	// People act.
-	if code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"actor":"duty officer Li"}`); code != 200 {
+	// People act; the actor is the signed-in user (test-admin).
+	if code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"note":"duty officer Li"}`); code != 200 || !strings.Contains(string(b), `"acknowledged_by": "test-admin"`) {
 		t.Fatalf("acknowledge: %d %s", code, b)
 	}
-	code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"actor":"duty officer Li"}`)
+	code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"note":"duty officer Li"}`)
 	if code != 409 || !strings.Contains(string(b), `"state": "acknowledged"`) {
 		t.Fatalf("second acknowledge: %d %s", code, b)
 	}
-	if code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"actor":`); code != 400 {
+	if code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", id), `{"note":`); code != 400 {
 		t.Fatalf("bad JSON: %d %s", code, b)
 	}
-	if code, _ := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/teleport", id), `{"actor":"x"}`); code != 404 {
+	if code, _ := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/teleport", id), `{"note":"x"}`); code != 404 {
 		t.Fatalf("unknown action: %d", code)
 	}
 	s.clock(t, "advance=25m")
 	itest.WaitUntil(t, 30*time.Second, "tier 3 at 30 minutes", func() bool { return s.alert(t, id).Tier == 3 })
 	for _, step := range []struct{ action, body string }{
-		{"dispatch", `{"actor":"Li","to":"Hongkou rescue station"}`},
-		{"arrive", `{"actor":"technician Wang"}`},
-		{"resolve", `{"actor":"technician Wang","note":"one passenger released at floor 3","passengers_released":true}`},
+		{"dispatch", `{"to":"Hongkou rescue station"}`},
+		{"arrive", `{}`},
+		{"resolve", `{"note":"one passenger released at floor 3","passengers_released":true}`},
 	} {
 		if code, b := s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/%s", id, step.action), step.body); code != 200 {
 			t.Fatalf("%s: %d %s", step.action, code, b)
 		}
 	}
-	code, b = s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/comment", id), `{"actor":"x","note":"y"}`)
+	code, b = s.do("POST", fmt.Sprintf("/api/v1/alerts/%d/comment", id), `{"note":"y"}`)
 	if code != 409 || !strings.Contains(string(b), `"state": "resolved"`) {
 		t.Fatalf("action on resolved alert: %d %s", code, b)
 	}

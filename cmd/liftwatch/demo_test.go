@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,8 +50,21 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	base := "http://" + httpAddr
-	get := func(path string) (int, string) {
-		resp, err := http.Get(base + path)
+	// The demo prints one account per role; the test signs in as its admin
+	// (a session cookie, and the CSRF token on state changes).
+	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	for _, role := range []string{"admin", "manager", "contractor", "owner", "subdistrict"} {
+		if !regexp.MustCompile(`(?m)^  demo-` + role + ` +\S{16} +` + role + ` +\S`).MatchString(out.String()) {
+			t.Fatalf("the demo does not print its %s account (name, password, role, scope):\n%s", role, out.String())
+		}
+	}
+	client, csrf := demoSignIn(t, base, out.String(), "demo-admin")
+	send := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		if method != "GET" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return 0, err.Error()
 		}
@@ -57,14 +72,16 @@ func TestDemoEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	post := func(path string) (int, string) {
-		resp, err := http.Post(base+path, "", nil)
-		if err != nil {
-			return 0, err.Error()
+	get := func(path string) (int, string) { return send("GET", path) }
+	post := func(path string) (int, string) { return send("POST", path) }
+	// Anonymous, the demo's routes and the API answer 401.
+	for _, r := range []struct{ method, path string }{{"POST", "/demo/trigger?lift=JW-0007"}, {"GET", "/demo/simulator"}, {"GET", "/api/v1/lifts"}} {
+		req, _ := http.NewRequest(r.method, base+r.path, nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+			t.Errorf("anonymous %s %s: %v %v", r.method, r.path, err, resp)
+		} else {
+			resp.Body.Close()
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
 	}
 	openEntrapment := func(lift string) bool {
 		code, body := get("/api/v1/alerts?open=true&type=entrapment&lift=" + lift)
@@ -72,14 +89,14 @@ func TestDemoEndToEnd(t *testing.T) {
 		return code == 200 && json.Unmarshal([]byte(body), &list) == nil && len(list) == 1 && list[0]["lift"] == lift
 	}
 	itest.WaitUntil(t, 2*time.Minute, "all 297 lifts online", func() bool {
-		code, body := get("/api/v1/lifts?online=true")
+		code, body := get("/api/v1/lifts?online=true&limit=1000")
 		if code != 200 {
 			return false
 		}
 		var lifts []map[string]any
 		return json.Unmarshal([]byte(body), &lifts) == nil && len(lifts) == 297
 	})
-	for _, want := range []string{base + "/api/v1/lifts", "Incident: an entrapment will be played on JW-0042 about 1s after the backfill ends", "curl -X POST '" + base + "/demo/trigger?lift=JW-0042&kind=entrapment'"} {
+	for _, want := range []string{base + "/api/v1/lifts", "Incident: an entrapment will be played on JW-0042 about 1s after the backfill ends", "-X POST '" + base + "/demo/trigger?lift=JW-0042&kind=entrapment'"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo does not say %q:\n%s", want, out.String())
 		}
@@ -169,7 +186,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if gaps := metric(base, "liftwatch_ingest_seq_gaps_total"); gaps != 0 {
 		t.Errorf("service counted %v sequence gaps; the simulator lost nothing", gaps)
 	}
-	_, body := get("/api/v1/lifts")
+	_, body := get("/api/v1/lifts?limit=1000")
 	var lifts []struct {
 		ID   string `json:"id"`
 		Gaps int64  `json:"gaps"`
@@ -299,4 +316,28 @@ func TestDemoWaitAlert(t *testing.T) {
 	if got := waitAlert(ctx, eng, "JW-0042", at, time.Millisecond, func() {}); got != nil {
 		t.Fatalf("took alert %d for the incident's", got.ID)
 	}
+}
+
+// demoSignIn signs in as the demo account name, whose password the demo
+// printed in out: a client with the session cookie, and the CSRF token.
+func demoSignIn(t *testing.T, base, out, name string) (*http.Client, string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +(\S+) `).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no password printed for %s:\n%s", name, out)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Post(base+"/api/v1/session", "application/json", strings.NewReader(`{"name":"`+name+`","password":"`+m[1]+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 || s.CSRF == "" {
+		t.Fatalf("sign in as %s: %d %v", name, resp.StatusCode, err)
+	}
+	return c, s.CSRF
 }

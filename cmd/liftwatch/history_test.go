@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"testing"
 
 	"github.com/liftwatch/liftwatch/history"
@@ -36,7 +35,7 @@ func TestServeHistoryFromInfluxDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startServe(t, broker, influx, t.TempDir())
-	resp, err := http.Get("http://" + p.http + "/api/v1/lifts/" + lift.ID + "/history?kind=trip&limit=2")
+	resp, err := authGet("http://"+p.http, "/api/v1/lifts/"+lift.ID+"/history?kind=trip&limit=2")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 
 	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))
 	base := "http://" + addr
+	tokens.Store(base, adminToken(b, filepath.Join(dir, "data")))
 	serve := exec.Command(binary, "serve", "--data.dir", filepath.Join(dir, "data"), "--http.listen", addr, "--registry.file", reg,
 		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--alerts.config", cfg, "--log.level", "error")
 	serve.Stderr = os.Stderr
@@ -98,6 +99,8 @@ func BenchmarkAlertLatency(b *testing.B) {
 	openedAt := map[int64]time.Time{} // the engine's clock when it raised the alert
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/alerts/stream", nil)
+		tok, _ := tokens.Load(base)
+		req.Header.Set("Authorization", "Bearer "+tok.(string))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return
@@ -176,8 +179,8 @@ func BenchmarkAlertLatency(b *testing.B) {
 		pub.Publish("lifts/"+probeLift+"/fault", 1, false,
 			fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"code":"entrapment","state":"cleared","occupied":false}`, seq, time.Now().UnixMilli())).Wait()
 		for _, step := range []string{`arrive`, `resolve`} {
-			body := `{"actor":"bench","note":"released","passengers_released":true}`
-			resp, err := http.Post(fmt.Sprintf("%s/api/v1/alerts/%d/%s", base, id, step), "application/json", strings.NewReader(body))
+			body := `{"note":"released","passengers_released":true}`
+			resp, err := authDo("POST", base, fmt.Sprintf("/api/v1/alerts/%d/%s", id, step), body)
 			if err != nil || resp.StatusCode != 200 {
 				b.Fatalf("%s: %v %v", step, err, resp)
 			}

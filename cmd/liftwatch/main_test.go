@@ -250,6 +250,7 @@ func startServe(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxD
 	t.Helper()
 	port := testrig.FreePort(t)
 	p := &proc{out: &lockedBuffer{}, http: fmt.Sprintf("127.0.0.1:%d", port)}
+	tokens.Store("http://"+p.http, adminToken(t, dataDir))
 	p.cmd = exec.Command(binary, "serve", "--data.dir", dataDir, "--http.listen", p.http,
 		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
