@@ -101,8 +101,8 @@ func New(d Deps) *Server {
 	if d.LiftFeed != nil {
 		s.handle("GET /api/v1/lifts/stream", Guard{Action: identity.ReadLift}, s.streamLifts)
 	}
-	s.handle("GET /api/v1/lifts/{id}", Guard{Action: identity.ReadLift, Object: liftInPath}, s.getLift)
-	s.handle("GET /api/v1/lifts/{id}/history", Guard{Action: identity.ReadLift, Object: liftInPath}, s.history)
+	s.handle("GET /api/v1/lifts/{id}", Guard{Action: identity.ReadLift, Object: s.liftInPath}, s.getLift)
+	s.handle("GET /api/v1/lifts/{id}/history", Guard{Action: identity.ReadLift, Object: s.liftInPath}, s.history)
 	s.handle("GET /api/v1/deadletters", Guard{Action: identity.Admin}, s.deadLetters)
 	if d.Alerts != nil {
 		s.alertRoutes()

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/identity"
+	"github.com/liftwatch/liftwatch/internal/app"
+	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/telemetry"
+)
+
+// The role × route matrix (issue 11): every route of the fully wired
+// service (serve's, plus the demo's) is tried by every role with an object
+// in the role's scope and one out of it, and the answer must be allow or
+// deny as the table says. A route missing from the table, or a row for a
+// route that does not exist, fails the test: a new route must be decided
+// here, one row each.
+
+// The world of the matrix: JW-0042 (estate yixian, 上海三菱电梯维保站) is in
+// every scoped account's scope; JW-0063 (estate guyuan, 迅达, moved to the
+// subdistrict "wusong") is in none.
+const (
+	inLift  = "JW-0042"
+	outLift = "JW-0063"
+)
+
+// who is a set of roles; "anonymous" is the caller without credentials.
+type who []string
+
+var (
+	everyone  = who{"anonymous", "admin", "manager", "contractor", "owner", "subdistrict"}
+	signedIn  = who{"admin", "manager", "contractor", "owner", "subdistrict"}
+	readers   = who{"admin", "manager", "contractor", "owner", "subdistrict"} // read_lift
+	alertSeen = who{"admin", "manager", "contractor", "subdistrict"}          // read_alert
+	actors    = who{"admin", "manager", "contractor"}                         // act_alert
+	managers  = who{"admin", "manager"}                                       // manage_silence
+	reporters = who{"admin", "manager", "subdistrict"}                        // read_reports
+	admins    = who{"admin"}
+)
+
+// kind says how a row's out-of-scope request is judged.
+type kind int
+
+const (
+	object kind = iota // a route about one object: out of scope is a 403 for all but admin
+	list               // a list or stream filtered to the object out of scope: allowed, and empty
+	listNot            // a list whose filter also takes objects in scope: allowed, without the out-of-scope lift
+	none               // no object: the out-of-scope request is not made
+)
+
+// call is one request; path may depend on the world (ids made at setup).
+type call struct {
+	method string
+	path   func(w *world) string
+	body   string
+}
+
+func get(p string) call { return call{method: "GET", path: func(*world) string { return p }} }
+func post(p, body string) call {
+	return call{method: "POST", path: func(*world) string { return p }, body: body}
+}
+
+// row is one route's expectations: who may call it on an object in scope
+// (in), and the same call on an object out of scope (out).
+type row struct {
+	route string // the pattern as registered: "METHOD /path"
+	may   who
+	kind  kind
+	in    call
+	out   call
+}
+
+func alertCall(method, which, action, body string) call {
+	return call{method: method, body: body, path: func(w *world) string {
+		id := w.inAlert
+		if which == "out" {
+			id = w.outAlert
+		}
+		return fmt.Sprintf("/api/v1/alerts/%d%s", id, action)
+	}}
+}
+
+func silenceDelete(which string) call {
+	return call{method: "DELETE", path: func(w *world) string { return fmt.Sprintf("/api/v1/silences/%d", w.newSilence(which)) }}
+}
+
+// matrix is the table: one row per route.
+var matrix = []row{
+	{"GET /healthz", everyone, none, get("/healthz"), call{}},
+	{"GET /readyz", everyone, none, get("/readyz"), call{}},
+	{"GET /metrics", everyone, none, get("/metrics"), call{}},
+	{"GET /api/v1/openapi.json", everyone, none, get("/api/v1/openapi.json"), call{}},
+	{"POST /api/v1/session", everyone, none, post("/api/v1/session", `{}`), call{}},
+	{"DELETE /api/v1/session", signedIn, none, call{method: "DELETE", path: func(*world) string { return "/api/v1/session" }}, call{}},
+	{"GET /api/v1/me", signedIn, none, get("/api/v1/me"), call{}},
+	{"GET /api/v1/audit", admins, none, get("/api/v1/audit"), call{}},
+
+	{"GET /api/v1/lifts", readers, listNot, get("/api/v1/lifts?estate=yixian"), get("/api/v1/lifts?estate=guyuan&limit=1000")},
+	{"GET /api/v1/lifts/stream", readers, list, get("/api/v1/lifts/stream?lift=" + inLift), get("/api/v1/lifts/stream?lift=" + outLift)},
+	{"GET /api/v1/lifts/{id}", readers, object, get("/api/v1/lifts/" + inLift), get("/api/v1/lifts/" + outLift)},
+	{"GET /api/v1/lifts/{id}/history", readers, object, get("/api/v1/lifts/" + inLift + "/history"), get("/api/v1/lifts/" + outLift + "/history")},
+	{"GET /api/v1/deadletters", admins, none, get("/api/v1/deadletters"), call{}},
+
+	{"GET /api/v1/alerts", alertSeen, list, get("/api/v1/alerts?lift=" + inLift), get("/api/v1/alerts?lift=" + outLift)},
+	{"GET /api/v1/alerts/stream", alertSeen, list, get("/api/v1/alerts/stream?lift=" + inLift), get("/api/v1/alerts/stream?lift=" + outLift)},
+	{"GET /api/v1/alerts/{id}", alertSeen, object, alertCall("GET", "in", "", ""), alertCall("GET", "out", "", "")},
+	{"POST /api/v1/alerts/{id}/acknowledge", actors, object, alertCall("POST", "in", "/acknowledge", `{}`), alertCall("POST", "out", "/acknowledge", `{}`)},
+	{"POST /api/v1/alerts/{id}/dispatch", actors, object, alertCall("POST", "in", "/dispatch", `{"to":"station"}`), alertCall("POST", "out", "/dispatch", `{"to":"station"}`)},
+	{"POST /api/v1/alerts/{id}/arrive", actors, object, alertCall("POST", "in", "/arrive", `{}`), alertCall("POST", "out", "/arrive", `{}`)},
+	{"POST /api/v1/alerts/{id}/resolve", actors, object, alertCall("POST", "in", "/resolve", `{}`), alertCall("POST", "out", "/resolve", `{}`)},
+	{"POST /api/v1/alerts/{id}/comment", actors, object, alertCall("POST", "in", "/comment", `{"note":"n"}`), alertCall("POST", "out", "/comment", `{"note":"n"}`)},
+	{"GET /api/v1/notifications", alertSeen, list, call{method: "GET", path: func(w *world) string { return fmt.Sprintf("/api/v1/notifications?alert=%d", w.inAlert) }},
+		call{method: "GET", path: func(w *world) string { return fmt.Sprintf("/api/v1/notifications?alert=%d", w.outAlert) }}},
+	{"GET /api/v1/silences", managers, list, get("/api/v1/silences?lift=" + inLift), get("/api/v1/silences?lift=" + outLift)},
+	{"POST /api/v1/silences", managers, object, post("/api/v1/silences", silenceBody(inLift)), post("/api/v1/silences", silenceBody(outLift))},
+	{"DELETE /api/v1/silences/{id}", managers, object, silenceDelete("in"), silenceDelete("out")},
+	{"GET /api/v1/reports/rescue", reporters, object, get("/api/v1/reports/rescue?estate=yixian&month=2026-11"), get("/api/v1/reports/rescue?estate=guyuan&month=2026-11")},
+
+	{"POST /demo/trigger", actors, object, post("/demo/trigger?lift="+inLift, ""), post("/demo/trigger?lift="+outLift, "")},
+	{"GET /demo/simulator", readers, none, get("/demo/simulator"), call{}},
+}
+
+func silenceBody(lift string) string {
+	return `{"lift":"` + lift + `","starts_at":"2026-11-24T10:00:00Z","ends_at":"2026-11-24T12:00:00Z","reason":"works"}`
+}
+
+// world is the running service of the matrix and its objects.
+type world struct {
+	t        *testing.T
+	a        *app.App
+	base     string
+	tokens   map[string]string // role → API token
+	inAlert  int64
+	outAlert int64
+}
+
+// newSilence makes a silence on the in- or out-of-scope lift (a route that
+// deletes one needs a fresh one for every call).
+func (w *world) newSilence(which string) int64 {
+	lift := inLift
+	if which == "out" {
+		lift = outLift
+	}
+	s, err := w.a.Engine().AddSilence(context.Background(), alerts.Silence{Lift: lift, StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour),
+		Reason: "matrix", CreatedBy: "test"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s.ID
+}
+
+// startWorld runs the wired service (app.New, the demo's routes) on a real
+// SQLite store and Mosquitto, with an open alert on each lift, a
+// notification of each, and an account and API token per role.
+func startWorld(t *testing.T) *world {
+	t.Helper()
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	ctx := context.Background()
+	cfg := app.DefaultConfig()
+	cfg.Data.Dir, cfg.HTTP.Listen, cfg.MQTT.Broker = t.TempDir(), "127.0.0.1:0", broker.URL
+	cfg.Registry.Subdistricts = "guyuan=wusong"
+	w := &world{t: t, tokens: map[string]string{}}
+
+	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Minute)
+	for _, x := range []struct {
+		lift, estate string
+		id           *int64
+	}{{inLift, "yixian", &w.inAlert}, {outLift, "guyuan", &w.outAlert}} {
+		al := &alerts.Alert{Lift: x.lift, Estate: x.estate, Type: alerts.TypeEntrapment, Rescue: true, Severity: telemetry.SeverityCritical,
+			State: alerts.StateOpen, Summary: "trapped", Count: 1, FirstSeen: at, LastSeen: at, OpenedAt: at, LastNotified: at}
+		if err := db.Alerts().SaveAlert(ctx, al, []alerts.Event{{At: at, Action: "opened", Actor: "liftwatch"}}); err != nil {
+			t.Fatal(err)
+		}
+		*x.id = al.ID
+		rec := notify.Record{AlertID: al.ID, Receiver: "r", Event: "opened", Tier: 1, At: at, Attempts: 1, Outcome: "delivered"}
+		if err := db.Alerts().LogNotification(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	w.a, err = app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
+	ds.routes(w.a)
+	scopes := map[identity.Role]identity.Scope{
+		identity.RoleAdmin:       {},
+		identity.RoleManager:     {Estates: []string{"yixian"}},
+		identity.RoleContractor:  {Company: "上海三菱电梯维保站"},
+		identity.RoleOwner:       {Lift: inLift, Household: "14-301"},
+		identity.RoleSubdistrict: {Subdistrict: "jiangwan"},
+	}
+	for role, sc := range scopes {
+		u, err := w.a.Identity().CreateUser(ctx, identity.System("test"), identity.NewUser{Name: "m-" + string(role), Role: role, Scope: sc,
+			Password: "matrix password " + string(role)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _, err := w.a.Identity().IssueToken(ctx, identity.System("test"), u.ID, "matrix", 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tokens[string(role)] = raw
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.a.Run(rctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	w.base = "http://" + w.a.HTTPAddr()
+	w.newSilence("in")
+	w.newSilence("out")
+	return w
+}
+
+// send makes the call as role; for streams it reads only the head.
+func (w *world) send(role string, c call) (int, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	req, _ := http.NewRequestWithContext(ctx, c.method, w.base+c.path(w), body)
+	if tok := w.tokens[role]; tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("%s %s as %s: %v", c.method, c.path(w), role, err)
+	}
+	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return resp.StatusCode, ""
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// nonEmpty says whether body is a JSON array with items.
+func nonEmpty(body string) bool {
+	var items []json.RawMessage
+	return json.Unmarshal([]byte(body), &items) == nil && len(items) > 0
+}
+
+func denied(code int) bool { return code == http.StatusUnauthorized || code == http.StatusForbidden }
+
+func TestRoleRouteMatrix(t *testing.T) {
+	w := startWorld(t)
+	routes := w.a.API().Routes()
+	var patterns []string
+	for _, r := range routes {
+		patterns = append(patterns, r.Pattern)
+	}
+	rows := map[string]row{}
+	for _, r := range matrix {
+		if _, dup := rows[r.route]; dup {
+			t.Errorf("route %s has two rows", r.route)
+		}
+		rows[r.route] = r
+		if !slices.Contains(patterns, r.route) {
+			t.Errorf("the matrix has a row for %s, which the service does not serve: remove or rename it", r.route)
+		}
+	}
+	for _, p := range patterns {
+		if _, ok := rows[p]; !ok {
+			t.Errorf("route %s is not in the role × route matrix: add a row saying who may call it (cmd/liftwatch/matrix_test.go)", p)
+		}
+	}
+	for _, r := range matrix {
+		if !slices.Contains(patterns, r.route) {
+			continue
+		}
+		for _, role := range everyone {
+			code, body := w.send(role, r.in)
+			want := slices.Contains(r.may, role)
+			if got := !denied(code); got != want {
+				t.Errorf("%s as %s, object in scope: %d, want %s: %.300s", r.route, role, code, map[bool]string{true: "allowed", false: "denied"}[want], body)
+			}
+			if (r.kind == list || r.kind == listNot) && want && body != "" && !nonEmpty(body) {
+				t.Errorf("%s as %s, object in scope: shows nothing: %.300s", r.route, role, body)
+			}
+			if r.kind == none || !want || role == "anonymous" {
+				continue
+			}
+			code, body = w.send(role, r.out)
+			switch {
+			case role == "admin" && denied(code):
+				t.Errorf("%s as admin, object out of every other scope: %d, want allowed: %.300s", r.route, code, body)
+			case role == "admin" && r.kind == list && body != "" && !nonEmpty(body),
+				role == "admin" && r.kind == listNot && !strings.Contains(body, `"`+outLift+`"`):
+				t.Errorf("%s as admin, filtered to the object out of the others' scope: does not show it, so the check proves nothing: %.300s", r.route, body)
+			case role == "admin":
+			case r.kind == object && code != http.StatusForbidden:
+				t.Errorf("%s as %s, object out of scope: %d, want 403: %.300s", r.route, role, code, body)
+			case (r.kind == list || r.kind == listNot) && code != http.StatusOK:
+				t.Errorf("%s as %s, filtered to an object out of scope: %d, want 200 showing nothing: %.300s", r.route, role, code, body)
+			case r.kind == listNot && strings.Contains(body, `"`+outLift+`"`):
+				t.Errorf("%s as %s shows %s, which is out of scope: %.300s", r.route, role, outLift, body)
+			case r.kind == list && body != "":
+				var items []json.RawMessage
+				if err := json.Unmarshal([]byte(body), &items); err != nil || len(items) != 0 {
+					t.Errorf("%s as %s, filtered to an object out of scope, shows %d items: %.300s", r.route, role, len(items), body)
+				}
+			}
+		}
+	}
+}
