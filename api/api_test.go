@@ -65,7 +65,14 @@ func testLifts() []registry.Lift {
 	return out
 }
 
-func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub) *fixture {
+// fixtureOption changes the fixture's server: its deps, or the handler's
+// wrapping (a test actor).
+type fixtureOption struct {
+	deps func(*Deps)
+	wrap func(http.Handler) http.Handler
+}
+
+func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub, opts ...fixtureOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{lifts: testLifts(), hub: hub}
@@ -133,10 +140,22 @@ func newFixture(t *testing.T, ready map[string]Check, hub *alerts.Hub) *fixture 
 	dl.Add(seen, "lifts/ZZ/alarm", []byte("{}"), &telemetry.DecodeError{Reason: telemetry.ReasonUnknownLift, Msg: "y"})
 	dl.Add(seen, "lifts/X/door", []byte("{}"), &telemetry.DecodeError{Reason: telemetry.ReasonBadTopic, Msg: "z"})
 	reg := prometheus.NewRegistry()
-	s := New(Deps{Lifts: idx, States: states, DeadLetters: dl, History: hist, Ready: ready, Gatherer: reg, Registerer: reg,
+	d := Deps{Lifts: idx, States: states, DeadLetters: dl, History: hist, Ready: ready, Gatherer: reg, Registerer: reg,
 		Alerts: &AlertDeps{Engine: eng, Records: f.db.Alerts(), Stream: f.hub,
-			Report: func(context.Context, string, string) (alerts.RescueReport, error) { return alerts.RescueReport{}, nil }}})
-	f.srv = httptest.NewServer(s.Handler())
+			Report: func(context.Context, string, string) (alerts.RescueReport, error) { return alerts.RescueReport{}, nil }}}
+	var h http.Handler
+	for _, o := range opts {
+		if o.deps != nil {
+			o.deps(&d)
+		}
+	}
+	h = New(d).Handler()
+	for _, o := range opts {
+		if o.wrap != nil {
+			h = o.wrap(h)
+		}
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -324,3 +324,52 @@ func TestRoleRouteMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIMatchesRoutes: the served OpenAPI document (merged from the
+// fragments in api/openapi/) documents every route of the wired service,
+// and every documented operation is a route; each signed-in operation
+// names the action its guard checks.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	w := startWorld(t)
+	code, body := w.send("anonymous", get("/api/v1/openapi.json"))
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &doc) != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi.json: %d %.300s", code, body)
+	}
+	documented := map[string]json.RawMessage{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			documented[strings.ToUpper(m)+" "+p] = op
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range w.a.API().Routes() {
+		served[r.Pattern] = true
+		op, ok := documented[r.Pattern]
+		if !ok {
+			t.Errorf("route %s is not documented: add it to its area's fragment in api/openapi/", r.Pattern)
+			continue
+		}
+		var o struct {
+			Action    string                     `json:"x-liftwatch-action"`
+			Responses map[string]json.RawMessage `json:"responses"`
+		}
+		if err := json.Unmarshal(op, &o); err != nil || len(o.Responses) == 0 {
+			t.Errorf("%s: operation without responses: %s", r.Pattern, op)
+		}
+		if o.Action != string(r.Guard.Action) {
+			t.Errorf("%s: documented action %q, its guard checks %q", r.Pattern, o.Action, r.Guard.Action)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("%s is documented but not served: remove it from api/openapi/ or add the route", k)
+		}
+	}
+	if len(documented) < 25 {
+		t.Fatalf("only %d operations documented", len(documented))
+	}
+}
