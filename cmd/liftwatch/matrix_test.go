@@ -55,10 +55,10 @@ var (
 type kind int
 
 const (
-	object kind = iota // a route about one object: out of scope is a 403 for all but admin
-	list               // a list or stream filtered to the object out of scope: allowed, and empty
-	listNot            // a list whose filter also takes objects in scope: allowed, without the out-of-scope lift
-	none               // no object: the out-of-scope request is not made
+	object  kind = iota // a route about one object: out of scope is a 403 for all but admin
+	list                // a list or stream filtered to the object out of scope: allowed, and empty
+	listNot             // a list whose filter also takes objects in scope: allowed, without the out-of-scope lift
+	none                // no object: the out-of-scope request is not made
 )
 
 // call is one request; path may depend on the world (ids made at setup).

@@ -393,8 +393,8 @@ func (a *App) Run(ctx context.Context) error {
 		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})
 	if users, err := a.db.Identity().ListUsers(ctx); err == nil && len(users) == 0 {
-		a.log.Warn("no accounts yet: every API route but health, login and the API description answers 401; create the first admin with: "+
-			"liftwatch user add --data.dir "+a.cfg.Data.Dir+" --name NAME --role admin --password-stdin")
+		a.log.Warn("no accounts yet: every API route but health, login and the API description answers 401; create the first admin with: " +
+			"liftwatch user add --data.dir " + a.cfg.Data.Dir + " --name NAME --role admin --password-stdin")
 	}
 	a.log.Info("liftwatch serving", "http", "http://"+a.HTTPAddr(), "broker", a.cfg.MQTT.Broker,
 		"lifts", a.index.Len(), "history", map[bool]string{true: "influxdb " + a.cfg.Influx.URL, false: "embedded"}[a.cfg.Influx.URL != ""])
