@@ -34,6 +34,7 @@ func (s *Service) transition(ctx context.Context, id int64, a Action, actor Acto
 		return nil, err
 	}
 	w.History = append(w.History, ev)
+	s.changed(w)
 	return w, nil
 }
 
