@@ -46,14 +46,17 @@ type Config struct {
 	Ingest    IngestConfig
 	Influx    InfluxConfig   `flag:"influx."`
 	Alerts    AlertsSettings `flag:"alerts."`
-	Debug     DebugConfig    `flag:"debug."`
+	// Maintenance runs post-construction management (maintenance,
+	// trusteeship, the fund) inside serve.
+	Maintenance MaintenanceConfig `flag:"maintenance."`
+	Debug       DebugConfig       `flag:"debug."`
 }
 
 // Validate checks the configuration and says precisely what is wrong: every
 // problem at once, each naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Debug} {
+	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug} {
 		errs = append(errs, g.Validate()...)
 	}
 	return errors.Join(errs...)
@@ -98,12 +101,15 @@ type App struct {
 	hub      *alerts.Hub
 	notifier *notify.Dispatcher
 	policies alerts.Policies
+	now      func() time.Time // the service's clock: a.fake's with --debug.fake-clock
+	maint    *maint
 }
 
 // settings are the files a Config names, read and checked.
 type settings struct {
 	lifts  []registry.Lift // the register
 	alerts AlertsConfig
+	domain DomainPolicies
 }
 
 // Check validates cfg and reads and checks the files it names (the
@@ -144,6 +150,16 @@ func loadSettings(cfg Config) (settings, error) {
 		}
 	}
 	s.alerts = acfg
+	var isEstate func(string) bool
+	if regErr == nil {
+		estates := map[string]bool{}
+		for _, l := range s.lifts {
+			estates[l.Estate] = true
+		}
+		isEstate = func(e string) bool { return estates[e] }
+	}
+	s.domain, err = loadDomainPolicies(cfg.Maintenance.File, isEstate)
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return s, &ConfigError{Err: err}
 	}
@@ -224,6 +240,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	if err := a.buildAlerts(ctx, cfg, set.alerts, log); err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	if err := a.buildDomain(ctx, set.domain); err != nil {
 		a.db.Close()
 		return nil, err
 	}
@@ -339,6 +359,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
+	g.Add("maintenance", a.maint.run)
 	g.Add("alertmanager-resend", func(ctx context.Context) error {
 		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})
@@ -370,9 +391,11 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 	a.policies = acfg.Policies
 	var err error
 	now := time.Now
+	a.now = now
 	if cfg.Debug.FakeClock {
 		a.fake = clock.NewFake(time.Now())
 		now = a.fake.Now
+		a.now = now
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
@@ -387,6 +410,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
 	}
 	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now, Lifts: a.ing.State(),
+		WorkOrders: inProgress{a},
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
 		Recipients: a.notifier.Recipients})
@@ -404,6 +428,15 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 	a.ing.AddConsumer(a.engine)
 	a.ing.OnStateChange(func(ch ingest.StateChange) { a.engine.LiftStateChange(ch.Lift, ch.Online, ch.Seq, ch.LastSeen) })
 	return nil
+}
+
+// inProgress is the engine's view of maintenance work in progress
+// (inhibit.Lift.WorkOrder); the domain is built right after the engine,
+// before anything runs.
+type inProgress struct{ a *App }
+
+func (w inProgress) InProgress(lift string) bool {
+	return w.a.maint != nil && w.a.maint.InProgress(lift)
 }
 
 // Engine is the alert engine.
