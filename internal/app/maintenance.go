@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,7 @@ type maint struct {
 	contractFen int64
 	dropped     prometheus.Counter
 	sweeps      prometheus.Counter
+	swept       atomic.Int64 // sweeps done
 }
 
 // buildDomain makes the services, seeds trusteeship and the fund's
@@ -428,7 +430,7 @@ func (m *maint) run(ctx context.Context) error {
 // checks, and clearing supervision alerts whose situation has ended.
 func (m *maint) Sweep(ctx context.Context) error {
 	now := m.now()
-	m.sweeps.Inc()
+	defer func() { m.sweeps.Inc(); m.swept.Add(1) }() // counted when done (tests wait for it)
 	var errs []error
 	if err := m.saveSessions(ctx); err != nil {
 		errs = append(errs, err)
