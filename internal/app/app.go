@@ -359,7 +359,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
-	g.Add("maintenance", a.maint.run)
+	if !a.cfg.Maintenance.Disable {
+		g.Add("maintenance", a.maint.run)
+	}
 	g.Add("alertmanager-resend", func(ctx context.Context) error {
 		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})

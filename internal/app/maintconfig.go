@@ -22,6 +22,9 @@ type MaintenanceConfig struct {
 	SweepInterval time.Duration `flag:"sweep-interval" help:"how often (on the service's clock) the maintenance sweep plans work orders, applies meter triggers, saves inspection sessions and raises supervision alerts"`
 	File          string        `flag:"config" help:"maintenance, trusteeship and fund policies (default and per estate), YAML; empty: the domain defaults"`
 	ContractFen   int64         `flag:"seed.contract-price-fen" help:"yearly price, in fen, of the maintenance contracts seeded from the register on first start"`
+	// Disable keeps the services (and the seeding) but runs no sweep and
+	// feeds no incidents: for the drain benchmark's comparison.
+	Disable bool `flag:"disable" help:"do not run the maintenance loop (no sweeps, no corrective orders from alerts); the services stay available"`
 }
 
 // Validate checks the group, naming the flags.

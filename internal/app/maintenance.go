@@ -112,7 +112,9 @@ func (a *App) buildDomain(ctx context.Context, pol DomainPolicies) error {
 	if err := m.loadInProgress(ctx); err != nil {
 		return err
 	}
-	a.engine.Listen(m.onAlert)
+	if !a.cfg.Maintenance.Disable {
+		a.engine.Listen(m.onAlert)
+	}
 	a.maint = m
 	return nil
 }
