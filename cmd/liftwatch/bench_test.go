@@ -53,15 +53,22 @@ func queue(b *testing.B, broker *testrig.Mosquitto, n int, hostile float64) ites
 // (--maintenance.disable): the maintenance consumer must cost the drain
 // less than 5% (docs/benchmarks.md).
 func BenchmarkDrain(b *testing.B) {
-	b.Run("clean", func(b *testing.B) { drain(b, 0) })
-	b.Run("clean/maintenance=off", func(b *testing.B) { drain(b, 0, "--maintenance.disable") })
-	b.Run("hostile=1", func(b *testing.B) { drain(b, 1) })
+	b.Run("clean", func(b *testing.B) { drain(b, 0, false) })
+	b.Run("clean/maintenance=off", func(b *testing.B) { drain(b, 0, false, "--maintenance.disable") })
+	b.Run("hostile=1", func(b *testing.B) { drain(b, 1, false) })
+	// The same comparison into the embedded history (SQLite), for a
+	// machine without InfluxDB: what differs is only the maintenance loop.
+	b.Run("embedded", func(b *testing.B) { drain(b, 0, true) })
+	b.Run("embedded/maintenance=off", func(b *testing.B) { drain(b, 0, true, "--maintenance.disable") })
 }
 
-func drain(b *testing.B, hostile float64, extra ...string) {
+func drain(b *testing.B, hostile float64, embedded bool, extra ...string) {
 	for i := 0; i < b.N; i++ {
 		broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
-		influx := testrig.StartInfluxDB(b)
+		var influx *testrig.InfluxDB
+		if !embedded {
+			influx = testrig.StartInfluxDB(b)
+		}
 		data := b.TempDir()
 		p := startServeB(b, broker, influx, data, extra...)
 		// Stop it only once it has subscribed: a session stopped before its
@@ -84,7 +91,9 @@ func drain(b *testing.B, hostile float64, extra ...string) {
 		if prof != nil {
 			<-prof
 		}
-		itest.WaitPoints(b, influx, sent.Sent, time.Minute)
+		if influx != nil {
+			itest.WaitPoints(b, influx, sent.Sent, time.Minute)
+		}
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		p.cmd.Wait()
 		ru := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
@@ -117,8 +126,10 @@ func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.Influx
 	port := testrig.FreePort(b)
 	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", port), debug: fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))}
 	p.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", p.http,
-		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn",
-		"--debug.pprof", "--debug.listen", p.debug)
+		"--mqtt.broker", broker.URL, "--log.level", "warn", "--debug.pprof", "--debug.listen", p.debug)
+	if influx != nil {
+		p.cmd.Args = append(p.cmd.Args, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket)
+	}
 	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
