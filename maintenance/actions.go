@@ -87,7 +87,7 @@ func (s *Service) RecordChecklist(ctx context.Context, id int64, actor Actor, re
 	}
 	note := fmt.Sprintf("%d item(s) recorded", len(results))
 	return s.transition(ctx, id, ActChecklist, actor, note, func(w *WorkOrder, _ time.Time) (State, error) {
-		if err := CheckItems(w, results); err != nil {
+		if err := checkItems(w, results); err != nil {
 			return "", err
 		}
 		merged := append([]ItemResult(nil), w.Results...)
@@ -104,11 +104,11 @@ func (s *Service) RecordChecklist(ctx context.Context, id int64, actor Actor, re
 	})
 }
 
-// CheckItems validates results one by one for order w: a known item, of
+// checkItems validates results one by one for order w: a known item, of
 // the visit's level if w is routine, recorded once, a valid result, and a
 // value or photo for a test item not marked n.a. Completeness is checked
 // at completion (CheckResults).
-func CheckItems(w *WorkOrder, results []ItemResult) error {
+func checkItems(w *WorkOrder, results []ItemResult) error {
 	seen := make(map[string]bool, len(results))
 	for _, r := range results {
 		it, ok := checklist.Lookup(r.Code)
