@@ -331,9 +331,13 @@ type woQuery struct {
 var woStates = []string{"planned", "assigned", "in_progress", "completed", "unverified", "verified", "cancelled"}
 var woKinds = []string{"routine", "corrective", "inspection", "component"}
 
-// dueParam reads due_from or due_to: an RFC 3339 time, or a date
-// YYYY-MM-DD (Shanghai) meaning its start (due_from) or its end (due_to:
-// the whole day included).
+// dueParam reads due_from or due_to as the store's bounds (due at or
+// after DueFrom, before DueTo). An RFC 3339 time is taken as it is. A date
+// YYYY-MM-DD (Shanghai) selects by due date: an order due at instant t is
+// due "on" the day that t ends (a visit due on 2 March is due by the end of
+// it, 3 March 00:00), so due_from=D keeps orders due after D's first
+// instant and due_to=D those due by D's end, inclusive. Due times are kept
+// to the millisecond.
 func dueParam(q url.Values, name string, end bool) (time.Time, error) {
 	v := q.Get(name)
 	if v == "" {
@@ -341,9 +345,9 @@ func dueParam(q url.Values, name string, end bool) (time.Time, error) {
 	}
 	if d, err := maintenance.ParseDay(v); err == nil && len(v) == len(time.DateOnly) {
 		if end {
-			return d.End(), nil
+			return d.End().Add(time.Millisecond), nil
 		}
-		return d.Start(), nil
+		return d.Start().Add(time.Millisecond), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
