@@ -67,17 +67,17 @@ func TestFundRoutes(t *testing.T) {
 	f.wantError(t, "POST", fmt.Sprintf("/api/v1/fund/entries/%d/reverse", e.ID), `{}`, 400, "reason")
 
 	for body, field := range map[string]string{
-		`{"unit": "502", "amount_fen": 1, "reason": "x"}`:                                          "type",
-		`{"type": "gift", "unit": "502", "amount_fen": 1, "reason": "x"}`:                          "type",
-		`{"type": "contribution", "unit": "502", "amount_fen": 0, "reason": "x"}`:                  "amount_fen",
-		`{"type": "contribution", "unit": "999", "amount_fen": 1, "reason": "x"}`:                  "unit",
-		`{"type": "contribution", "amount_fen": 1, "reason": "x"}`:                                 "unit",
-		`{"type": "contribution", "unit": "502", "amount_fen": 1}`:                                 "reason",
-		`{"type": "contribution", "unit": "502", "amount_fen": 1, "reason": "x", "date": "3/1"}`:   "date",
-		`{"type": "expense", "category": "party", "source_id": "x", "amount_fen": 1, "reason": "x"}`: "category",
-		`{"type": "expense", "category": "other", "amount_fen": 1, "reason": "x"}`:                 "source_id",
+		`{"unit": "502", "amount_fen": 1, "reason": "x"}`:                                              "type",
+		`{"type": "gift", "unit": "502", "amount_fen": 1, "reason": "x"}`:                              "type",
+		`{"type": "contribution", "unit": "502", "amount_fen": 0, "reason": "x"}`:                      "amount_fen",
+		`{"type": "contribution", "unit": "999", "amount_fen": 1, "reason": "x"}`:                      "unit",
+		`{"type": "contribution", "amount_fen": 1, "reason": "x"}`:                                     "unit",
+		`{"type": "contribution", "unit": "502", "amount_fen": 1}`:                                     "reason",
+		`{"type": "contribution", "unit": "502", "amount_fen": 1, "reason": "x", "date": "3/1"}`:       "date",
+		`{"type": "expense", "category": "party", "source_id": "x", "amount_fen": 1, "reason": "x"}`:   "category",
+		`{"type": "expense", "category": "other", "amount_fen": 1, "reason": "x"}`:                     "source_id",
 		`{"type": "expense", "category": "other", "source_id": "x", "amount_fen": 1.5, "reason": "x"}`: "amount_fen",
-		`{"type": "contribution", "unit": "502", "amount_fen": 1, "reason": "x", "actor": "boss"}`:   "actor",
+		`{"type": "contribution", "unit": "502", "amount_fen": 1, "reason": "x", "actor": "boss"}`:     "actor",
 	} {
 		f.wantError(t, "POST", base+"/entries", body, 400, field)
 	}

@@ -451,21 +451,21 @@ func TestWorkOrderListFiltersAndPages(t *testing.T) {
 	count := func(q string) int { return len(f.orders(t, q)) }
 	l0, l3 := f.lifts[0].ID, f.lifts[3].ID
 	for q, want := range map[string]int{
-		"?kind=corrective":                        3,
-		"?kind=routine&kind=corrective":           8,
-		"?lift=" + l0:                             3,
-		"?lift=" + l0 + "&lift=" + l3:             5,
-		"?lift=" + l0 + "&kind=corrective":        2,
-		"?state=planned":                          1, // lift 4 has no contractor
-		"?state=assigned&state=planned":           8,
+		"?kind=corrective":                 3,
+		"?kind=routine&kind=corrective":    8,
+		"?lift=" + l0:                      3,
+		"?lift=" + l0 + "&lift=" + l3:      5,
+		"?lift=" + l0 + "&kind=corrective": 2,
+		"?state=planned":                   1, // lift 4 has no contractor
+		"?state=assigned&state=planned":    8,
 		"?contractor=" + url.QueryEscape(f.lifts[0].Contractor): len(slices.DeleteFunc(slices.Clone(all), func(o WorkOrderView) bool {
 			return o.Contractor != f.lifts[0].Contractor
 		})),
-		"?due_from=2027-03-02&due_to=2027-03-02":      6, // routine due end of 3-02 (= 3-03 00:00 is outside), corrective 3-02 08:00
-		"?due_to=2027-03-02":                          6,
-		"?due_from=2027-03-03":                        2,
-		"?due_from=2027-03-03T00:00:00Z":              2,
-		"?overdue=true":                               0,
+		"?due_from=2027-03-02&due_to=2027-03-02":    6, // routine due end of 3-02 (= 3-03 00:00 is outside), corrective 3-02 08:00
+		"?due_to=2027-03-02":                        6,
+		"?due_from=2027-03-03":                      2,
+		"?due_from=2027-03-03T00:00:00Z":            2,
+		"?overdue=true":                             0,
 		"?overdue=false&kind=corrective&lift=" + l3: 1,
 	} {
 		if got := count(q); got != want {
@@ -739,11 +739,11 @@ func TestTrusteeshipRoutes(t *testing.T) {
 	}
 	f.wantError(t, "POST", base+"/contracts", `{"id": 9999, "contractor": "x", "start": "2030-01-01", "end": "2030-12-31", "mode": "periodic"}`, 404, "")
 	for body, field := range map[string]string{
-		`{"contractor": "x", "start": "2031-01-01", "end": "2031-12-31", "mode": "weekly"}`:                  "mode",
-		`{"contractor": "x", "start": "2031-01-01", "end": "2031-12-31", "mode": "on_demand"}`:               "mode",
-		`{"contractor": "x", "start": "2031-01-01", "end": "2030-12-31", "mode": "periodic"}`:                "end",
-		`{"contractor": "x", "end": "2031-12-31", "mode": "periodic"}`:                                      "start",
-		`{"contractor": " ", "start": "2031-01-01", "end": "2031-12-31", "mode": "periodic"}`:               "contractor",
+		`{"contractor": "x", "start": "2031-01-01", "end": "2031-12-31", "mode": "weekly"}`:                    "mode",
+		`{"contractor": "x", "start": "2031-01-01", "end": "2031-12-31", "mode": "on_demand"}`:                 "mode",
+		`{"contractor": "x", "start": "2031-01-01", "end": "2030-12-31", "mode": "periodic"}`:                  "end",
+		`{"contractor": "x", "end": "2031-12-31", "mode": "periodic"}`:                                         "start",
+		`{"contractor": " ", "start": "2031-01-01", "end": "2031-12-31", "mode": "periodic"}`:                  "contractor",
 		`{"contractor": "x", "start": "2031-01-01", "end": "2031-12-31", "mode": "periodic", "price_fen": -1}`: "price_fen",
 	} {
 		f.wantError(t, "POST", base+"/contracts", body, 400, field)
