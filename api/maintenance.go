@@ -434,6 +434,9 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	p, err := pageParams(r)
+	if err == nil {
+		err = checkCursor(p, timeCursor)
+	}
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -671,6 +674,9 @@ func (s *Server) listChecklist(w http.ResponseWriter, r *http.Request) int {
 		items = checklist.For(l)
 	}
 	p, err := pageParams(r)
+	if err == nil {
+		err = checkCursor(p, idCursor)
+	}
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -703,6 +709,9 @@ func (s *Server) listSupervision(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	p, err := pageParams(r)
+	if err == nil {
+		err = checkCursor(p, timeCursor)
+	}
 	if err != nil {
 		return writeBad(w, err)
 	}

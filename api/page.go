@@ -1,131 +1,114 @@
 package api
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/liftwatch/liftwatch/internal/civil"
+	"github.com/liftwatch/liftwatch/identity"
 )
 
-// Paginated lists (the API contract): ?limit= (default 100, at most 1000)
-// and ?cursor=; the answer stays a JSON array and the next page's address
-// is in a Link header with rel="next", absent on the last page. A cursor is
-// opaque to clients: the key of the last item of the page before, in the
-// list's order, so a page does not shift when earlier items are added.
-
+// Lists are paginated the same way everywhere (docs/identity.md):
+// ?limit= (default 100, at most 1000) and ?cursor= (opaque: the value the
+// previous page's Link gave). The body stays a JSON array; the next page's
+// URL is in a `Link: <…&cursor=X>; rel="next"` header, absent on the last
+// page. Items out of the actor's scope are never counted: a page is full of
+// visible items, or it is the last one.
 const (
-	defaultPageLimit = 100
-	maxPageLimit     = 1000
+	defaultPage = 100
+	maxPage     = 1000
 )
 
-// pageReq is a list request's limit and cursor (the decoded key, "" for the
-// first page).
-type pageReq struct {
+// page is a list request's limit and cursor ("" for the first page).
+type page struct {
 	limit  int
 	cursor string
 }
 
-// pageParams reads limit and cursor.
-func pageParams(r *http.Request) (pageReq, error) {
-	var p pageReq
-	var err error
-	if p.limit, err = intParam(r, "limit", defaultPageLimit, 1, maxPageLimit); err != nil {
-		return p, err
+// pageParams reads ?limit= and ?cursor= (each at most once: params checks).
+func pageParams(r *http.Request) (page, error) {
+	n, err := intParam(r, "limit", defaultPage, 1, maxPage)
+	if err != nil {
+		return page{}, err
 	}
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || len(b) == 0 {
-			return p, badField("cursor", "cursor %q is not one this server gave out; take it from the Link header", c)
-		}
-		p.cursor = string(b)
-	}
-	return p, nil
+	return page{limit: n, cursor: r.URL.Query().Get("cursor")}, nil
 }
 
-// paginate cuts the page out of items, which are in the list's order and
-// each has a unique key; after(item, cursor) reports that item comes after
-// the cursor's. It returns the page and the next cursor ("" on the last
-// page).
-func paginate[T any](items []T, p pageReq, key func(T) string, after func(T, string) bool) ([]T, string) {
-	start := 0
-	if p.cursor != "" {
-		start = len(items)
-		for i, it := range items {
-			if after(it, p.cursor) {
-				start = i
-				break
-			}
-		}
+// int64Cursor reads a cursor that is a positive id ("" is 0: from the start).
+func (p page) int64Cursor() (int64, error) {
+	if p.cursor == "" {
+		return 0, nil
 	}
-	end := min(start+p.limit, len(items))
-	page := items[start:end]
-	if end < len(items) && len(page) > 0 {
-		return page, key(page[len(page)-1])
+	n, err := strconv.ParseInt(p.cursor, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, badField("cursor", "cursor %q is not one this list gave (take it from the Link header)", p.cursor)
 	}
-	return page, ""
+	return n, nil
 }
 
-// setNext sets the Link header to the next page, keeping the request's
-// other parameters.
-func setNext(w http.ResponseWriter, r *http.Request, next string) {
-	if next == "" {
+// setNext adds the Link header of the page after this one, which starts at
+// cursor; "" leaves it out (this is the last page).
+func setNext(w http.ResponseWriter, r *http.Request, cursor string) {
+	if cursor == "" {
 		return
 	}
 	q := r.URL.Query()
-	q.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(next)))
+	q.Set("cursor", cursor)
 	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 	w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)
 }
 
-// timeKey is a sortable key for an instant and a tie-breaker: fixed-width
-// milliseconds, then the rest.
-func timeKey(t time.Time, rest string) string {
-	return pad(t.UnixMilli()) + "|" + rest
+// writePage answers a list's page: items (at most p.limit of them), and the
+// Link to the next page if there is one.
+func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, next string) int {
+	if items == nil {
+		items = []T{}
+	}
+	setNext(w, r, next)
+	return writeJSON(w, http.StatusOK, items)
 }
 
-// idKey is a sortable key for a positive id.
-func idKey(id int64) string { return pad(id) }
-
-// pad writes n ≥ 0 with leading zeros, so keys sort as numbers (instants
-// before 1970 are not in these lists).
-func pad(n int64) string {
-	s := strconv.FormatInt(max(n, 0), 10)
-	return strings.Repeat("0", 20-len(s)) + s
+// scopeLifts is the set of registered lifts the request's actor may do act
+// on; all is true when that is every lift (an admin, or no auth), and the
+// set is then nil. List handlers narrow their queries to it, so a page is
+// counted in visible items.
+func (s *Server) scopeLifts(r *http.Request, act identity.Action) (set map[string]bool, all bool) {
+	if s.d.Auth == nil {
+		return nil, true
+	}
+	a, ok := identity.ActorFrom(r.Context())
+	if !ok {
+		return map[string]bool{}, false
+	}
+	if a.Role == identity.RoleAdmin {
+		return nil, true
+	}
+	set = map[string]bool{}
+	for _, l := range s.d.Lifts.Lifts() {
+		if s.visible(r, act, identity.Object{Lift: l.ID}) {
+			set[l.ID] = true
+		}
+	}
+	return set, false
 }
 
-// dateParam reads an optional YYYY-MM-DD parameter (a Shanghai date).
-func dateParam(q url.Values, name string) (civil.Date, error) {
-	v := q.Get(name)
-	if v == "" {
-		return civil.Date{}, nil
+// narrow limits a lift filter to the lifts in scope: the filter's lifts
+// that are in it, or (no filter) all of them. ok is false when nothing is
+// left: the answer is an empty list.
+func narrow(filter []string, set map[string]bool, all bool) (out []string, ok bool) {
+	if all {
+		return filter, true
 	}
-	d, err := civil.Parse(v)
-	if err != nil {
-		return d, badField(name, "%s must be a date YYYY-MM-DD, not %q", name, v)
+	if len(filter) == 0 {
+		for id := range set {
+			out = append(out, id)
+		}
+	} else {
+		for _, id := range filter {
+			if set[id] {
+				out = append(out, id)
+			}
+		}
 	}
-	return d, nil
-}
-
-// period reads from and to (inclusive dates); both are required when
-// required is set, and to must not be before from.
-func period(q url.Values, required bool) (from, to civil.Date, err error) {
-	if from, err = dateParam(q, "from"); err != nil {
-		return
-	}
-	if to, err = dateParam(q, "to"); err != nil {
-		return
-	}
-	switch {
-	case required && from.IsZero():
-		err = badField("from", "from is required (a date YYYY-MM-DD)")
-	case required && to.IsZero():
-		err = badField("to", "to is required (a date YYYY-MM-DD)")
-	case !from.IsZero() && !to.IsZero() && to.Before(from):
-		err = badField("to", "to %s is before from %s", to, from)
-	}
-	return
+	return out, len(out) > 0
 }
