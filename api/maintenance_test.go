@@ -76,6 +76,7 @@ func (l liftInfos) LiftInfos(context.Context) ([]maintenance.LiftInfo, error) { 
 // mfix is a server with maintenance, trusteeship and fund wired.
 type mfix struct {
 	fixture
+	server  *Server
 	clk     *clock.Fake
 	day     maintenance.Day
 	svc     *maintenance.Service
@@ -136,6 +137,7 @@ func newMaintFixture(t *testing.T, auth bool) *mfix {
 		d.Auth = &AuthDeps{Authorizer: identity.Authorizer{Dir: liftDir(f.lifts)}}
 	}
 	s := New(d)
+	f.server = s
 	var h http.Handler = s.Handler()
 	if auth {
 		f.actors = map[string]identity.Actor{}
