@@ -79,19 +79,18 @@ type MaintenanceDeps struct {
 	Now       func() time.Time
 }
 
-// LiftInfos is what maintenance knows of every lift (commissioning date,
-// on-demand choice, certificate expiry): the composition root builds it
-// from the register and trusteeship, as it does for the sweep.
-type LiftInfos interface {
-	LiftInfos(ctx context.Context) ([]maintenance.LiftInfo, error)
-}
+// LiftInfo is what maintenance knows of a lift (commissioning date,
+// on-demand choice, certificate expiry); ok is false for a lift it does
+// not know. The composition root builds it from the register and
+// trusteeship, as it does for the sweep (internal/app's Domain.Lift).
+type LiftInfo func(ctx context.Context, lift string) (info maintenance.LiftInfo, ok bool, err error)
 
 // NewMaintenanceDeps builds the maintenance routes' dependencies from the
 // domain service (whose Store is the work-order repository), the
 // repository's supervision log, the lifts' planning facts, and trusteeship
 // (nil: no contract findings on /supervision). The composition root calls
 // it; tests do too.
-func NewMaintenanceDeps(svc *maintenance.Service, events SupervisionLog, lifts LiftInfos, trustee *trusteeship.Service) *MaintenanceDeps {
+func NewMaintenanceDeps(svc *maintenance.Service, events SupervisionLog, lifts LiftInfo, trustee *trusteeship.Service) *MaintenanceDeps {
 	d := &MaintenanceDeps{WorkOrders: workOrderService{svc}, Plans: planner{svc, lifts},
 		Compliance: complianceReports{svc, lifts}, Supervision: events, Now: svc.Now}
 	if trustee != nil {
@@ -111,26 +110,21 @@ func (w workOrderService) WorkOrders(ctx context.Context, f maintenance.Filter) 
 }
 
 type planner struct {
-	svc   *maintenance.Service
-	lifts LiftInfos
+	svc  *maintenance.Service
+	info LiftInfo
 }
 
 func (p planner) Plans(ctx context.Context, ids []string) ([]LiftPlan, error) {
-	infos, err := p.lifts.LiftInfos(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lift infos: %w", err)
-	}
-	byID := make(map[string]maintenance.LiftInfo, len(infos))
-	for _, l := range infos {
-		byID[l.ID] = l
-	}
 	hist, err := p.svc.Store.RoutineHistory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("routine history: %w", err)
 	}
 	out := make([]LiftPlan, 0, len(ids))
 	for _, id := range ids {
-		l, ok := byID[id]
+		l, ok, err := p.info(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("lift %s: %w", id, err)
+		}
 		if !ok {
 			continue
 		}
@@ -144,18 +138,18 @@ func (p planner) Plans(ctx context.Context, ids []string) ([]LiftPlan, error) {
 }
 
 type complianceReports struct {
-	svc   *maintenance.Service
-	lifts LiftInfos
+	svc  *maintenance.Service
+	info LiftInfo
 }
 
 func (c complianceReports) Compliance(ctx context.Context, year int, month time.Month, ids []string) ([]maintenance.Compliance, error) {
-	infos, err := c.lifts.LiftInfos(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lift infos: %w", err)
-	}
-	var ls []maintenance.LiftInfo
-	for _, l := range infos {
-		if slices.Contains(ids, l.ID) {
+	ls := make([]maintenance.LiftInfo, 0, len(ids))
+	for _, id := range ids {
+		l, ok, err := c.info(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("lift %s: %w", id, err)
+		}
+		if ok {
 			ls = append(ls, l)
 		}
 	}

@@ -71,7 +71,14 @@ func (discardSink) Supervise(context.Context, maintenance.SupervisionEvent) erro
 
 type liftInfos []maintenance.LiftInfo
 
-func (l liftInfos) LiftInfos(context.Context) ([]maintenance.LiftInfo, error) { return l, nil }
+func (l liftInfos) get(_ context.Context, id string) (maintenance.LiftInfo, bool, error) {
+	for _, x := range l {
+		if x.ID == id {
+			return x, true, nil
+		}
+	}
+	return maintenance.LiftInfo{}, false, nil
+}
 
 // mfix is a server with maintenance, trusteeship and fund wired.
 type mfix struct {
@@ -130,7 +137,7 @@ func newMaintFixture(t *testing.T, auth bool) *mfix {
 	}
 	reg := prometheus.NewRegistry()
 	d := Deps{Lifts: registry.NewIndex(f.lifts), States: fakeStates{}, DeadLetters: ingest.NewDeadLetters(1), Gatherer: reg, Registerer: reg,
-		Maintenance: NewMaintenanceDeps(f.svc, f.db.Maintenance(), infos, f.trustee),
+		Maintenance: NewMaintenanceDeps(f.svc, f.db.Maintenance(), infos.get, f.trustee),
 		Trusteeship: NewTrusteeshipDeps(f.trustee, f.db.Trusteeship(), f.clk.Now),
 		Fund:        NewFundDeps(f.fund, f.db.Fund(), f.clk.Now)}
 	if auth {
