@@ -114,7 +114,7 @@ func (s *Server) householdObject(where func(r *http.Request) (field, value strin
 		field, v := where(r)
 		id, err := positiveID(field, v, "household")
 		if err != nil {
-			return identity.Object{}, &guardError{http.StatusBadRequest, "bad_request", err.Error()}
+			return identity.Object{}, &guardError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
 		}
 		h, err := s.d.Fund.Read.Household(r.Context(), id)
 		if errors.Is(err, fund.ErrNotFound) {
@@ -131,7 +131,7 @@ func (s *Server) householdObject(where func(r *http.Request) (field, value strin
 func (s *Server) entryInPath(r *http.Request) (identity.Object, error) {
 	id, err := positiveID("id", r.PathValue("id"), "entry")
 	if err != nil {
-		return identity.Object{}, &guardError{http.StatusBadRequest, "bad_request", err.Error()}
+		return identity.Object{}, &guardError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
 	}
 	e, err := s.d.Fund.Read.Entry(r.Context(), id)
 	if errors.Is(err, fund.ErrNotFound) {

@@ -200,7 +200,7 @@ func workOrderID(r *http.Request) (int64, error) {
 func (s *Server) workOrderInPath(r *http.Request) (identity.Object, error) {
 	id, err := workOrderID(r)
 	if err != nil {
-		return identity.Object{}, &guardError{http.StatusBadRequest, "bad_request", err.Error()}
+		return identity.Object{}, &guardError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
 	}
 	w, err := s.d.Maintenance.WorkOrders.WorkOrder(r.Context(), id)
 	var nf *maintenance.NotFoundError
