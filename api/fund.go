@@ -79,14 +79,14 @@ func (f fundReader) Reconcile(ctx context.Context, lift string, from, to civil.D
 const maxBankFile = 10 << 20
 
 func (s *Server) fundRoutes() {
-	s.handle("GET /api/v1/lifts/{id}/fund", Guard{Action: identity.ReadFund, Object: liftInPath}, s.getFund)
-	s.handle("POST /api/v1/lifts/{id}/fund/entries", Guard{Action: identity.WriteFund, Object: liftInPath}, s.postFundEntry)
+	s.handle("GET /api/v1/lifts/{id}/fund", Guard{Action: identity.ReadFund, Object: s.registeredLift}, s.getFund)
+	s.handle("POST /api/v1/lifts/{id}/fund/entries", Guard{Action: identity.WriteFund, Object: s.registeredLift}, s.postFundEntry)
 	s.handle("POST /api/v1/fund/entries/{id}/reverse", Guard{Action: identity.WriteFund, Object: s.entryInPath}, s.reverseFundEntry)
 	s.handle("GET /api/v1/households/{id}/statement", Guard{Action: identity.ReadFund, Object: s.householdObject(func(r *http.Request) (string, string) {
 		return "id", r.PathValue("id")
 	})}, s.householdStatement)
-	s.handle("POST /api/v1/lifts/{id}/fund/bank-statements", Guard{Action: identity.WriteFund, Object: liftInPath}, s.importBankStatement)
-	s.handle("GET /api/v1/lifts/{id}/fund/reconciliation", Guard{Action: identity.ReadFund, Object: liftInPath}, s.reconciliation)
+	s.handle("POST /api/v1/lifts/{id}/fund/bank-statements", Guard{Action: identity.WriteFund, Object: s.registeredLift}, s.importBankStatement)
+	s.handle("GET /api/v1/lifts/{id}/fund/reconciliation", Guard{Action: identity.ReadFund, Object: s.registeredLift}, s.reconciliation)
 	s.handle("GET /api/v1/export/statement.csv", Guard{Action: identity.ReadFund, Object: s.householdObject(func(r *http.Request) (string, string) {
 		return "household", r.URL.Query().Get("household")
 	})}, s.exportStatement)

@@ -264,6 +264,8 @@ func TestScopedListsHideOutOfScopeRows(t *testing.T) {
 	checkError(t, "unknown order", resp, b, 404, "")
 	resp, b = f.req(t, "", "GET", "/api/v1/work-orders", "", "")
 	checkError(t, "anonymous", resp, b, 401, "")
+	resp, b = f.req(t, "mgrA", "GET", "/api/v1/lifts/NOPE/plan", "", "")
+	checkError(t, "unknown lift", resp, b, 404, "")
 
 	var hs FundView
 	resp, b = f.req(t, "admin", "GET", "/api/v1/lifts/"+lift0.ID+"/fund", "", "")

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/internal/civil"
 )
 
@@ -36,6 +38,17 @@ func paginate[T any](items []T, p page, key func(T) string, after func(T, string
 		return page, key(page[len(page)-1])
 	}
 	return page, ""
+}
+
+// registeredLift is the Object finder of the maintenance, trusteeship and
+// fund routes under /lifts/{id}: a lift not in the register is a 404 for
+// everyone (with auth on, too: not a 403 that says nothing).
+func (s *Server) registeredLift(r *http.Request) (identity.Object, error) {
+	id := r.PathValue("id")
+	if _, ok := s.d.Lifts.Get(id); !ok {
+		return identity.Object{}, notFound("no lift " + strconv.Quote(id))
+	}
+	return identity.Object{Lift: id}, nil
 }
 
 // checkCursor refuses a cursor that is not a key of the shape re.

@@ -163,7 +163,7 @@ func (c contractFindings) Findings(ctx context.Context, at time.Time, lifts []tr
 }
 
 func (s *Server) maintenanceRoutes() {
-	s.handle("GET /api/v1/lifts/{id}/plan", Guard{Action: identity.ReadMaintenance, Object: liftInPath}, s.liftPlan)
+	s.handle("GET /api/v1/lifts/{id}/plan", Guard{Action: identity.ReadMaintenance, Object: s.registeredLift}, s.liftPlan)
 	s.handle("GET /api/v1/plans", Guard{Action: identity.ReadMaintenance}, s.listPlans)
 	s.handle("GET /api/v1/work-orders", Guard{Action: identity.ReadWorkOrder}, s.listWorkOrders)
 	s.handle("GET /api/v1/work-orders/{id}", Guard{Action: identity.ReadWorkOrder, Object: s.workOrderInPath}, s.getWorkOrder)

@@ -58,9 +58,9 @@ type trusteeReader struct {
 }
 
 func (s *Server) trusteeshipRoutes() {
-	s.handle("GET /api/v1/lifts/{id}/trusteeship", Guard{Action: identity.ReadLift, Object: liftInPath}, s.getTrusteeship)
-	s.handle("POST /api/v1/lifts/{id}/manager", Guard{Action: identity.Admin, Object: liftInPath}, s.setManager)
-	s.handle("POST /api/v1/lifts/{id}/contracts", Guard{Action: identity.Admin, Object: liftInPath}, s.postContract)
+	s.handle("GET /api/v1/lifts/{id}/trusteeship", Guard{Action: identity.ReadLift, Object: s.registeredLift}, s.getTrusteeship)
+	s.handle("POST /api/v1/lifts/{id}/manager", Guard{Action: identity.Admin, Object: s.registeredLift}, s.setManager)
+	s.handle("POST /api/v1/lifts/{id}/contracts", Guard{Action: identity.Admin, Object: s.registeredLift}, s.postContract)
 }
 
 // trusteeActor is the request's actor as the trusteeship audit records it.
