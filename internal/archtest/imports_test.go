@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"simulator":             {"internal/mqttconn", "registry", "telemetry"},
 	// The API reads through interfaces it owns, over domain types: never a
 	// storage package (store, a history implementation).
-	"api": {"alerts", "alerts/notify", "alerts/silence", "history", "identity", "ingest", "liftstate", "maintenance", "fund", "trusteeship", "registry", "telemetry"},
+	"api": {"alerts", "alerts/notify", "alerts/silence", "history", "identity", "ingest", "liftstate", "maintenance", "maintenance/checklist", "fund", "trusteeship", "registry", "telemetry"},
 	// SQL repositories implement the domain packages' interfaces.
 	"store": {"alerts", "alerts/notify", "alerts/rule", "alerts/silence", "fund", "identity", "internal/civil", "maintenance", "maintenance/checklist", "registry", "telemetry", "trusteeship"},
 }
