@@ -31,6 +31,7 @@ import (
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
+	"github.com/liftwatch/liftwatch/web"
 )
 
 // Config is the service's configuration, one group per component (the
@@ -263,6 +264,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return nil
 			},
 		}})
+	// The pages: shells and assets beside the API; the board's clock is the
+	// alert engine's (fake under --debug.fake-clock).
+	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
+		Clocks: func(estate string) web.Clocks {
+			p := a.policies.For(estate)
+			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin}
+		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
 		a.db.Close()
@@ -404,6 +412,19 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 	a.ing.AddConsumer(a.engine)
 	a.ing.OnStateChange(func(ch ingest.StateChange) { a.engine.LiftStateChange(ch.Lift, ch.Online, ch.Seq, ch.LastSeen) })
 	return nil
+}
+
+// estates lists the register's estates, each once.
+func (a *App) estates() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range a.index.Lifts() {
+		if !seen[l.Estate] {
+			seen[l.Estate] = true
+			out = append(out, l.Estate)
+		}
+	}
+	return out
 }
 
 // Engine is the alert engine.
