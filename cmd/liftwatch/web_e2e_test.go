@@ -122,7 +122,15 @@ func startWeb(t *testing.T) *webServer {
 	requireChromium(t)
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
+	cfg := filepath.Join(dir, "alerts.yaml")
+	os.WriteFile(cfg, []byte("receivers: []\n"), 0o644)
+	return startWebServe(t, broker, filepath.Join(dir, "data"), cfg)
+}
+
+// startWebServe creates the test accounts in data, then runs liftwatch serve
+// on broker with the alert clocks on the fake clock.
+func startWebServe(t testing.TB, broker *testrig.Mosquitto, data, cfg string) *webServer {
+	t.Helper()
 	for name, args := range users {
 		cmd := exec.Command(binary, append([]string{"user", "add", "--data.dir", data, "--name", name, "--password-stdin"}, args...)...)
 		cmd.Stdin = strings.NewReader(password + "\n")
@@ -130,9 +138,16 @@ func startWeb(t *testing.T) *webServer {
 			t.Fatalf("user add %s: %v\n%s", name, err, out)
 		}
 	}
-	cfg := filepath.Join(dir, "alerts.yaml")
-	os.WriteFile(cfg, []byte("receivers: []\n"), 0o644)
-	s := &webServer{server: startAlertServe(t, broker, data, cfg)}
+	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
+	debug := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
+	srv := &server{base: "http://" + addr, debug: "http://" + debug, out: &lockedBuffer{}}
+	srv.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", addr, "--mqtt.broker", broker.URL,
+		"--alerts.config", cfg, "--debug.fake-clock", "--debug.listen", debug, "--log.level", "warn")
+	srv.cmd.Stdout, srv.cmd.Stderr = srv.out, srv.out
+	if err := srv.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &webServer{server: srv, broker: broker}
 	t.Cleanup(func() {
 		if s.pub != nil {
 			s.pub.Disconnect(100)
@@ -140,15 +155,20 @@ func startWeb(t *testing.T) *webServer {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	})
+	itest.WaitUntil(t, time.Minute, "liftwatch ready", func() bool { code, _ := s.do("GET", "/readyz", ""); return code == 200 })
 	code, _ := s.do("GET", "/api/v1/me", "")
 	s.auth = code != http.StatusNotFound
-	s.broker = broker
 	return s
+}
+
+// signIn signs the first manager in (for the benchmark).
+func (s *webServer) signIn(t testing.TB, ctx context.Context, next string) {
+	s.login(t, ctx, "mgr1", next)
 }
 
 // login signs name in on ctx's browser (nothing to do on a server without
 // sign-in) and waits for the page it lands on.
-func (s *webServer) login(t *testing.T, ctx context.Context, name, next string) {
+func (s *webServer) login(t testing.TB, ctx context.Context, name, next string) {
 	t.Helper()
 	if !s.auth {
 		do(t, ctx, "open "+next, chromedp.Navigate(s.base+next), chromedp.WaitVisible(chromedp.CSS("#nav a")))

@@ -45,7 +45,7 @@ function clocks(a) {
 
 function card(a) {
   const phone = a.contractor_phone;
-  const el = h('article', { class: `card sev-${a.severity}`, dataset: { alertId: String(a.id), state: a.state, type: a.type } },
+  const el = h('article', { class: `card sev-${a.severity}`, dataset: { alertId: String(a.id), state: a.state, type: a.type, lift: a.lift } },
     h('h3', {},
       h('span', { class: `badge sev-${a.severity}`, text: t('sev.' + a.severity) }),
       h('span', { class: 'title', text: alertTitle(a.type) }),

@@ -238,7 +238,7 @@ export function errorText(e) {
 export function liftState(l) {
   if (!l.online) return 'offline';
   const s = l.status;
-  if (l.unsafe || (s && ['out_of_service', 'fire', 'earthquake', 'emergency_power', 'unknown'].includes(s.mode))) return 'fault';
+  if (l.unsafe || l.open_alerts > 0 || (s && ['out_of_service', 'fire', 'earthquake', 'emergency_power', 'unknown'].includes(s.mode))) return 'fault';
   if (s && s.mode === 'inspection') return 'inspection';
   if (s && s.moving) return 'running';
   return 'idle';
