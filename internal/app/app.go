@@ -31,6 +31,7 @@ import (
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
+	"github.com/liftwatch/liftwatch/web"
 )
 
 // Config is the service's configuration, one group per component (the
@@ -257,7 +258,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
 		Trusteeship: api.NewTrusteeshipDeps(d.Trusteeship, a.db.Trusteeship(), a.now),
 		Fund:        api.NewFundDeps(d.Fund, a.db.Fund(), a.now),
-		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
+		Gatherer:    a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
 		Alerts: &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
@@ -286,6 +287,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				}
 				return nil
 			},
+		}})
+	// The pages: shells and assets beside the API; the board's clock is the
+	// alert engine's (fake under --debug.fake-clock).
+	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
+		Clocks: func(estate string) web.Clocks {
+			p := a.policies.For(estate)
+			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin}
 		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
@@ -443,6 +451,19 @@ type inProgress struct{ a *App }
 
 func (w inProgress) InProgress(lift string) bool {
 	return w.a.maint != nil && w.a.maint.InProgress(lift)
+}
+
+// estates lists the register's estates, each once.
+func (a *App) estates() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range a.index.Lifts() {
+		if !seen[l.Estate] {
+			seen[l.Estate] = true
+			out = append(out, l.Estate)
+		}
+	}
+	return out
 }
 
 // Engine is the alert engine.

@@ -38,6 +38,9 @@ var allowed = map[string][]string{
 	// The API reads through interfaces it owns, over domain types: never a
 	// storage package (store, a history implementation).
 	"api": {"alerts", "alerts/notify", "alerts/silence", "history", "identity", "ingest", "liftstate", "maintenance", "maintenance/checklist", "fund", "trusteeship", "registry", "telemetry"},
+	// The pages: embedded shells and scripts registered on the API's router;
+	// they read everything through /api/v1.
+	"web": {"api", "identity"},
 	// SQL repositories implement the domain packages' interfaces.
 	"store": {"alerts", "alerts/notify", "alerts/rule", "alerts/silence", "fund", "identity", "internal/civil", "maintenance", "maintenance/checklist", "registry", "telemetry", "trusteeship"},
 }
