@@ -81,8 +81,8 @@ type Completion struct {
 // API is what a contractor's system does with liftwatch: the HTTP client
 // (Client), or an in-process adapter (the demo's history).
 type API interface {
-	// WorkOrders lists the company's work orders in a state.
-	WorkOrders(ctx context.Context, contractor, state string) ([]WorkOrder, error)
+	// WorkOrders lists the company's work orders in any of states.
+	WorkOrders(ctx context.Context, contractor string, states ...string) ([]WorkOrder, error)
 	Checklist(ctx context.Context, level string) ([]Item, error)
 	Start(ctx context.Context, id int64, technician string) (*WorkOrder, error)
 	RecordChecklist(ctx context.Context, id int64, results []Result) (*WorkOrder, error)

@@ -34,9 +34,9 @@ func (c *Client) http() *http.Client {
 // apiError is the API's error envelope.
 type apiError struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Field   string          `json:"field"`
 		State   json.RawMessage `json:"state"`
 	} `json:"error"`
 }
@@ -147,8 +147,21 @@ func (c *Client) resolve(link string) string {
 	return base.ResolveReference(ref).String()
 }
 
-// WorkOrders lists the contractor's work orders in state, every page.
-func (c *Client) WorkOrders(ctx context.Context, contractor, state string) ([]WorkOrder, error) {
+// WorkOrders lists the contractor's work orders in any of states, every
+// page (one listing per state).
+func (c *Client) WorkOrders(ctx context.Context, contractor string, states ...string) ([]WorkOrder, error) {
+	var all []WorkOrder
+	for _, st := range states {
+		ws, err := c.workOrders(ctx, contractor, st)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, ws...)
+	}
+	return all, nil
+}
+
+func (c *Client) workOrders(ctx context.Context, contractor, state string) ([]WorkOrder, error) {
 	q := url.Values{"state": {state}, "limit": {"1000"}}
 	if contractor != "" {
 		q.Set("contractor", contractor)

@@ -203,12 +203,12 @@ func (c *Contractor) Tick(ctx context.Context) (time.Time, error) {
 	now := c.cfg.Now()
 	var errs []error
 	seen := map[int64]bool{}
-	for _, st := range []string{StateAssigned, StateInProgress} {
-		ws, err := c.api.WorkOrders(ctx, c.cfg.Company, st)
-		if err != nil {
-			c.stats.Errors++
-			return time.Time{}, fmt.Errorf("list %s work orders of %s: %w", st, c.cfg.Company, err)
-		}
+	ws, err := c.api.WorkOrders(ctx, c.cfg.Company, StateAssigned, StateInProgress)
+	if err != nil {
+		c.stats.Errors++
+		return time.Time{}, fmt.Errorf("list the work orders of %s: %w", c.cfg.Company, err)
+	}
+	{
 		for _, w := range ws {
 			if w.Contractor != "" && w.Contractor != c.cfg.Company {
 				continue // the server showed another company's order
@@ -221,8 +221,8 @@ func (c *Contractor) Tick(ctx context.Context) (time.Time, error) {
 			if w.Kind == KindInspection {
 				continue // the inspection body's work, applied for by the manager
 			}
-			if w.State == StateInProgress && (w.StartedAt == nil || w.StartedAt.After(now)) {
-				continue // not started by us in our past: not ours to sign
+			if w.State == StateInProgress && w.StartedAt != nil && w.StartedAt.After(now) {
+				continue // started in this clock's future (a history replayed under live work): not ours
 			}
 			v := c.plan(w, now)
 			if w.State == StateInProgress { // started before a restart: finish it
