@@ -315,10 +315,31 @@ func (c *Contractor) plan(w WorkOrder, now time.Time) *visit {
 		v.hold = uniformMin(r, c.cfg.OtherMinutes)
 	}
 	v.takeAt = c.when(w, r)
-	if c.cfg.Prompt || v.takeAt.Before(now) {
+	switch {
+	case c.cfg.Prompt:
 		v.takeAt = now
+	case v.takeAt.Before(now): // seen late: the next working moment, unless that is too late
+		v.takeAt = c.working(now)
+		if w.Kind == KindCorrective || v.takeAt.Add(v.hold+time.Hour).After(w.Due) {
+			v.takeAt = now
+		}
 	}
 	return v
+}
+
+// working is t if it is within the working hours, else the start of the
+// next working day.
+func (c *Contractor) working(t time.Time) time.Time {
+	l := t.In(shanghai)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, shanghai)
+	from, to := day.Add(time.Duration(c.cfg.WorkHours[0])*time.Hour), day.Add(time.Duration(c.cfg.WorkHours[1])*time.Hour)
+	switch {
+	case t.Before(from):
+		return from
+	case t.Before(to):
+		return t
+	}
+	return from.AddDate(0, 0, 1)
 }
 
 // when is the moment the technician arrives: for a short window (a

@@ -225,8 +225,9 @@ func (h *history) setUp(ctx context.Context) error {
 		h.contractors = append(h.contractors, c)
 	}
 	// The history starts as if each lift's contract had just been taken
-	// over: its baseline a few days before the span, so the first visits
-	// (at the annual level, every level being due) spread over two weeks.
+	// over: its baseline (the hand-over) one to fourteen days before the
+	// span, so the first visits spread over the first two weeks and the
+	// levels fall due from there.
 	h.households = map[string][]fund.Household{}
 	var hs []fund.Household
 	for _, l := range d.Lifts {
