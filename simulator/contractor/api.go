@@ -52,15 +52,13 @@ type Item struct {
 	Level string `json:"level"`
 	ZH    string `json:"zh"`
 	EN    string `json:"en"`
-	// Test: the item is a test whose record needs a measured value or a
-	// photo (the API may say so as needs_value / needs_photo).
-	Test       bool `json:"test"`
-	NeedsValue bool `json:"needs_value"`
-	NeedsPhoto bool `json:"needs_photo"`
+	// NeedsValueOrPhoto: the item is a test whose record needs a measured
+	// value or a photo.
+	NeedsValueOrPhoto bool `json:"needs_value_or_photo"`
 }
 
 // IsTest reports whether the item's record needs a value or a photo.
-func (it Item) IsTest() bool { return it.Test || it.NeedsValue || it.NeedsPhoto }
+func (it Item) IsTest() bool { return it.NeedsValueOrPhoto }
 
 // Result is one checklist record, as POST …/checklist takes it.
 type Result struct {

@@ -176,26 +176,15 @@ func (h *history) setUp(ctx context.Context) error {
 	if _, err := h.ts.Seed(ctx, ActorHistory, d.Lifts, civil.Of(h.from), ContractPriceFen); err != nil {
 		return fmt.Errorf("trusteeship: %w", err)
 	}
-	// Renew the contracts so that cover runs to the end of the span.
+	// Fill the gaps in cover over the span (a contract seeded today
+	// starts at the last anniversary, which may be within the span), so
+	// every order has its contractor.
 	for _, l := range d.Lifts {
 		if l.Contractor == "" {
 			continue
 		}
-		for day, end := civil.Of(h.from), civil.Of(h.to); !day.After(end); {
-			c, err := h.ts.ContractOn(ctx, l.ID, day)
-			if err != nil {
-				return fmt.Errorf("trusteeship: %w", err)
-			}
-			if c != nil {
-				day = c.End.AddDays(1)
-				continue
-			}
-			n := &trusteeship.Contract{Lift: l.ID, Contractor: l.Contractor, Start: day, End: day.AddMonths(12).AddDays(-1),
-				Mode: trusteeship.Periodic, PriceFen: ContractPriceFen}
-			if err := h.ts.AddContract(ctx, ActorHistory, n); err != nil {
-				return fmt.Errorf("trusteeship: renew %s: %w", l.ID, err)
-			}
-			day = n.End.AddDays(1)
+		if err := h.cover(ctx, l); err != nil {
+			return err
 		}
 	}
 	h.sessions = &Sessions{Now: h.clk.Now}
@@ -228,22 +217,62 @@ func (h *history) setUp(ctx context.Context) error {
 	// over: its baseline (the hand-over) one to fourteen days before the
 	// span, so the first visits spread over the first two weeks and the
 	// levels fall due from there.
+	// The households the service seeded are kept; a lift without any gets
+	// Households.
 	h.households = map[string][]fund.Household{}
-	var hs []fund.Household
 	for _, l := range d.Lifts {
 		off := maintenance.Day(1 + hash64(h.opts.Seed, "baseline", l.ID)%14)
 		h.lifts = append(h.lifts, maintenance.LiftInfo{ID: l.ID, Estate: l.Estate, Commissioned: maintenance.DayOf(h.from) - off})
-		hs = append(hs, Households(l)...)
-	}
-	if err := h.fs.SaveHouseholds(ctx, ActorHistory, hs); err != nil {
-		return fmt.Errorf("households: %w", err)
-	}
-	for _, l := range d.Lifts {
 		got, err := h.fs.Households(ctx, l.ID)
 		if err != nil {
-			return err
+			return fmt.Errorf("households: %w", err)
+		}
+		if len(got) == 0 {
+			if err := h.fs.SaveHouseholds(ctx, ActorHistory, Households(l)); err != nil {
+				return fmt.Errorf("households of %s: %w", l.ID, err)
+			}
+			if got, err = h.fs.Households(ctx, l.ID); err != nil {
+				return fmt.Errorf("households: %w", err)
+			}
 		}
 		h.households[l.ID] = got
+	}
+	return nil
+}
+
+// cover adds yearly contracts with the register's contractor for the days
+// of the span no contract covers, each ending before the next contract.
+func (h *history) cover(ctx context.Context, l registry.Lift) error {
+	cs, err := h.d.Trusteeship.Contracts(ctx, l.ID)
+	if err != nil {
+		return fmt.Errorf("trusteeship: %w", err)
+	}
+	slices.SortFunc(cs, func(a, b trusteeship.Contract) int { return a.Start.Compare(b.Start) })
+	for day, end := civil.Of(h.from), civil.Of(h.to); !day.After(end); {
+		next := civil.Date{}
+		covered := false
+		for _, c := range cs {
+			if c.On(day) {
+				day, covered = c.End.AddDays(1), true
+				break
+			}
+			if c.Start.After(day) && (next.IsZero() || c.Start.Before(next)) {
+				next = c.Start
+			}
+		}
+		if covered {
+			continue
+		}
+		n := trusteeship.Contract{Lift: l.ID, Contractor: l.Contractor, Start: day, End: day.AddMonths(12).AddDays(-1),
+			Mode: trusteeship.Periodic, PriceFen: ContractPriceFen}
+		if !next.IsZero() && !n.End.Before(next) {
+			n.End = next.AddDays(-1)
+		}
+		if err := h.ts.AddContract(ctx, ActorHistory, &n); err != nil {
+			return fmt.Errorf("trusteeship: cover %s from %s: %w", l.ID, day, err)
+		}
+		cs = append(cs, n)
+		day = n.End.AddDays(1)
 	}
 	return nil
 }

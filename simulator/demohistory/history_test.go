@@ -13,6 +13,7 @@ import (
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator/demohistory"
 	"github.com/liftwatch/liftwatch/store"
+	"github.com/liftwatch/liftwatch/trusteeship"
 )
 
 // pinned is the history's end in the tests: a fixed instant, so that the
@@ -239,6 +240,40 @@ func TestHistoryStatementsBalance(t *testing.T) {
 	for _, c := range []fund.Category{fund.CatContribution, fund.CatElectricity, fund.CatInsurance, fund.CatWorkOrder} {
 		if cats[c] == 0 {
 			t.Errorf("no %s entry in the history (%v)", c, cats)
+		}
+	}
+}
+
+// TestHistoryAfterServiceSeed: serve seeds each lift's contract for the
+// year containing today before the history runs; the history fills the
+// days before that contract's start, so every order of the span has its
+// contractor and none waits unassigned.
+func TestHistoryAfterServiceSeed(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	lifts := fleet(t, 12)
+	ts := trusteeship.NewService(db.Trusteeship(), func() time.Time { return pinned }, trusteeship.DefaultPolicies())
+	if _, err := ts.Seed(ctx, "system:seed", lifts, civil.Of(pinned), 500_000); err != nil {
+		t.Fatal(err)
+	}
+	opts := demohistory.Options{From: pinned.AddDate(0, -3, 0), To: pinned, Seed: 5, PaperShare: 0.1}
+	if _, err := demohistory.Run(ctx, deps(db, lifts), opts); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := db.Maintenance().WorkOrders(ctx, maintenance.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Contractor == "" || w.State == maintenance.StatePlanned {
+			t.Errorf("order %d of %s (%s, created %v) has no contractor", w.ID, w.Lift, w.State, w.CreatedAt)
+		}
+	}
+	for _, l := range lifts {
+		for d := civil.Of(opts.From); !d.After(civil.Of(opts.To)); d = d.AddDays(1) {
+			if c, err := ts.ContractOn(ctx, l.ID, d); err != nil || c == nil || c.Contractor != l.Contractor {
+				t.Fatalf("%s on %s: contract %+v, %v", l.ID, d, c, err)
+			}
 		}
 	}
 }

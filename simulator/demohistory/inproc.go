@@ -64,7 +64,7 @@ func (p *InProcess) Checklist(_ context.Context, level string) ([]contractor.Ite
 	}
 	var out []contractor.Item
 	for _, it := range checklist.For(l) {
-		out = append(out, contractor.Item{Code: it.Code, Level: it.Level.String(), ZH: it.ZH, EN: it.EN, Test: it.Test})
+		out = append(out, contractor.Item{Code: it.Code, Level: it.Level.String(), ZH: it.ZH, EN: it.EN, NeedsValueOrPhoto: it.Test})
 	}
 	return out, nil
 }
