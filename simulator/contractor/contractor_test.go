@@ -24,7 +24,9 @@ const company = "上海三菱电梯维保站"
 
 type oneContractor struct{}
 
-func (oneContractor) ContractorOf(context.Context, string, time.Time) (string, error) { return company, nil }
+func (oneContractor) ContractorOf(context.Context, string, time.Time) (string, error) {
+	return company, nil
+}
 
 type nullSink struct{}
 
