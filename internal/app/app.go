@@ -335,6 +335,10 @@ func (a *App) HTTPAddr() string { return a.listener.Addr().String() }
 // Ingester is the ingest pipeline (consumers are added to it before Run).
 func (a *App) Ingester() *ingest.Ingester { return a.ing }
 
+// Store is the service's database (the demo writes its maintenance
+// history into it before Run).
+func (a *App) Store() *store.DB { return a.db }
+
 // Registry is the register of lifts.
 func (a *App) Registry() *registry.Index { return a.index }
 
