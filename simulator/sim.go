@@ -184,7 +184,7 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 	}
 	s := &Simulator{cfg: cfg, sink: sink, byID: map[string]*lift{}, known: map[string]bool{},
 		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats(), now: cfg.Start,
-		triggers: make(chan *trigger), done: make(chan struct{}), live: make(chan struct{})}
+		triggers: make(chan *trigger, 1), done: make(chan struct{}), live: make(chan struct{})}
 	if !cfg.LiveFrom.IsZero() && cfg.Speed > 0 {
 		s.paceV, s.paceW = cfg.FastUntil, cfg.LiveFrom
 		if cfg.FastUntil.IsZero() {
@@ -229,7 +229,18 @@ func (s *Simulator) Stats() *Stats { return s.stats }
 // Run simulates until End, the scenario's end, or ctx is cancelled. It may
 // be called once.
 func (s *Simulator) Run(ctx context.Context) error {
-	defer close(s.done)
+	defer func() {
+		// A request left in the buffer is answered: the run is over.
+		for {
+			select {
+			case tr := <-s.triggers:
+				tr.reply <- triggerReply{err: ErrEnded}
+			default:
+				close(s.done)
+				return
+			}
+		}
+	}()
 	s.ctx = ctx
 	for _, l := range s.lifts {
 		l.start(s.cfg.Start)
@@ -390,8 +401,19 @@ func (s *Simulator) request(ctx context.Context, tr *trigger) (time.Time, error)
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
 	}
-	r := <-tr.reply
-	return r.at, r.err
+	select {
+	case r := <-tr.reply:
+		return r.at, r.err
+	case <-s.done:
+		// Run answers what it took before it ended; anything else
+		// came too late.
+		select {
+		case r := <-tr.reply:
+			return r.at, r.err
+		default:
+			return time.Time{}, ErrEnded
+		}
+	}
 }
 
 // accept schedules a trigger; it runs in Run's goroutine.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +162,12 @@ func TestTriggerDuringBackfillHappensWhenLiveStarts(t *testing.T) {
 		}
 		res <- at
 	}()
+	// The request waits in the engine's inbox before the backfill goes
+	// on: without this the backfill could end before the request is
+	// made, and the test would show nothing.
+	for len(s.triggers) == 0 {
+		runtime.Gosched()
+	}
 	close(gate)
 	at := <-res
 	if err := <-ran; err != nil {
