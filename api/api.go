@@ -68,6 +68,12 @@ type Deps struct {
 	Logger      *slog.Logger
 	// Alerts wires the alert endpoints (nil: none).
 	Alerts *AlertDeps
+	// Maintenance wires plans, work orders, the checklist, supervision,
+	// compliance and their exports (nil: none); Trusteeship a lift's
+	// manager and contracts; Fund the owners' fund and statement export.
+	Maintenance *MaintenanceDeps
+	Trusteeship *TrusteeshipDeps
+	Fund        *FundDeps
 	// Auth turns the routes' guards on (nil: every route open, for unit
 	// tests of handlers; serve always sets it).
 	Auth *AuthDeps
@@ -106,6 +112,15 @@ func New(d Deps) *Server {
 	s.handle("GET /api/v1/deadletters", Guard{Action: identity.Admin}, s.deadLetters)
 	if d.Alerts != nil {
 		s.alertRoutes()
+	}
+	if d.Maintenance != nil {
+		s.maintenanceRoutes()
+	}
+	if d.Trusteeship != nil {
+		s.trusteeshipRoutes()
+	}
+	if d.Fund != nil {
+		s.fundRoutes()
 	}
 	if d.Auth != nil && d.Auth.Accounts != nil {
 		s.identityRoutes()

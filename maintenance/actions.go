@@ -3,8 +3,11 @@ package maintenance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/liftwatch/liftwatch/maintenance/checklist"
 )
 
 // transition loads order id, checks that action may be taken, lets change
@@ -34,6 +37,7 @@ func (s *Service) transition(ctx context.Context, id int64, a Action, actor Acto
 		return nil, err
 	}
 	w.History = append(w.History, ev)
+	s.changed(w)
 	return w, nil
 }
 
@@ -61,10 +65,69 @@ func (s *Service) Start(ctx context.Context, id int64, actor Actor, technician s
 
 // Completion is the technician's record of the work.
 type Completion struct {
-	Results   []ItemResult // routine: every item of the level
+	// Results are the checklist results; nil keeps those recorded with
+	// RecordChecklist. A routine visit needs every item of its level.
+	Results   []ItemResult
 	Findings  string
 	PartsFen  int64
 	LabourFen int64
+	// Signature is the technician's signature as the client captured it
+	// (a reference to a stored image, or the typed name); the signer is
+	// the actor.
+	Signature string
+}
+
+// RecordChecklist records checklist results of an order in progress, one
+// per item, replacing an earlier result of the same item; the rest stay.
+// Each must be an item of the order's level (a routine visit; any item
+// for other kinds) with a valid result, and a test item not marked n.a.
+// needs a value or a photo. Complete checks that the list is whole.
+func (s *Service) RecordChecklist(ctx context.Context, id int64, actor Actor, results []ItemResult) (*WorkOrder, error) {
+	if len(results) == 0 {
+		return nil, fmt.Errorf("%w: no checklist results", ErrInvalid)
+	}
+	note := fmt.Sprintf("%d item(s) recorded", len(results))
+	return s.transition(ctx, id, ActChecklist, actor, note, func(w *WorkOrder, _ time.Time) (State, error) {
+		if err := checkItems(w, results); err != nil {
+			return "", err
+		}
+		merged := append([]ItemResult(nil), w.Results...)
+		for _, r := range results {
+			i := slices.IndexFunc(merged, func(m ItemResult) bool { return m.Code == r.Code })
+			if i >= 0 {
+				merged[i] = r
+			} else {
+				merged = append(merged, r)
+			}
+		}
+		w.Results = merged
+		return w.State, nil
+	})
+}
+
+// checkItems validates results one by one for order w: a known item, of
+// the visit's level if w is routine, recorded once, a valid result, and a
+// value or photo for a test item not marked n.a. Completeness is checked
+// at completion (CheckResults).
+func checkItems(w *WorkOrder, results []ItemResult) error {
+	seen := make(map[string]bool, len(results))
+	for _, r := range results {
+		it, ok := checklist.Lookup(r.Code)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: checklist item %q does not exist", ErrInvalid, r.Code)
+		case w.Kind == KindRoutine && it.Level > w.Level:
+			return fmt.Errorf("%w: checklist item %s is not part of a %s visit", ErrInvalid, r.Code, w.Level)
+		case seen[r.Code]:
+			return fmt.Errorf("%w: checklist item %s recorded twice", ErrInvalid, r.Code)
+		case r.Result != Pass && r.Result != Fail && r.Result != NA:
+			return fmt.Errorf("%w: checklist item %s: result %q (want pass, fail or na)", ErrInvalid, r.Code, r.Result)
+		case it.Test && r.Result != NA && r.Value == "" && r.Photo == "":
+			return fmt.Errorf("%w: checklist item %s (%s) is a test: record a measured value or a photo", ErrInvalid, it.Code, it.EN)
+		}
+		seen[r.Code] = true
+	}
+	return nil
 }
 
 // Complete signs the work done by the technician who started it. A
@@ -78,8 +141,12 @@ func (s *Service) Complete(ctx context.Context, id int64, actor Actor, c Complet
 	var unverified *WorkOrder
 	w, err := s.transition(ctx, id, ActComplete, actor, "", func(w *WorkOrder, now time.Time) (State, error) {
 		to := StateCompleted
+		results := c.Results
+		if results == nil {
+			results = w.Results
+		}
 		if w.Kind == KindRoutine {
-			if err := CheckResults(w.Level, c.Results); err != nil {
+			if err := CheckResults(w.Level, results); err != nil {
 				return "", err
 			}
 			pr, err := s.prove(ctx, w, now)
@@ -92,8 +159,8 @@ func (s *Service) Complete(ctx context.Context, id int64, actor Actor, c Complet
 				unverified = w
 			}
 		}
-		w.Results, w.Findings, w.PartsFen, w.LabourFen = c.Results, c.Findings, c.PartsFen, c.LabourFen
-		w.CompletedAt, w.TechSign = &now, &SignOff{By: actor.ID, At: now}
+		w.Results, w.Findings, w.PartsFen, w.LabourFen = results, c.Findings, c.PartsFen, c.LabourFen
+		w.CompletedAt, w.TechSign = &now, &SignOff{By: actor.ID, At: now, Signature: c.Signature}
 		return to, nil
 	})
 	if err != nil {

@@ -74,7 +74,8 @@ func (c *Compliance) MeanArrivalMinutes() (float64, bool) {
 	return c.ArrivalSum.Minutes() / float64(c.Arrivals), true
 }
 
-// Compliance reports every contractor's record for a month, sorted by
+// Compliance reports every contractor's record for a month over the given
+// lifts (orders and call-outs of other lifts are not counted), sorted by
 // contractor. Orders count for the contractor they are assigned to.
 func (s *Service) Compliance(ctx context.Context, year int, month time.Month, lifts []LiftInfo) ([]Compliance, error) {
 	from := time.Date(year, month, 1, 0, 0, 0, 0, Shanghai)
@@ -91,6 +92,10 @@ func (s *Service) Compliance(ctx context.Context, year int, month time.Month, li
 		return r
 	}
 	mid := from.Add(to.Sub(from) / 2)
+	estate := make(map[string]string, len(lifts))
+	for _, l := range lifts {
+		estate[l.ID] = l.Estate
+	}
 	for _, l := range lifts {
 		c, err := s.Contractors.ContractorOf(ctx, l.ID, mid)
 		if err != nil {
@@ -105,7 +110,7 @@ func (s *Service) Compliance(ctx context.Context, year int, month time.Month, li
 		return nil, fmt.Errorf("work orders of %s: %w", label, err)
 	}
 	for _, w := range orders {
-		if w.State == StateCancelled || w.Kind == KindInspection || w.Contractor == "" {
+		if _, in := estate[w.Lift]; !in || w.State == StateCancelled || w.Kind == KindInspection || w.Contractor == "" {
 			continue
 		}
 		r := row(w.Contractor)
@@ -127,7 +132,7 @@ func (s *Service) Compliance(ctx context.Context, year int, month time.Month, li
 			return nil, fmt.Errorf("call-outs of %s: %w", label, err)
 		}
 		for _, c := range cs {
-			if c.Contractor == "" {
+			if _, in := estate[c.Lift]; !in || c.Contractor == "" {
 				continue
 			}
 			r := row(c.Contractor)
@@ -149,12 +154,8 @@ func (s *Service) Compliance(ctx context.Context, year int, month time.Month, li
 		}
 		type key struct{ contractor, lift string }
 		n := map[key]int{}
-		estate := map[string]string{}
-		for _, l := range lifts {
-			estate[l.ID] = l.Estate
-		}
 		for _, c := range cs {
-			if c.Contractor == "" {
+			if _, in := estate[c.Lift]; !in || c.Contractor == "" {
 				continue
 			}
 			k := key{c.Contractor, c.Lift}

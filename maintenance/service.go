@@ -35,6 +35,10 @@ type Service struct {
 	Policies    Policies
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Changed, if set, is told of every order created or moved to a new
+	// state, after it is stored (the service keeps the alert engine's
+	// "work in progress" inhibition current with it). It must not block.
+	Changed func(w *WorkOrder)
 
 	mu    sync.Mutex
 	latch map[string]int64 // lift/component → last meter cycle ordered
@@ -208,6 +212,7 @@ func (s *Service) create(ctx context.Context, w *WorkOrder, now time.Time) (bool
 		return false, fmt.Errorf("create work order %s: %w", w.NeedKey, err)
 	}
 	if created {
+		s.changed(w)
 		s.log().Info("work order created", "id", w.ID, "lift", w.Lift, "kind", w.Kind, "need", w.NeedKey, "due", w.Due, "contractor", c)
 	}
 	return created, nil
@@ -230,7 +235,14 @@ func (s *Service) assignIfKnown(ctx context.Context, w *WorkOrder, now time.Time
 		}
 		return false, err
 	}
+	s.changed(w)
 	return true, nil
+}
+
+func (s *Service) changed(w *WorkOrder) {
+	if s.Changed != nil {
+		s.Changed(w)
+	}
 }
 
 // Deliver hands every pending supervision event to the sink, oldest first,

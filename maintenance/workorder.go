@@ -51,6 +51,8 @@ const (
 	ActAccept   Action = "accept"
 	ActReject   Action = "reject"
 	ActCancel   Action = "cancel"
+	// ActChecklist records checklist results; the state stays in_progress.
+	ActChecklist Action = "checklist"
 )
 
 // transitions lists, per action, the states it may start from.
@@ -61,16 +63,18 @@ const (
 //	accept:   completed | unverified → verified (from unverified only with a note)
 //	reject:   completed | unverified → in_progress (with a reason)
 //	cancel:   planned | assigned | in_progress → cancelled (with a reason)
+//	checklist: in_progress → in_progress (records results)
 //
 // verified and cancelled are final: a signed record is never undone, only
 // corrected by a new order.
 var transitions = map[Action][]State{
-	ActAssign:   {StatePlanned},
-	ActStart:    {StateAssigned},
-	ActComplete: {StateInProgress},
-	ActAccept:   {StateCompleted, StateUnverified},
-	ActReject:   {StateCompleted, StateUnverified},
-	ActCancel:   {StatePlanned, StateAssigned, StateInProgress},
+	ActAssign:    {StatePlanned},
+	ActStart:     {StateAssigned},
+	ActComplete:  {StateInProgress},
+	ActAccept:    {StateCompleted, StateUnverified},
+	ActReject:    {StateCompleted, StateUnverified},
+	ActCancel:    {StatePlanned, StateAssigned, StateInProgress},
+	ActChecklist: {StateInProgress},
 }
 
 // Allowed reports whether action a may be taken in state s.
@@ -126,6 +130,8 @@ type ItemResult struct {
 type SignOff struct {
 	By string    `json:"by"`
 	At time.Time `json:"at"`
+	// Signature is the signature as captured (technician's sign-off).
+	Signature string `json:"signature,omitempty"`
 }
 
 // Proof is the telemetry evidence of a routine visit.

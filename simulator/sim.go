@@ -184,7 +184,7 @@ func New(cfg Config, sink Sink) (*Simulator, error) {
 	}
 	s := &Simulator{cfg: cfg, sink: sink, byID: map[string]*lift{}, known: map[string]bool{},
 		r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), stats: newStats(), now: cfg.Start,
-		triggers: make(chan *trigger), done: make(chan struct{}), live: make(chan struct{})}
+		triggers: make(chan *trigger, 1), done: make(chan struct{}), live: make(chan struct{})}
 	if !cfg.LiveFrom.IsZero() && cfg.Speed > 0 {
 		s.paceV, s.paceW = cfg.FastUntil, cfg.LiveFrom
 		if cfg.FastUntil.IsZero() {
@@ -229,7 +229,18 @@ func (s *Simulator) Stats() *Stats { return s.stats }
 // Run simulates until End, the scenario's end, or ctx is cancelled. It may
 // be called once.
 func (s *Simulator) Run(ctx context.Context) error {
-	defer close(s.done)
+	defer func() {
+		// A request left in the buffer is answered: the run is over.
+		for {
+			select {
+			case tr := <-s.triggers:
+				tr.reply <- triggerReply{err: ErrEnded}
+			default:
+				close(s.done)
+				return
+			}
+		}
+	}()
 	s.ctx = ctx
 	for _, l := range s.lifts {
 		l.start(s.cfg.Start)
@@ -321,9 +332,13 @@ func (s *Simulator) goLive(v time.Time) {
 // Trigger kinds besides the entrapment variants (TrapVariants).
 const TriggerRescue = "rescue"
 
+// triggerInspect is the internal kind of an Inspect request.
+const triggerInspect = "inspect"
+
 type trigger struct {
 	lift  *lift
 	kind  string
+	dur   time.Duration // triggerInspect: how long the lift stays in inspection mode
 	reply chan triggerReply
 }
 
@@ -337,6 +352,9 @@ var (
 	ErrEnded        = errors.New("the simulation has ended")
 	ErrNotSimulated = errors.New("not simulated")
 	ErrTriggerKind  = errors.New("unknown trigger kind")
+	// ErrBusy: the lift cannot be put in inspection mode now (a passenger
+	// is trapped, or a technician has it already).
+	ErrBusy = errors.New("lift busy")
 )
 
 // Trigger makes a lift of a running simulation do kind now: kind is an
@@ -354,7 +372,28 @@ func (s *Simulator) Trigger(ctx context.Context, liftID, kind string) (time.Time
 	if kind != TriggerRescue && !slices.Contains(TrapVariants, kind) {
 		return time.Time{}, fmt.Errorf("%w %q: want one of %s, %s", ErrTriggerKind, kind, strings.Join(TrapVariants, ", "), TriggerRescue)
 	}
-	tr := &trigger{lift: l, kind: kind, reply: make(chan triggerReply, 1)}
+	return s.request(ctx, &trigger{lift: l, kind: kind, reply: make(chan triggerReply, 1)})
+}
+
+// Inspect puts a lift of a running simulation in inspection mode (a
+// technician on site, 检修) for d from now, as a contractor's visit does:
+// the terminal reports the mode change at once and the return to normal d
+// later. "Now" is as for Trigger. It returns that virtual time; ErrBusy if
+// a passenger is trapped in the lift or it is in inspection mode already.
+// Safe for concurrent use with Run.
+func (s *Simulator) Inspect(ctx context.Context, liftID string, d time.Duration) (time.Time, error) {
+	l := s.byID[liftID]
+	if l == nil {
+		return time.Time{}, fmt.Errorf("lift %q: %w", liftID, ErrNotSimulated)
+	}
+	if d <= 0 {
+		return time.Time{}, fmt.Errorf("inspection of %s: duration %v must be positive", liftID, d)
+	}
+	return s.request(ctx, &trigger{lift: l, kind: triggerInspect, dur: d, reply: make(chan triggerReply, 1)})
+}
+
+// request hands tr to the engine's goroutine and waits for its answer.
+func (s *Simulator) request(ctx context.Context, tr *trigger) (time.Time, error) {
 	select {
 	case s.triggers <- tr:
 	case <-s.done:
@@ -362,8 +401,19 @@ func (s *Simulator) Trigger(ctx context.Context, liftID, kind string) (time.Time
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
 	}
-	r := <-tr.reply
-	return r.at, r.err
+	select {
+	case r := <-tr.reply:
+		return r.at, r.err
+	case <-s.done:
+		// Run answers what it took before it ended; anything else
+		// came too late.
+		select {
+		case r := <-tr.reply:
+			return r.at, r.err
+		default:
+			return time.Time{}, ErrEnded
+		}
+	}
 }
 
 // accept schedules a trigger; it runs in Run's goroutine.
@@ -386,6 +436,19 @@ func (s *Simulator) accept(tr *trigger) {
 		return
 	case tr.kind == TriggerRescue && !l.trapped:
 		tr.reply <- triggerReply{err: fmt.Errorf("%s: nobody is trapped", l.reg.ID)}
+		return
+	case tr.kind == triggerInspect && (l.trapped || l.visiting):
+		tr.reply <- triggerReply{err: fmt.Errorf("%s: %w: %s", l.reg.ID, ErrBusy, map[bool]string{true: "a passenger is trapped", false: "in inspection mode already"}[l.trapped])}
+		return
+	case tr.kind == triggerInspect:
+		l.visiting = true // taken now: a second request before it starts is refused
+		dur := tr.dur
+		s.at(at, func(t time.Time) {
+			l.reconnect(t)
+			l.visiting = false
+			l.visit(t, dur)
+		})
+		tr.reply <- triggerReply{at: at}
 		return
 	case tr.kind != TriggerRescue && l.trapped:
 		tr.reply <- triggerReply{err: fmt.Errorf("%s: a passenger is trapped already", l.reg.ID)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +162,12 @@ func TestTriggerDuringBackfillHappensWhenLiveStarts(t *testing.T) {
 		}
 		res <- at
 	}()
+	// The request waits in the engine's inbox before the backfill goes
+	// on: without this the backfill could end before the request is
+	// made, and the test would show nothing.
+	for len(s.triggers) == 0 {
+		runtime.Gosched()
+	}
 	close(gate)
 	at := <-res
 	if err := <-ran; err != nil {
@@ -193,4 +200,64 @@ func (g *gateSink) Send(ctx context.Context, o *Out) error {
 		<-g.gate
 	}
 	return g.Recorder.Send(ctx, o)
+}
+
+// TestInspectHoldsInspectionMode: Inspect puts the lift in inspection mode
+// at the virtual time it returns and back to normal the given duration
+// later, as the terminal reports it; a second request meanwhile is refused
+// as busy, an unknown lift as not simulated.
+func TestInspectHoldsInspectionMode(t *testing.T) {
+	fleet := jiangwan(t)[:2]
+	start := t0.Add(10 * time.Hour)
+	sc, err := ParseScenario([]byte("background: false\nduration: 3h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Live, on a wall clock that stands still until both requests are
+	// answered: the engine waits for it, taking requests meanwhile; then
+	// every wait is over at once.
+	wall := make(chan time.Time)
+	sink := &Recorder{}
+	s, err := New(Config{Lifts: fleet, Seed: 3, Start: start, Scenario: sc, Speed: 1, Rates: DefaultRates(),
+		Now: func() time.Time { return start }, After: func(time.Duration) <-chan time.Time { return wall }}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(context.Background()) }()
+	if _, err := s.Inspect(context.Background(), "JW-9999", time.Minute); !errors.Is(err, ErrNotSimulated) {
+		t.Errorf("unknown lift: %v", err)
+	}
+	if _, err := s.Inspect(context.Background(), fleet[1].ID, 0); err == nil {
+		t.Error("an inspection of no duration accepted")
+	}
+	at, err := s.Inspect(context.Background(), fleet[1].ID, 42*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Inspect(context.Background(), fleet[1].ID, time.Minute); !errors.Is(err, ErrBusy) {
+		t.Errorf("second inspection while the first holds the lift: %v, want ErrBusy", err)
+	}
+	close(wall)
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	var in, out time.Time
+	for _, o := range sink.Out {
+		if o.Lift != fleet[1].ID || o.Kind != telemetry.KindStatus {
+			continue
+		}
+		switch {
+		case o.Msg.Mode == telemetry.ModeInspection && in.IsZero():
+			in = o.Msg.Time()
+		case o.Msg.Mode == telemetry.ModeNormal && !in.IsZero() && out.IsZero():
+			out = o.Msg.Time()
+		}
+	}
+	if in.IsZero() || !in.Equal(at.Truncate(time.Millisecond)) {
+		t.Fatalf("inspection mode reported at %v, Inspect said %v", in, at)
+	}
+	if got := out.Sub(in); got != 42*time.Minute {
+		t.Fatalf("inspection mode for %v (until %v), want 42m", got, out)
+	}
 }

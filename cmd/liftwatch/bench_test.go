@@ -48,17 +48,29 @@ func queue(b *testing.B, broker *testrig.Mosquitto, n int, hostile float64) ites
 // Reports valid msg/s, and liftwatch's CPU seconds and peak RSS. The
 // hostile case adds one bad message (every rejection reason) per valid one:
 // the flood must not slow the good messages much.
+//
+// clean/maintenance=off is the clean case with the maintenance loop off
+// (--maintenance.disable): the maintenance consumer must cost the drain
+// less than 5% (docs/benchmarks.md).
 func BenchmarkDrain(b *testing.B) {
-	b.Run("clean", func(b *testing.B) { drain(b, 0) })
-	b.Run("hostile=1", func(b *testing.B) { drain(b, 1) })
+	b.Run("clean", func(b *testing.B) { drain(b, 0, false) })
+	b.Run("clean/maintenance=off", func(b *testing.B) { drain(b, 0, false, "--maintenance.disable") })
+	b.Run("hostile=1", func(b *testing.B) { drain(b, 1, false) })
+	// The same comparison into the embedded history (SQLite), for a
+	// machine without InfluxDB: what differs is only the maintenance loop.
+	b.Run("embedded", func(b *testing.B) { drain(b, 0, true) })
+	b.Run("embedded/maintenance=off", func(b *testing.B) { drain(b, 0, true, "--maintenance.disable") })
 }
 
-func drain(b *testing.B, hostile float64) {
+func drain(b *testing.B, hostile float64, embedded bool, extra ...string) {
 	for i := 0; i < b.N; i++ {
 		broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
-		influx := testrig.StartInfluxDB(b)
+		var influx *testrig.InfluxDB
+		if !embedded {
+			influx = testrig.StartInfluxDB(b)
+		}
 		data := b.TempDir()
-		p := startServeB(b, broker, influx, data)
+		p := startServeB(b, broker, influx, data, extra...)
 		// Stop it only once it has subscribed: a session stopped before its
 		// SUBACK holds no subscription, and the broker would queue nothing.
 		waitSubscribed(b, p)
@@ -69,7 +81,7 @@ func drain(b *testing.B, hostile float64) {
 
 		b.ResetTimer()
 		start := time.Now()
-		p = startServeB(b, broker, influx, data)
+		p = startServeB(b, broker, influx, data, extra...)
 		prof := profile(b, p.debug)
 		itest.WaitUntil(b, 10*time.Minute, "all points written", func() bool {
 			return metric("http://"+p.http, "liftwatch_ingest_points_written_total") >= total
@@ -79,7 +91,9 @@ func drain(b *testing.B, hostile float64) {
 		if prof != nil {
 			<-prof
 		}
-		itest.WaitPoints(b, influx, sent.Sent, time.Minute)
+		if influx != nil {
+			itest.WaitPoints(b, influx, sent.Sent, time.Minute)
+		}
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		p.cmd.Wait()
 		ru := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
@@ -107,13 +121,16 @@ func waitSubscribed(b *testing.B, p *proc) {
 	})
 }
 
-func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string) *proc {
+func startServeB(b *testing.B, broker *testrig.Mosquitto, influx *testrig.InfluxDB, data string, extra ...string) *proc {
 	b.Helper()
 	port := testrig.FreePort(b)
 	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", port), debug: fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))}
 	p.cmd = exec.Command(binary, "serve", "--data.dir", data, "--http.listen", p.http,
-		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--log.level", "warn",
-		"--debug.pprof", "--debug.listen", p.debug)
+		"--mqtt.broker", broker.URL, "--log.level", "warn", "--debug.pprof", "--debug.listen", p.debug)
+	if influx != nil {
+		p.cmd.Args = append(p.cmd.Args, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket)
+	}
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		b.Fatal(err)

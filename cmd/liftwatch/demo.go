@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/listen"
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/simulator"
+	"github.com/liftwatch/liftwatch/simulator/demohistory"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -94,6 +96,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
 	}
+	if do.historyMonths > 0 {
+		if err := writeHistory(ctx, a, &do, simCfg, o.seed, stdout, log); err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: maintenance history: %v\n", err)
+			return 1
+		}
+	}
 	fmt.Fprintf(stdout, `liftwatch demo running
   sign in               curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
                         (then curl -b jar …; state changes also send X-CSRF-Token: <csrf_token from the answer>)
@@ -154,6 +162,30 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 	return 0
 }
 
+// writeHistory writes --demo.history-months of maintenance history ending
+// where the simulation starts, and says what it holds and how long it took.
+// On a data directory that has it already it adds nothing.
+func writeHistory(ctx context.Context, a *app.App, do *demoOptions, simCfg simulator.Config, seed uint64, stdout io.Writer, log *slog.Logger) error {
+	db := a.Store()
+	to := simCfg.Start
+	res, err := demohistory.Run(ctx, demohistory.Deps{Lifts: a.Registry().Lifts(), Maintenance: db.Maintenance(), Trusteeship: db.Trusteeship(),
+		Fund: db.Fund(), Log: log.With("component", "demo-history")},
+		demohistory.Options{From: to.AddDate(0, -do.historyMonths, 0), To: to, Seed: seed, PaperShare: do.paperShare})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Maintenance history: %d months to %s written in %.1f s: %d visits signed (%d paper visits, flagged unverified), %d entrapments with their corrective orders, %d ledger entries",
+		do.historyMonths, to.In(demoZone).Format("2006-01-02 15:04"), res.Elapsed.Seconds(), res.Visits, res.Paper, res.Incidents, res.FundEntries)
+	if res.OrdersCreated == 0 && res.FundEntries == 0 {
+		fmt.Fprint(stdout, " (the data directory had it already: nothing added)")
+	}
+	fmt.Fprintln(stdout, ".")
+	return nil
+}
+
+// demoZone is Shanghai, where the demo's lifts are.
+var demoZone = time.FixedZone("CST", 8*3600)
+
 // checkHTTPListen reports whether the HTTP address can be listened on, naming
 // the setting that chooses it.
 func checkHTTPListen(addr string) error {
@@ -169,7 +201,7 @@ func checkHTTPListen(addr string) error {
 
 // demoAccounts creates one account per role (identity.CreateDemoAccounts)
 // scoped around the incident's lift: the manager of its estate, its
-// contractor, its owner (household building-unit 01), the subdistrict of
+// contractor, its owner (a household the service seeds), the subdistrict of
 // the register; and returns the lines that print them. A data directory
 // kept from an earlier demo has them already: their passwords were
 // printed then.
@@ -178,7 +210,13 @@ func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (st
 	if !ok {
 		l = &a.Registry().Lifts()[0]
 	}
-	household := strings.TrimSuffix(l.Building, "号") + "-" + strings.TrimSuffix(l.Unit, "单元") + "01"
+	// The owner's household is one the service seeds for the lift (the
+	// top floor's first flat), so their statement exists.
+	hs := app.SeedHouseholds(*l)
+	household := hs[len(hs)-1].Unit
+	if len(hs) > 1 {
+		household = hs[len(hs)-2].Unit
+	}
 	if subdistrict == "" {
 		subdistrict = "jiangwan"
 	}

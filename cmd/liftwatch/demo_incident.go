@@ -27,17 +27,27 @@ type demoOptions struct {
 	incidentAfter time.Duration
 	incidentLift  string
 	holdAt        int
+	historyMonths int
+	paperShare    float64
 }
 
 func (d *demoOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&d.incidentAfter, "demo.incident-after", 3*time.Minute, "play one entrapment this long after the backfill ends and the simulation runs live; 0: none")
 	fs.StringVar(&d.incidentLift, "demo.incident-lift", "JW-0042", "the lift of that entrapment")
+	fs.IntVar(&d.historyMonths, "demo.history-months", 3, "first write this many simulated months of maintenance history (plans, work orders, compliance, the fund), ending where the simulation starts; 0: none")
+	fs.Float64Var(&d.paperShare, "demo.paper-share", 0.1, "share of routine visits the simulated contractors sign without doing them (paper visits, flagged unverified): 0..1")
 	fs.IntVar(&d.holdAt, "broker.hold-at", embedded.DefaultHoldAt, "the embedded broker holds publishers back while liftwatch has this many messages unacknowledged (flow control: nothing is dropped)")
 }
 
 func (d *demoOptions) validate(cfg simulator.Config) error {
 	if d.incidentAfter < 0 {
 		return fmt.Errorf("demo.incident-after %v must not be negative (0 disables the incident)", d.incidentAfter)
+	}
+	if d.historyMonths < 0 || d.historyMonths > 24 {
+		return fmt.Errorf("demo.history-months %d: want 0…24", d.historyMonths)
+	}
+	if d.paperShare < 0 || d.paperShare > 1 {
+		return fmt.Errorf("demo.paper-share %v: want 0…1", d.paperShare)
 	}
 	if d.holdAt < 1 || d.holdAt > embedded.MaxInflight-4096 {
 		return fmt.Errorf("broker.hold-at %d: want 1…%d", d.holdAt, embedded.MaxInflight-4096)

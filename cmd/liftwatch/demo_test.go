@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/embedded"
 	"github.com/liftwatch/liftwatch/internal/itest"
 	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/registry"
 )
 
 // demoSimHour is the Shanghai hour the demo test's simulation starts at:
@@ -340,4 +342,50 @@ func demoSignIn(t *testing.T, base, out, name string) (*http.Client, string) {
 		t.Fatalf("sign in as %s: %d %v", name, resp.StatusCode, err)
 	}
 	return c, s.CSRF
+}
+
+// TestDemoHistoryOnce: the demo first writes months of maintenance history
+// and says what it holds; started again on the same data directory it adds
+// nothing and says so.
+func TestDemoHistoryOnce(t *testing.T) {
+	all, err := registry.Jiangwan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(all[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleetFile := filepath.Join(t.TempDir(), "fleet.json")
+	if err := os.WriteFile(fleetFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	start := itest.PinnedStart(time.Now(), demoSimHour, time.Hour)
+	run := func() string {
+		t.Helper()
+		var out lockedBuffer
+		cmd := exec.Command(binary, "demo", "--http.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)),
+			"--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)), "--data.dir", dir, "--log.level", "warn",
+			"--registry.file", fleetFile, "--sim.fleet", fleetFile, "--sim.start", start.Format(time.RFC3339), "--sim.backfill", "10m",
+			"--demo.incident-after", "0", "--demo.history-months", "2", "--demo.paper-share", "0.3")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		itest.WaitUntil(t, time.Minute, "the demo to say it is running", func() bool { return strings.Contains(out.String(), "liftwatch demo running") })
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		return out.String()
+	}
+	first := run()
+	m := regexp.MustCompile(`Maintenance history: 2 months to \S+ \S+ written in [0-9.]+ s: (\d+) visits signed \((\d+) paper visits, flagged unverified\), \d+ entrapments with their corrective orders, (\d+) ledger entries\.`).FindStringSubmatch(first)
+	if m == nil || m[1] == "0" || m[2] == "0" || m[3] == "0" {
+		t.Fatalf("first start: want the history's visits, paper visits and ledger entries:\n%s", first)
+	}
+	second := run()
+	if !strings.Contains(second, "0 visits signed (0 paper visits, flagged unverified), 0 entrapments with their corrective orders, 0 ledger entries (the data directory had it already: nothing added).") {
+		t.Fatalf("second start on the same data: want nothing added:\n%s", second)
+	}
 }

@@ -76,19 +76,19 @@ func openAlert(t *testing.T, dir, lift, estate string) int64 {
 	return al.ID
 }
 
-// browser is a cookie-keeping client and its CSRF token.
-type browser struct {
+// httpUser is a cookie-keeping client and its CSRF token.
+type httpUser struct {
 	c    *http.Client
 	csrf string
 	base string
 }
 
-func newBrowser(base string) *browser {
+func newHTTPUser(base string) *httpUser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{c: &http.Client{Jar: jar}, base: base}
+	return &httpUser{c: &http.Client{Jar: jar}, base: base}
 }
 
-func (b *browser) do(t *testing.T, method, path, body string, hdr map[string]string) (*http.Response, string) {
+func (b *httpUser) do(t *testing.T, method, path, body string, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -108,7 +108,7 @@ func (b *browser) do(t *testing.T, method, path, body string, hdr map[string]str
 	return resp, string(raw)
 }
 
-func (b *browser) login(t *testing.T, name, password string) *http.Response {
+func (b *httpUser) login(t *testing.T, name, password string) *http.Response {
 	t.Helper()
 	resp, body := b.do(t, "POST", "/api/v1/session", `{"name":"`+name+`","password":"`+password+`"}`, nil)
 	var s struct {
@@ -154,7 +154,7 @@ func TestSessionsCSRFAndTokensThroughTheServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	b := newBrowser(s.base)
+	b := newHTTPUser(s.base)
 	resp := b.login(t, "wang", "wang's long password")
 
 	// The cookie: HttpOnly, SameSite=Lax, Path=/, not Secure over plain HTTP, expiring.
@@ -196,7 +196,7 @@ func TestSessionsCSRFAndTokensThroughTheServer(t *testing.T) {
 		t.Errorf("state change with the CSRF token: %d %s", r.StatusCode, body)
 	}
 	// Login CSRF: a login posted from another site is refused.
-	if r, body := newBrowser(s.base).do(t, "POST", "/api/v1/session", `{"name":"wang","password":"wang's long password"}`,
+	if r, body := newHTTPUser(s.base).do(t, "POST", "/api/v1/session", `{"name":"wang","password":"wang's long password"}`,
 		map[string]string{"Origin": "http://evil.example"}); r.StatusCode != 403 {
 		t.Errorf("cross-site login: %d %s", r.StatusCode, body)
 	}
@@ -220,7 +220,7 @@ func TestSessionsCSRFAndTokensThroughTheServer(t *testing.T) {
 	if r.StatusCode != 204 || !strings.Contains(r.Header.Get("Set-Cookie"), "Max-Age=0") {
 		t.Fatalf("logout: %d %q %s", r.StatusCode, r.Header.Get("Set-Cookie"), body)
 	}
-	replay := newBrowser(s2.base)
+	replay := newHTTPUser(s2.base)
 	replay.c.Jar.SetCookies(u2, old)
 	if r, body := replay.do(t, "GET", "/api/v1/me", "", nil); r.StatusCode != 401 {
 		t.Errorf("me with the logged-out cookie: %d %s", r.StatusCode, body)
@@ -280,7 +280,7 @@ func TestDoubleAcknowledgeAndEscaping(t *testing.T) {
 			}
 		}
 	})
-	wang, li := newBrowser(s.base), newBrowser(s.base)
+	wang, li := newHTTPUser(s.base), newHTTPUser(s.base)
 	wang.login(t, "wang", "wang's long password")
 	li.login(t, "li", "li's long password")
 	var seen struct{ Version int64 }

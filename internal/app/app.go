@@ -33,6 +33,7 @@ import (
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
+	"github.com/liftwatch/liftwatch/web"
 )
 
 // Config is the service's configuration, one group per component (the
@@ -48,14 +49,17 @@ type Config struct {
 	Ingest    IngestConfig
 	Influx    InfluxConfig   `flag:"influx."`
 	Alerts    AlertsSettings `flag:"alerts."`
-	Debug     DebugConfig    `flag:"debug."`
+	// Maintenance runs post-construction management (maintenance,
+	// trusteeship, the fund) inside serve.
+	Maintenance MaintenanceConfig `flag:"maintenance."`
+	Debug       DebugConfig       `flag:"debug."`
 }
 
 // Validate checks the configuration and says precisely what is wrong: every
 // problem at once, each naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Debug} {
+	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug} {
 		errs = append(errs, g.Validate()...)
 	}
 	return errors.Join(errs...)
@@ -103,12 +107,15 @@ type App struct {
 	ident    *identity.Service
 	dir      *directory
 	feed     *liftstate.Feed
+	now      func() time.Time // the service's clock: a.fake's with --debug.fake-clock
+	maint    *maint
 }
 
 // settings are the files a Config names, read and checked.
 type settings struct {
 	lifts       []registry.Lift // the register
 	alerts      AlertsConfig
+	domain      DomainPolicies
 	subdistrict func(estate string) string
 }
 
@@ -150,6 +157,16 @@ func loadSettings(cfg Config) (settings, error) {
 		}
 	}
 	s.alerts = acfg
+	var isEstate func(string) bool
+	if regErr == nil {
+		estates := map[string]bool{}
+		for _, l := range s.lifts {
+			estates[l.Estate] = true
+		}
+		isEstate = func(e string) bool { return estates[e] }
+	}
+	s.domain, err = loadDomainPolicies(cfg.Maintenance.File, isEstate)
+	errs = append(errs, err)
 	if regErr == nil {
 		var err error
 		if s.subdistrict, err = subdistricts(s.lifts, cfg.Registry.Subdistrict, cfg.Registry.Subdistricts); err != nil {
@@ -239,6 +256,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if err := a.buildDomain(ctx, set.domain); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT.Options, ClientID: cfg.MQTT.ClientID, SharedGroup: cfg.MQTT.SharedGroup}, a.ing)
 	if err != nil {
 		a.db.Close()
@@ -261,11 +282,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.ing.AddConsumer(feedMarker{a.feed})
 	a.ing.OnStateChange(func(ch ingest.StateChange) { a.feed.Mark(ch.Lift) })
 	a.engine.Listen(func(c alerts.Change) { a.feed.Mark(c.Alert.Lift) })
+	d := a.Domain()
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
-		Auth:     &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
-		LiftFeed: a.feed,
-		Alerts:   &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
+		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
+		LiftFeed:    a.feed,
+		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
+		Trusteeship: api.NewTrusteeshipDeps(d.Trusteeship, a.db.Trusteeship(), a.now),
+		Fund:        api.NewFundDeps(d.Fund, a.db.Fund(), a.now),
+		Alerts:      &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
 			// Degraded, not failed: without receivers liftwatch still
@@ -293,6 +318,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				}
 				return nil
 			},
+		}})
+	// The pages: shells and assets beside the API; the board's clock is the
+	// alert engine's (fake under --debug.fake-clock).
+	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
+		Clocks: func(estate string) web.Clocks {
+			p := a.policies.For(estate)
+			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin}
 		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
@@ -340,6 +372,10 @@ func (a *App) HTTPAddr() string { return a.listener.Addr().String() }
 
 // Ingester is the ingest pipeline (consumers are added to it before Run).
 func (a *App) Ingester() *ingest.Ingester { return a.ing }
+
+// Store is the service's database (the demo writes its maintenance
+// history into it before Run).
+func (a *App) Store() *store.DB { return a.db }
 
 // Registry is the register of lifts.
 func (a *App) Registry() *registry.Index { return a.index }
@@ -389,6 +425,9 @@ func (a *App) Run(ctx context.Context) error {
 		purge()
 		return run.Every(ctx, time.Hour, purge)
 	})
+	if !a.cfg.Maintenance.Disable {
+		g.Add("maintenance", a.maint.run)
+	}
 	g.Add("alertmanager-resend", func(ctx context.Context) error {
 		return run.Every(ctx, time.Minute, func() { a.notifier.ResendFiring(ctx, a.engine.Open()) })
 	})
@@ -424,9 +463,11 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 	a.policies = acfg.Policies
 	var err error
 	now := time.Now
+	a.now = now
 	if cfg.Debug.FakeClock {
 		a.fake = clock.NewFake(time.Now())
 		now = a.fake.Now
+		a.now = now
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
@@ -441,6 +482,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
 	}
 	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now, Lifts: a.ing.State(),
+		WorkOrders: inProgress{a},
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
 		Recipients: a.notifier.Recipients})
@@ -464,6 +506,28 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 type feedMarker struct{ f *liftstate.Feed }
 
 func (m feedMarker) Consume(msg *telemetry.Message, _ *liftstate.Update) { m.f.Mark(msg.Lift) }
+
+// inProgress is the engine's view of maintenance work in progress
+// (inhibit.Lift.WorkOrder); the domain is built right after the engine,
+// before anything runs.
+type inProgress struct{ a *App }
+
+func (w inProgress) InProgress(lift string) bool {
+	return w.a.maint != nil && w.a.maint.InProgress(lift)
+}
+
+// estates lists the register's estates, each once.
+func (a *App) estates() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range a.index.Lifts() {
+		if !seen[l.Estate] {
+			seen[l.Estate] = true
+			out = append(out, l.Estate)
+		}
+	}
+	return out
+}
 
 // Engine is the alert engine.
 func (a *App) Engine() *alerts.Engine { return a.engine }

@@ -32,9 +32,10 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 func testConfig(t *testing.T, broker string) Config {
 	return Config{HTTP: HTTPConfig{Listen: "127.0.0.1:0"}, Data: DataConfig{Dir: t.TempDir()},
-		Telemetry: TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload, Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
-		MQTT:      MQTTConfig{Options: mqttconn.Options{Broker: broker, MaxReconnect: 2 * time.Second}, ClientID: "lw-app-test"},
-		Ingest:    IngestConfig{MaxUnacked: 1000, BatchPoints: 100, FlushEvery: 100 * time.Millisecond, SpoolMax: 64 << 20, OfflineAfter: time.Minute, ShutdownWait: time.Second, GapGrace: 30 * time.Second}}
+		Telemetry:   TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload, Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
+		MQTT:        MQTTConfig{Options: mqttconn.Options{Broker: broker, MaxReconnect: 2 * time.Second}, ClientID: "lw-app-test"},
+		Ingest:      IngestConfig{MaxUnacked: 1000, BatchPoints: 100, FlushEvery: 100 * time.Millisecond, SpoolMax: 64 << 20, OfflineAfter: time.Minute, ShutdownWait: time.Second, GapGrace: 30 * time.Second},
+		Maintenance: DefaultConfig().Maintenance}
 }
 
 // start builds and runs the app; readyz returns the /readyz answer.

@@ -215,6 +215,7 @@ func DefaultConfig() Config {
 			Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
 		Ingest: IngestConfig{MaxUnacked: 20000, GapGrace: ingest.DefaultGapGrace, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
 			OfflineAfter: 3 * time.Minute, ShutdownWait: 5 * time.Second},
-		Influx: InfluxConfig{Bucket: "liftwatch"},
+		Influx:      InfluxConfig{Bucket: "liftwatch"},
+		Maintenance: MaintenanceConfig{SweepInterval: 5 * time.Minute, ContractFen: 360000},
 	}
 }

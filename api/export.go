@@ -1,0 +1,109 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/liftwatch/liftwatch/fund"
+	"github.com/liftwatch/liftwatch/maintenance"
+)
+
+// CSV exports (docs/maintenance.md, docs/fund.md): UTF-8 without a byte
+// order mark, RFC 4180 (CRLF line ends, quotes where needed), a header
+// row. The domain writes the columns; every export then goes through
+// writeCSV, which guards against formula injection: a cell a spreadsheet
+// would run as a formula (starting with = + - @, a tab or CR) is prefixed
+// with ', unless the whole cell is a plain number such as -12.05.
+
+var plainNumber = regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]+)?$`)
+
+// guardCell defuses a cell a spreadsheet would evaluate.
+func guardCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber.MatchString(s) {
+		return s
+	}
+	return "'" + s
+}
+
+// writeCSV answers 200 with the CSV that write produces, re-read record by
+// record, each data cell guarded, written with CRLF line ends, as the
+// attachment name.
+func (s *Server) writeCSV(w http.ResponseWriter, name string, write func(*bytes.Buffer) error) int {
+	var raw bytes.Buffer
+	if err := write(&raw); err != nil {
+		s.d.Logger.Error("export", "file", name, "err", err)
+		return writeError(w, http.StatusInternalServerError, "the export failed")
+	}
+	recs, err := csv.NewReader(&raw).ReadAll()
+	if err != nil {
+		s.d.Logger.Error("export: re-read", "file", name, "err", err)
+		return writeError(w, http.StatusInternalServerError, "the export failed")
+	}
+	var out bytes.Buffer
+	cw := csv.NewWriter(&out)
+	cw.UseCRLF = true
+	for i, rec := range recs {
+		if i > 0 {
+			for j := range rec {
+				rec[j] = guardCell(rec[j])
+			}
+		}
+		_ = cw.Write(rec)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		s.d.Logger.Error("export: write", "file", name, "err", err)
+		return writeError(w, http.StatusInternalServerError, "the export failed")
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8; header=present")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename=%q`, name))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Bytes())
+	return http.StatusOK
+}
+
+// exportWorkOrders: the list's filters (not paginated: every matching
+// order the actor may read), maintenance.WorkOrderCSVHeader's columns.
+func (s *Server) exportWorkOrders(w http.ResponseWriter, r *http.Request) int {
+	wq, err := s.workOrderQuery(r.URL.Query(), nil)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	list, err := s.workOrders(r, wq)
+	if err != nil {
+		s.d.Logger.Error("export work orders", "err", err)
+		return writeError(w, http.StatusInternalServerError, "listing work orders failed")
+	}
+	now := s.now()
+	return s.writeCSV(w, "work-orders.csv", func(b *bytes.Buffer) error { return maintenance.WriteWorkOrdersCSV(b, list, now) })
+}
+
+// exportCompliance: ?month=YYYY-MM&contractor=&estate=, as the report.
+func (s *Server) exportCompliance(w http.ResponseWriter, r *http.Request) int {
+	month, lifts, contractors, err := s.complianceQuery(r, nil)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	rows, err := s.compliance(r, month, lifts, contractors)
+	if err != nil {
+		s.d.Logger.Error("export compliance", "err", err)
+		return writeError(w, http.StatusInternalServerError, "computing the compliance report failed")
+	}
+	return s.writeCSV(w, "compliance-"+month.Format("2006-01")+".csv", func(b *bytes.Buffer) error {
+		return maintenance.WriteComplianceCSV(b, rows)
+	})
+}
+
+// exportStatement: ?household=&from=&to= (all required).
+func (s *Server) exportStatement(w http.ResponseWriter, r *http.Request) int {
+	st, code := s.statement(w, r, "household", r.URL.Query().Get("household"), "household")
+	if code != 0 {
+		return code
+	}
+	name := fmt.Sprintf("statement-%d-%s-%s.csv", st.Household.ID, st.From, st.To)
+	return s.writeCSV(w, name, func(b *bytes.Buffer) error { return fund.WriteStatementCSV(b, st) })
+}

@@ -1,0 +1,179 @@
+package demohistory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/liftwatch/liftwatch/maintenance"
+	"github.com/liftwatch/liftwatch/maintenance/checklist"
+	"github.com/liftwatch/liftwatch/simulator/contractor"
+)
+
+// InProcess is the contractor API served in process by maintenance.Service,
+// with the API's semantics: the checklist is recorded first and taken into
+// the completion, refusals are conflicts with the current state. The demo's
+// history uses it, where there is no server yet and the clock is simulated.
+type InProcess struct {
+	Svc   *maintenance.Service
+	Store maintenance.Store
+	// Actor signs as the contractor's account would (the API takes it from
+	// the token).
+	Actor maintenance.Actor
+
+	mu      sync.Mutex
+	pending map[int64][]maintenance.ItemResult
+}
+
+var _ contractor.API = (*InProcess)(nil)
+
+// View converts a work order to the API's view as a contractor reads it.
+func View(w *maintenance.WorkOrder) contractor.WorkOrder {
+	v := contractor.WorkOrder{ID: w.ID, Lift: w.Lift, Estate: w.Estate, Kind: string(w.Kind), State: string(w.State),
+		Contractor: w.Contractor, Technician: w.Technician, WindowStart: w.WindowStart, Due: w.Due, StartedAt: w.StartedAt}
+	if w.Kind == maintenance.KindRoutine {
+		v.Level = w.Level.String()
+	}
+	return v
+}
+
+// WorkOrders lists the contractor's orders in any of states.
+func (p *InProcess) WorkOrders(ctx context.Context, company string, states ...string) ([]contractor.WorkOrder, error) {
+	f := maintenance.Filter{Contractor: company}
+	for _, st := range states {
+		f.States = append(f.States, maintenance.State(st))
+	}
+	ws, err := p.Store.WorkOrders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contractor.WorkOrder, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, View(w))
+	}
+	return out, nil
+}
+
+// Checklist lists the TSG T5002 items of a level.
+func (p *InProcess) Checklist(_ context.Context, level string) ([]contractor.Item, error) {
+	l, ok := checklist.ParseLevel(level)
+	if !ok {
+		return nil, fmt.Errorf("checklist level %q: %w", level, maintenance.ErrInvalid)
+	}
+	var out []contractor.Item
+	for _, it := range checklist.For(l) {
+		out = append(out, contractor.Item{Code: it.Code, Level: it.Level.String(), ZH: it.ZH, EN: it.EN, NeedsValueOrPhoto: it.Test})
+	}
+	return out, nil
+}
+
+// Start starts the order.
+func (p *InProcess) Start(ctx context.Context, id int64, technician string) (*contractor.WorkOrder, error) {
+	return p.result(p.Svc.Start(ctx, id, p.Actor, technician))
+}
+
+// RecordChecklist keeps the results for the completion.
+func (p *InProcess) RecordChecklist(ctx context.Context, id int64, results []contractor.Result) (*contractor.WorkOrder, error) {
+	w, err := p.Store.WorkOrder(ctx, id)
+	if err != nil {
+		return p.result(nil, err)
+	}
+	if w.State != maintenance.StateInProgress {
+		return p.result(nil, &maintenance.TransitionError{ID: id, Action: "checklist", Current: w.State})
+	}
+	rs := make([]maintenance.ItemResult, 0, len(results))
+	for _, r := range results {
+		rs = append(rs, maintenance.ItemResult{Code: r.Item, Result: maintenance.Result(r.Result), Value: r.Value, Photo: r.Photo})
+	}
+	p.mu.Lock()
+	if p.pending == nil {
+		p.pending = map[int64][]maintenance.ItemResult{}
+	}
+	p.pending[id] = rs
+	p.mu.Unlock()
+	return p.result(w, nil)
+}
+
+// Complete signs the order with the recorded checklist.
+func (p *InProcess) Complete(ctx context.Context, id int64, c contractor.Completion) (*contractor.WorkOrder, error) {
+	p.mu.Lock()
+	rs := p.pending[id]
+	p.mu.Unlock()
+	w, err := p.Svc.Complete(ctx, id, p.Actor, maintenance.Completion{Results: rs, Findings: c.Findings, PartsFen: c.PartsFen, LabourFen: c.LabourFen})
+	if err == nil {
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+	}
+	return p.result(w, err)
+}
+
+func (p *InProcess) result(w *maintenance.WorkOrder, err error) (*contractor.WorkOrder, error) {
+	var te *maintenance.TransitionError
+	var nf *maintenance.NotFoundError
+	switch {
+	case errors.As(err, &te):
+		return nil, &contractor.ConflictError{ID: te.ID, Action: string(te.Action), Current: string(te.Current), Message: te.Error()}
+	case errors.As(err, &nf):
+		return nil, fmt.Errorf("%w: %w", contractor.ErrNotFound, err)
+	case err != nil:
+		return nil, err
+	}
+	v := View(w)
+	return &v, nil
+}
+
+// Sessions records inspection-mode sessions as the live lift state would
+// see them from the terminals, and is the maintenance service's
+// SessionSource for the history; as a contractor.Inspector it puts a lift in
+// inspection mode at the clock's now.
+type Sessions struct {
+	Now func() time.Time
+	mu  sync.Mutex
+	m   map[string][]maintenance.Session
+}
+
+// Add records a session of lift from start for d.
+func (s *Sessions) Add(lift string, start time.Time, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string][]maintenance.Session{}
+	}
+	s.m[lift] = append(s.m[lift], maintenance.Session{Start: start, End: start.Add(d)})
+}
+
+// Inspect puts lift in inspection mode now for d; a lift in inspection
+// mode already is busy.
+func (s *Sessions) Inspect(_ context.Context, lift string, d time.Duration) (time.Time, error) {
+	now := s.Now()
+	s.mu.Lock()
+	for _, x := range s.m[lift] {
+		if x.Start.Before(now.Add(d)) && x.End.After(now) {
+			s.mu.Unlock()
+			return time.Time{}, fmt.Errorf("%s: lift busy: in inspection mode %s–%s", lift, x.Start.Format(time.RFC3339), x.End.Format(time.RFC3339))
+		}
+	}
+	s.mu.Unlock()
+	s.Add(lift, now, d)
+	return now, nil
+}
+
+// InspectionSessions lists lift's sessions overlapping [from, to), cut at
+// to as the live state would show a session still going on.
+func (s *Sessions) InspectionSessions(_ context.Context, lift string, from, to time.Time) ([]maintenance.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []maintenance.Session
+	for _, x := range s.m[lift] {
+		if x.End.After(from) && x.Start.Before(to) {
+			if x.End.After(to) {
+				x.End = to
+			}
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+// The alert board: open alerts, newest critical first, live over SSE; the
+// rescue clocks (notify the maintainer, someone on site) counted down on the
+// server's clock; each action in two taps (choose, confirm).
+import { api, boot, h, t, fmtTime, serverClock, stream, message, errorText, alertTitle, may, getAll, actionBody } from './core.js';
+
+const SEV = { critical: 3, major: 2, minor: 1, warning: 0 };
+const NEXT = { open: 'acknowledge', acknowledged: 'dispatch', dispatched: 'arrive', on_site: 'resolve' };
+const alerts = new Map(); // id → alert view
+const pending = new Map(); // id → {action, version, note}
+const notes = new Map(); // id → {text, kind} the card's last message
+let me;
+let heard = false; // the first list is loaded: later openings are new
+let audio = null;
+
+function order(a, b) {
+  return (SEV[b.severity] ?? 0) - (SEV[a.severity] ?? 0) || (b.opened_at < a.opened_at ? -1 : b.opened_at > a.opened_at ? 1 : b.id - a.id);
+}
+
+function mmss(ms) {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+// clockState: done, red (past due), amber (under 40% of the window left), ok.
+export function clockState(openedMs, windowS, doneAt, nowMs) {
+  const due = openedMs + windowS * 1000;
+  if (doneAt) { const d = new Date(doneAt).getTime(); return { cls: d > due ? 'done red' : 'done', text: t('board.clock.done', { t: mmss(d - openedMs) }) }; }
+  const left = due - nowMs;
+  if (left < 0) return { cls: 'red', text: t('board.clock.over', { t: mmss(left) }) };
+  return { cls: left < windowS * 400 ? 'amber' : 'ok', text: t('board.clock.left', { t: mmss(left) }) };
+}
+
+function clocks(a) {
+  if (!a.rescue) return null;
+  const c = serverClock.of(a.estate);
+  const opened = new Date(a.opened_at).getTime();
+  const now = serverClock.now();
+  const ack = clockState(opened, c.ack_within_s, a.acknowledged_at, now);
+  const on = clockState(opened, c.on_site_within_s, a.on_site_at, now);
+  return h('div', { class: 'clocks' },
+    h('div', { class: 'clock ' + ack.cls, dataset: { clock: 'ack' } }, h('small', { text: t('board.clock.ack') }), h('b', { text: ack.text })),
+    h('div', { class: 'clock ' + on.cls, dataset: { clock: 'onsite' } }, h('small', { text: t('board.clock.onsite') }), h('b', { text: on.text })));
+}
+
+function card(a) {
+  const phone = a.contractor_phone;
+  const el = h('article', { class: `card sev-${a.severity}`, dataset: { alertId: String(a.id), state: a.state, type: a.type, lift: a.lift } },
+    h('h3', {},
+      h('span', { class: `badge sev-${a.severity}`, text: t('sev.' + a.severity) }),
+      h('span', { class: 'title', text: alertTitle(a.type) }),
+      h('a', { href: '', text: a.lift, attrs: { href: '/lifts/' + encodeURIComponent(a.lift) } }),
+      h('span', { class: 'badge state', text: t('state.' + a.state) })),
+    h('div', { class: 'where' }, h('b', { text: [a.estate_name, a.building, a.unit].filter(Boolean).join(' ') }), h('div', { class: 'muted', text: a.address })),
+    h('div', { class: 'who' },
+      h('span', { text: t('board.contractor') + ': ' }), h('span', { class: 'contractor', text: a.contractor || '—' }),
+      phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: phone, attrs: { href: 'tel:' + phone.replace(/[^0-9+]/g, '') } })) : null),
+    h('div', { class: 'summary', text: `${t('board.opened')} ${fmtTime(a.opened_at)} · ${a.summary}` }),
+    clocks(a),
+    actions(a),
+    h('div', { class: 'cardmsg' }));
+  const n = notes.get(a.id);
+  if (n) message(el.querySelector('.cardmsg'), n.text, n.kind);
+  return el;
+}
+
+function actions(a) {
+  if (!may(me.user.role, 'act_alert')) return h('div', { class: 'muted', text: t('board.readonly') });
+  const p = pending.get(a.id);
+  const next = p ? p.action : NEXT[a.state];
+  if (!next) return null;
+  const box = h('div', { class: 'actions' });
+  if (!p) {
+    box.append(h('button', { class: next === 'resolve' ? 'danger' : 'primary', text: t('board.act.' + next), dataset: { action: next },
+      attrs: { type: 'button' }, on: { click: () => { pending.set(a.id, { action: next, version: a.version, input: defaults(a, next) }); render(); } } }));
+    return box;
+  }
+  const conf = h('div', { class: 'confirm' }, h('div', { text: t('board.confirm.' + next) }));
+  let input = null; let released = null;
+  if (next === 'dispatch' || next === 'resolve') {
+    input = h('input', { attrs: { value: p.input, name: next === 'dispatch' ? 'to' : 'note' }, on: { input: (e) => { p.input = e.target.value; } } });
+    conf.append(input);
+  }
+  if (next === 'resolve' && a.rescue) {
+    released = h('input', { attrs: { type: 'checkbox', checked: true, name: 'released' } });
+    conf.append(h('label', {}, released, ' ', t('board.released')));
+  }
+  conf.append(h('div', { class: 'actions' },
+    h('button', { class: next === 'resolve' ? 'danger' : 'primary', text: t('common.confirm'), dataset: { confirm: next }, attrs: { type: 'button' },
+      on: { click: (e) => { e.target.disabled = true; act(a, p, input && input.value, released && released.checked); } } }),
+    h('button', { text: t('common.cancel'), attrs: { type: 'button' }, on: { click: () => { pending.delete(a.id); render(); } } })));
+  box.append(conf);
+  return box;
+}
+
+function defaults(a, action) {
+  if (action === 'dispatch') return a.contractor || '';
+  if (action === 'resolve') return a.rescue ? t('board.resolve_note') : '';
+  return '';
+}
+
+async function act(a, p, input, released) {
+  const body = {};
+  if (p.action === 'dispatch') body.to = input || a.contractor;
+  if (p.action === 'resolve') { body.note = input || ''; if (a.rescue) body.passengers_released = !!released; }
+  const headers = {};
+  if (p.version !== undefined && p.version !== null) headers['If-Match'] = `"${p.version}"`;
+  try {
+    const { data } = await api(`/api/v1/alerts/${a.id}/${p.action}`, { method: 'POST', body: actionBody(body, me), headers });
+    pending.delete(a.id);
+    notes.set(a.id, { text: t('board.done', { action: t('board.act.' + p.action) }), kind: 'ok' });
+    upsert(data);
+  } catch (e) {
+    pending.delete(a.id);
+    if (e.status === 409) {
+      notes.set(a.id, { text: t('board.conflict', { state: t('state.' + (e.state || 'open')) }), kind: 'error' });
+      try { const { data } = await api(`/api/v1/alerts/${a.id}`); upsert(data); } catch { render(); }
+      return;
+    }
+    notes.set(a.id, { text: errorText(e), kind: 'error' });
+    render();
+  }
+}
+
+function upsert(a) {
+  if (a.state === 'resolved') { alerts.delete(a.id); pending.delete(a.id); } else {
+    const old = alerts.get(a.id);
+    if (old && old.version !== undefined && a.version !== undefined && a.version < old.version) return; // older news
+    alerts.set(a.id, a);
+  }
+  render();
+}
+
+function render() {
+  const list = [...alerts.values()].sort(order);
+  const box = document.getElementById('alerts');
+  const fresh = new Set([...box.querySelectorAll('.card.new')].map((e) => e.dataset.alertId));
+  box.replaceChildren(...list.map((a) => { const c = card(a); if (fresh.has(String(a.id))) c.classList.add('new'); return c; }));
+  document.getElementById('count').textContent = list.length ? t('board.count', { n: list.length }) : '';
+  if (!list.length) message(box, t('board.empty'));
+}
+
+// tick updates only the clocks, once a second.
+function tick() {
+  for (const el of document.querySelectorAll('.card')) {
+    const a = alerts.get(Number(el.dataset.alertId));
+    const old = el.querySelector('.clocks');
+    if (!a || !old) continue;
+    old.replaceWith(clocks(a));
+  }
+}
+
+function beep() {
+  if (!audio) return;
+  const now = audio.currentTime;
+  for (let i = 0; i < 3; i++) {
+    const o = audio.createOscillator(); const g = audio.createGain();
+    o.frequency.value = 880; o.type = 'square'; g.gain.value = 0.15;
+    o.connect(g); g.connect(audio.destination);
+    o.start(now + i * 0.4); o.stop(now + i * 0.4 + 0.25);
+  }
+}
+
+function cue(a) {
+  const el = document.getElementById('cue');
+  el.textContent = `${t('board.new_entrapment')} ${a.lift} · ${[a.estate_name, a.building, a.unit].filter(Boolean).join(' ')}`;
+  el.hidden = false;
+  el.dataset.alertId = String(a.id);
+  beep();
+  const c = document.querySelector(`.card[data-alert-id="${a.id}"]`);
+  if (c) c.classList.add('new');
+}
+
+function unlockAudio() {
+  const sound = document.getElementById('sound');
+  sound.textContent = t('board.sound_off');
+  const on = () => {
+    try { audio = audio || new AudioContext(); audio.resume(); } catch { return; }
+    sound.textContent = t('board.sound_on');
+    document.removeEventListener('pointerdown', on); document.removeEventListener('keydown', on);
+  };
+  document.addEventListener('pointerdown', on); document.addEventListener('keydown', on);
+  document.getElementById('cue').addEventListener('click', (e) => { e.currentTarget.hidden = true; });
+}
+
+async function load() {
+  const list = await getAll('/api/v1/alerts?open=true');
+  alerts.clear();
+  for (const a of list) alerts.set(a.id, a);
+  render();
+  heard = true;
+}
+
+boot('board', async (m, again) => {
+  me = m;
+  if (again) { render(); unlockAudio(); return; }
+  unlockAudio();
+  const msg = document.getElementById('msg');
+  try { await serverClock.sync(); } catch (e) { message(msg, errorText(e), 'error'); }
+  setInterval(() => serverClock.sync().catch(() => {}), 15000);
+  document.addEventListener('lw-clock', tick);
+  setInterval(tick, 1000);
+  const live = document.getElementById('live');
+  stream('/api/v1/alerts/stream', ['alert', 'reset'], (name, d) => {
+    if (name === 'reset') { load().catch((e) => message(msg, errorText(e), 'error')); return; }
+    const isNew = heard && !alerts.has(d.alert.id) && d.event.action === 'opened';
+    upsert(d.alert);
+    if (isNew && d.alert.rescue && d.alert.state !== 'resolved') cue(d.alert);
+  }, (ok) => { live.textContent = ok ? t('common.live') : t('common.offline_stream'); live.classList.toggle('down', !ok); });
+  try { await load(); } catch (e) { message(msg, errorText(e), 'error'); }
+});

@@ -1,0 +1,25 @@
+// The login form: POST /api/v1/session, then the page asked for or the
+// role's home.
+import { api, bindLangOnly, t, message, home } from './core.js';
+
+const form = document.getElementById('form');
+const msg = document.getElementById('msg');
+bindLangOnly(() => { msg.replaceChildren(); });
+
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const btn = document.getElementById('submit');
+  btn.disabled = true;
+  try {
+    const { data } = await api('/api/v1/session', { method: 'POST', noLogin: true,
+      body: { name: document.getElementById('name').value, password: document.getElementById('password').value } });
+    const next = new URLSearchParams(location.search).get('next');
+    // Only a path of this site, never another origin.
+    location.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : home(data.user.role));
+  } catch (err) {
+    if (err.status === 401) message(msg, t('login.failed'), 'error');
+    else if (err.status === 429) message(msg, t('login.limited', { s: '60' }), 'error');
+    else message(msg, t('login.error', { msg: err.message }), 'error');
+    btn.disabled = false;
+  }
+});
