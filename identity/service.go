@@ -153,7 +153,7 @@ func (s *Service) CreateUser(ctx context.Context, by Actor, nu NewUser, remote s
 	u.Scope.Estates = slices.Clone(nu.Scope.Estates)
 	if err := s.repo.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrNameTaken) {
-			return nil, &FieldError{"name", fmt.Sprintf("user %q already exists", u.Name)}
+			return nil, nameTaken{&FieldError{"name", fmt.Sprintf("user %q already exists", u.Name)}}
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -163,6 +163,13 @@ func (s *Service) CreateUser(ctx context.Context, by Actor, nu NewUser, remote s
 	}
 	return u, nil
 }
+
+// nameTaken is the FieldError of a name in use that is also ErrNameTaken
+// (errors.Is), for callers that handle a taken name (the demo on a kept
+// data directory).
+type nameTaken struct{ *FieldError }
+
+func (e nameTaken) Unwrap() []error { return []error{e.FieldError, ErrNameTaken} }
 
 // audit appends an entry by actor a.
 func (s *Service) audit(ctx context.Context, a Actor, action, object, remote, outcome, detail string) error {

@@ -556,3 +556,15 @@ func TestCreateDemoAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateUserNameTakenIsBoth: a taken name is a FieldError naming
+// "name" and identity.ErrNameTaken (the demo recognises a kept data
+// directory by it).
+func TestCreateUserNameTakenIsBoth(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.svc.CreateUser(context.Background(), identity.System("t"), identity.NewUser{Name: "admin", Role: identity.RoleAdmin, Password: pw}, "")
+	var fe *identity.FieldError
+	if !errors.Is(err, identity.ErrNameTaken) || !errors.As(err, &fe) || fe.Field != "name" || err.Error() != `name: user "admin" already exists` {
+		t.Fatalf("taken name: %v", err)
+	}
+}
