@@ -146,12 +146,12 @@ type AlertView struct {
 
 	History []EventView `json:"history,omitempty"`
 
-	Severity        string `json:"severity"`
-	EstateName      string `json:"estate_name"`
-	Address         string `json:"address"`
-	Building        string `json:"building"`
-	Unit            string `json:"unit"`
-	Contractor      string `json:"contractor"`
+	Severity   string `json:"severity"`
+	EstateName string `json:"estate_name"`
+	Address    string `json:"address"`
+	Building   string `json:"building"`
+	Unit       string `json:"unit"`
+	Contractor string `json:"contractor"`
 	// ContractorPhone is the contractor's duty phone from the contractor
 	// directory ("" when it has none), for the card's call button.
 	ContractorPhone string `json:"contractor_phone"`
