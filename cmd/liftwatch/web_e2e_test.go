@@ -176,13 +176,13 @@ func (s *webServer) signIn(t testing.TB, ctx context.Context, next string) {
 	s.login(t, ctx, "mgr1", next)
 }
 
-// login signs name in through the login page: it opens the page it wants
-// (next), which sends it to /login?next=…; the form posts
-// /api/v1/session and the browser comes back to next, signed in.
+// login signs name in through the login page, as a page without a session
+// sends the browser there (/login?next=…, TestWebOwner checks that): the
+// form posts /api/v1/session and the browser goes on to next, signed in.
 func (s *webServer) login(t testing.TB, ctx context.Context, name, next string) {
 	t.Helper()
 	do(t, ctx, "log in "+name,
-		chromedp.Navigate(s.base+next),
+		chromedp.Navigate(s.base+"/login?next="+url.QueryEscape(next)),
 		chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), name),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
@@ -639,6 +639,9 @@ func TestWebOwner(t *testing.T) {
 	// Logging out ends the session: the owner's page asks for a login.
 	do(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#name")))
 	do(t, ctx, "owner page again", chromedp.Navigate(s.base+"/owner"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	if loc := run1(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/login?next=%2Fowner") {
+		t.Errorf("the owner's page without a session went to %s, want /login?next=%%2Fowner", loc)
+	}
 	w.noDialogs(t)
 }
 

@@ -36,7 +36,7 @@ function statementTable() {
   const lines = [...st.lines].reverse(); // newest first
   document.getElementById('statement').replaceChildren(h('div', {},
     h('p', { class: 'figure', dataset: { balance: String(st.closing_fen) }, text: `${t('owner.balance')} ¥${yuan(st.closing_fen)}` }),
-    h('p', { class: 'muted', text: t('owner.period', { from: st.from, to: st.to, unit: st.household.unit, in: yuan(st.in_fen), out: yuan(st.out_fen) }) }),
+    h('p', { class: 'muted', text: t('owner.period', { from: st.from, to: st.to, unit: st.household.unit, in: yuan(st.in_fen), out: yuan(-st.out_fen) }) }),
     h('div', { class: 'scroll' }, h('table', { class: 'statement' },
       h('thead', {}, h('tr', {}, h('th', { text: t('owner.date') }), h('th', { text: t('owner.item') }), h('th', { class: 'num', text: t('owner.amount') }), h('th', { class: 'num', text: t('owner.balance') }))),
       h('tbody', {}, lines.length ? lines.map((l) => h('tr', { dataset: { entry: String(l.entry) } }, h('td', { text: l.date }), h('td', { text: l.reason || t('fund.cat.' + l.category) }),
