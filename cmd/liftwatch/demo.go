@@ -203,8 +203,7 @@ func checkHTTPListen(addr string) error {
 // scoped around the incident's lift: the manager of its estate, its
 // contractor, its owner (a household the service seeds), the subdistrict of
 // the register; and returns the lines that print them. A data directory
-// kept from an earlier demo has them already: their passwords were
-// printed then.
+// kept from an earlier demo has them already: they get new passwords.
 func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (string, error) {
 	l, ok := a.Registry().Get(lift)
 	if !ok {
@@ -222,9 +221,6 @@ func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (st
 	}
 	list, err := identity.CreateDemoAccounts(ctx, a.Identity(), identity.DemoScope{Estates: []string{l.Estate}, Company: l.Contractor,
 		Lift: l.ID, Household: household, Subdistrict: subdistrict})
-	if errors.Is(err, identity.ErrNameTaken) {
-		return "Accounts: the demo accounts (demo-admin, demo-manager, …) exist in this data directory already; their passwords were printed when they were made.\n", nil
-	}
 	if err != nil {
 		return "", err
 	}
