@@ -61,6 +61,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
+	contractors := do.contractors && o.speed == 1
+	if contractors {
+		// The contractors make the visits: the simulator's own random
+		// ones would lend inspection-mode time to a paper visit.
+		simCfg.Rates.VisitInterval = 0
+	}
 	if cfg.Data.Dir == "" {
 		dir, err := os.MkdirTemp("", "liftwatch-demo-")
 		if err != nil {
@@ -95,6 +101,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
+	}
+	companies := demoCompanies(simCfg.Lifts)
+	var tokens map[string]string
+	if contractors {
+		if tokens, err = contractorTokens(ctx, a, companies, demoCompany(a, do.incidentLift)); err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+			return 1
+		}
 	}
 	if do.historyMonths > 0 {
 		if err := writeHistory(ctx, a, &do, simCfg, o.seed, stdout, log); err != nil {
@@ -150,6 +164,27 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 		}
 		return err
 	})
+	if contractors {
+		g.Add("contractors", func(ctx context.Context) error {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ds.ready:
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ds.ended:
+				return nil
+			case <-ds.sim.Live():
+			}
+			contractorsNote(stdout, a.HTTPAddr(), companies, demoCompany(a, do.incidentLift))
+			return runContractors(ctx, "http://"+a.HTTPAddr(), tokens, companies, liveInspector{ds.sim}, o.seed, do.paperShare,
+				log.With("component", "contractor"))
+		})
+	} else if do.contractors {
+		fmt.Fprintln(stdout, "Contractors: not run (they work on the service's clock, so only at --sim.speed 1).")
+	}
 	g.Add("narrator", func(ctx context.Context) error {
 		do.narrate(ctx, ds, a.Engine(), a.HTTPAddr(), stdout, log)
 		<-ctx.Done()
@@ -169,7 +204,7 @@ func writeHistory(ctx context.Context, a *app.App, do *demoOptions, simCfg simul
 	db := a.Store()
 	to := simCfg.Start
 	res, err := demohistory.Run(ctx, demohistory.Deps{Lifts: a.Registry().Lifts(), Maintenance: db.Maintenance(), Trusteeship: db.Trusteeship(),
-		Fund: db.Fund(), Log: log.With("component", "demo-history")},
+		Fund: db.Fund(), Sessions: historySessions{db.Inspections()}, Log: log.With("component", "demo-history")},
 		demohistory.Options{From: to.AddDate(0, -do.historyMonths, 0), To: to, Seed: seed, PaperShare: do.paperShare})
 	if err != nil {
 		return err
@@ -197,6 +232,16 @@ func checkHTTPListen(addr string) error {
 		return fmt.Errorf("cannot listen on HTTP address %s (set --http.listen or LIFTWATCH_HTTP_LISTEN): %w", addr, err)
 	}
 	return l.Close()
+}
+
+// demoCompany is the contractor of the demo's lift (the first lift's if it
+// is not registered): demo-contractor's company.
+func demoCompany(a *app.App, lift string) string {
+	l, ok := a.Registry().Get(lift)
+	if !ok {
+		l = &a.Registry().Lifts()[0]
+	}
+	return l.Contractor
 }
 
 // demoAccounts creates one account per role (identity.CreateDemoAccounts)
