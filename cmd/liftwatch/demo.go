@@ -117,7 +117,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, `liftwatch demo running
-  sign in               curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
+
+  Open http://%[1]s/ in a browser and sign in with an account printed below:
+    demo-manager     the alert board of the manager's estate, supervision, the fund
+    demo-contractor  the company's work orders (made for a phone)
+    demo-owner       one household's lift and fund statement
+    demo-subdistrict every estate, read-only, with reports;  demo-admin: everything
+
+  sign in (API)         curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
                         (then curl -b jar …; state changes also send X-CSRF-Token: <csrf_token from the answer>)
   API description       http://%[1]s/api/v1/openapi.json
   lifts and live state  http://%[1]s/api/v1/lifts
@@ -204,7 +211,10 @@ func writeHistory(ctx context.Context, a *app.App, do *demoOptions, simCfg simul
 	db := a.Store()
 	to := simCfg.Start
 	res, err := demohistory.Run(ctx, demohistory.Deps{Lifts: a.Registry().Lifts(), Maintenance: db.Maintenance(), Trusteeship: db.Trusteeship(),
-		Fund: db.Fund(), Sessions: historySessions{db.Inspections()}, Log: log.With("component", "demo-history")},
+		Fund: db.Fund(), Sessions: historySessions{db.Inspections()},
+		// Months of history are thousands of orders and visits: the
+		// summary line says what was written, the log only what went wrong.
+		Log: slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "demo-history")},
 		demohistory.Options{From: to.AddDate(0, -do.historyMonths, 0), To: to, Seed: seed, PaperShare: do.paperShare})
 	if err != nil {
 		return err
@@ -303,3 +313,19 @@ func scopeText(s identity.Scope) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// minLevel is a slog handler that drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler { return minLevel{h.Handler.WithGroup(name), h.min} }
