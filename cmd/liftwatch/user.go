@@ -156,25 +156,11 @@ func userToken(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case *ttl < 0:
 		return bad("--ttl %v must not be negative (0: until revoked)", *ttl)
 	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: database in --data.dir %s: %v\n", *dataDir, err)
-		return 1
+	svc, u, closeDB, code := openAccount(ctx, "token", *dataDir, *name, stderr)
+	if code != 0 {
+		return code
 	}
-	defer db.Close()
-	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(*name))
-	if errors.Is(err, identity.ErrNotFound) {
-		return bad("--name: no user %q (create it with liftwatch user add)", *name)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
-		return 1
-	}
-	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
-		return 1
-	}
+	defer closeDB()
 	raw, tok, err := svc.IssueToken(ctx, identity.System("cli"), u.ID, *purpose, *ttl, "")
 	var fe *identity.FieldError
 	if errors.As(err, &fe) {
@@ -238,25 +224,11 @@ func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	} else if err != nil {
 		return bad("--password-stdin: %v", err)
 	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user passwd: database in --data.dir %s: %v\n", *dataDir, err)
-		return 1
+	svc, u, closeDB, code := openAccount(ctx, "passwd", *dataDir, *name, stderr)
+	if code != 0 {
+		return code
 	}
-	defer db.Close()
-	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(*name))
-	if errors.Is(err, identity.ErrNotFound) {
-		return bad("--name: no user %q (create it with liftwatch user add)", *name)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user passwd: %v\n", err)
-		return 1
-	}
-	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user passwd: %v\n", err)
-		return 1
-	}
+	defer closeDB()
 	if err := svc.SetPassword(ctx, identity.System("cli"), u.ID, password, ""); err != nil {
 		fmt.Fprintf(stderr, "liftwatch user passwd: %v\n", err)
 		return 1
@@ -266,4 +238,31 @@ func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stdout, "password (shown once, keep it safe): %s\n", password)
 	}
 	return 0
+}
+
+// openAccount opens the embedded database of dataDir, finds the account
+// name and makes the identity service, for "liftwatch user <sub>". A
+// non-zero code means it has said what went wrong (2: bad --name).
+func openAccount(ctx context.Context, sub, dataDir, name string, stderr io.Writer) (*identity.Service, *identity.User, func(), int) {
+	db, err := store.OpenSQLite(ctx, filepath.Join(dataDir, "liftwatch.db"))
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user %s: database in --data.dir %s: %v\n", sub, dataDir, err)
+		return nil, nil, nil, 1
+	}
+	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(name))
+	if errors.Is(err, identity.ErrNotFound) {
+		db.Close()
+		fmt.Fprintf(stderr, "liftwatch user %s: --name: no user %q (create it with liftwatch user add)\n", sub, name)
+		return nil, nil, nil, 2
+	}
+	var svc *identity.Service
+	if err == nil {
+		svc, err = identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
+	}
+	if err != nil {
+		db.Close()
+		fmt.Fprintf(stderr, "liftwatch user %s: %v\n", sub, err)
+		return nil, nil, nil, 1
+	}
+	return svc, u, func() { db.Close() }, 0
 }
