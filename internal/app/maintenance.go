@@ -78,6 +78,11 @@ type maint struct {
 	engine   *alerts.Engine
 	outbox   *alerts.Outbox
 	incident chan maintenance.Incident // bounded; the sweep reconciles what it drops
+	// inflight is ingest's messages received and not yet acked, subscribed
+	// whether the receiver holds its subscription (the sweep yields to a
+	// backlog: catchingUp).
+	inflight   func() int64
+	subscribed func() bool
 
 	mu         sync.Mutex
 	inProgress map[string]map[int64]bool // lift → orders in progress
@@ -95,7 +100,8 @@ type maint struct {
 // households on first start, and hooks maintenance to the alert engine.
 func (a *App) buildDomain(ctx context.Context, pol DomainPolicies) error {
 	m := &maint{log: a.log.With("component", "maintenance"), now: a.now, every: a.cfg.Maintenance.SweepInterval, db: a.db,
-		index: a.index, state: a.ing.State(), engine: a.engine, outbox: a.outbox,
+		index: a.index, state: a.ing.State(), inflight: a.ing.Unacked,
+		subscribed: func() bool { return a.rcv != nil && a.rcv.Ready() == nil }, engine: a.engine, outbox: a.outbox,
 		incident:   make(chan maintenance.Incident, 1024),
 		inProgress: map[string]map[int64]bool{}, saved: map[string]store.InspectionSession{}, counterDay: map[string]string{}, contractFen: a.cfg.Maintenance.ContractFen}
 	m.Policies = pol
@@ -478,13 +484,19 @@ func (m *maint) run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var next time.Time
+	var next, dueSince time.Time
+	first := true
 	for {
 		if now := m.now(); !now.Before(next) {
-			if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
-				m.log.Error("maintenance sweep failed; retried at the next", "err", err)
+			if dueSince.IsZero() {
+				dueSince = time.Now()
 			}
-			next = now.Add(m.every)
+			if !m.catchingUp(first) || time.Since(dueSince) >= MaxYield {
+				if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+					m.log.Error("maintenance sweep failed; retried at the next", "err", err)
+				}
+				next, dueSince, first = now.Add(m.every), time.Time{}, false
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -496,6 +508,27 @@ func (m *maint) run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// YieldInflight and MaxYield: a sweep that falls due while ingest has more
+// than YieldInflight messages in flight (a broker backlog draining: at live
+// rates a few) waits for it, checking each second, for at most MaxYield of
+// wall time. The first sweep also waits for the subscription, so that a
+// backlog the broker kept during a restart goes first. Ingest acks only
+// after the history write, and on SQLite the sweep shares that writer's
+// connection; the sweep's work is days ahead of its due dates.
+const (
+	YieldInflight = 100
+	MaxYield      = time.Minute
+)
+
+// catchingUp says whether ingest is draining a backlog (or, before the
+// first sweep, not subscribed yet).
+func (m *maint) catchingUp(first bool) bool {
+	if first && !m.subscribed() {
+		return true
+	}
+	return m.inflight() > YieldInflight
 }
 
 // Sweep is one round: save inspection sessions, meter triggers from the

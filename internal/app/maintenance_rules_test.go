@@ -407,3 +407,30 @@ func TestMeterOrdersLatchedThroughServe(t *testing.T) {
 		t.Fatalf("after crossing 1,000,000: %+v (want a second order, cycle 2)", ws)
 	}
 }
+
+// TestSweepYieldsToBacklog: a sweep waits while ingest has more than
+// YieldInflight messages in flight, and the first also until the
+// subscription holds.
+func TestSweepYieldsToBacklog(t *testing.T) {
+	var inflight int64
+	subscribed := false
+	m := &maint{inflight: func() int64 { return inflight }, subscribed: func() bool { return subscribed }}
+	for _, c := range []struct {
+		inflight   int64
+		subscribed bool
+		first      bool
+		want       bool
+	}{
+		{0, false, true, true},                 // first sweep, backlog not arrived yet
+		{0, true, true, false},                 // subscribed, nothing in flight
+		{YieldInflight + 1, true, true, true},  // a backlog draining
+		{YieldInflight + 1, true, false, true}, // also for later sweeps
+		{YieldInflight, true, false, false},    // live rates
+		{0, false, false, false},               // later sweeps do not wait for the broker
+	} {
+		inflight, subscribed = c.inflight, c.subscribed
+		if got := m.catchingUp(c.first); got != c.want {
+			t.Errorf("in flight %d, subscribed %v, first %v: catching up %v, want %v", c.inflight, c.subscribed, c.first, got, c.want)
+		}
+	}
+}
