@@ -120,7 +120,10 @@ func alertFilter(q url.Values, stream bool) (alerts.AlertQuery, error) {
 
 func (s *Server) alertView(a *alerts.Alert) AlertView {
 	l, _ := s.d.Lifts.Get(a.Lift)
-	return alertView(a, l)
+	if l == nil {
+		return alertView(a, nil, "")
+	}
+	return alertView(a, l, s.phone(l.Contractor))
 }
 
 // listAlerts: the filters of alertFilter, newest first, narrowed to the

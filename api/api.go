@@ -79,6 +79,23 @@ type Deps struct {
 	Auth *AuthDeps
 	// LiftFeed serves the lift stream (nil: no GET /api/v1/lifts/stream).
 	LiftFeed LiftFeed
+	// Contractors gives the duty phone of a contractor for the lift and
+	// alert views' contractor_phone (nil: none).
+	Contractors ContractorPhones
+}
+
+// ContractorPhones is the contractor directory as the views read it
+// (registry.Contractors).
+type ContractorPhones interface {
+	Phone(contractor string) string
+}
+
+// phone is the duty phone of contractor, "" without a directory.
+func (s *Server) phone(contractor string) string {
+	if s.d.Contractors == nil || contractor == "" {
+		return ""
+	}
+	return s.d.Contractors.Phone(contractor)
 }
 
 // Server serves the API.
@@ -242,7 +259,7 @@ func (s *Server) view(l *registry.Lift) Lift {
 	if st, ok := s.d.States.Get(l.ID); ok {
 		live = &st
 	}
-	return liftView(l, live, open, unsafe)
+	return liftView(l, s.phone(l.Contractor), live, open, unsafe)
 }
 
 // listLifts: ?estate=slug&online=true|false; repeated values are

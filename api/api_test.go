@@ -659,14 +659,24 @@ func TestDeadLettersAndMetrics(t *testing.T) {
 // TestAlertsCarryLiftDetails: list, get and the stream show where the lift
 // is and who answers for it.
 func TestAlertsCarryLiftDetails(t *testing.T) {
-	f := newFixture(t, nil, nil)
-	l := f.lifts[0]
+	const phone = "021-6541 2300"
+	l := testLifts()[0]
+	dir := registry.Contractors{l.Contractor: {Name: l.Contractor, DutyPhone: phone}}
+	f := newFixture(t, nil, nil, fixtureOption{deps: func(d *Deps) { d.Contractors = dir }})
 	check := func(where string, v AlertView) {
 		t.Helper()
 		if v.Lift != l.ID || v.Address != l.Address || v.Building != l.Building || v.Unit != l.Unit || v.Contractor != l.Contractor ||
 			v.PropertyManager != l.PropertyManager || v.EstateName != l.EstateName || v.Address == "" || v.Severity == "" {
 			t.Errorf("%s: lift details missing: %+v", where, v)
 		}
+		if v.ContractorPhone != phone {
+			t.Errorf("%s: contractor_phone %q, want the directory's %q", where, v.ContractorPhone, phone)
+		}
+	}
+	var lv Lift
+	f.get(t, "/api/v1/lifts/"+l.ID, &lv)
+	if lv.ContractorPhone != phone {
+		t.Errorf("lift view: contractor_phone %q, want %q", lv.ContractorPhone, phone)
 	}
 	var list []map[string]json.RawMessage
 	f.get(t, "/api/v1/alerts?lift="+l.ID, &list)

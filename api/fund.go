@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,7 @@ func (s *Server) fundRoutes() {
 	s.handle("GET /api/v1/lifts/{id}/fund", Guard{Action: identity.ReadFund, Object: s.registeredLift}, s.getFund)
 	s.handle("POST /api/v1/lifts/{id}/fund/entries", Guard{Action: identity.WriteFund, Object: s.registeredLift}, s.postFundEntry)
 	s.handle("POST /api/v1/fund/entries/{id}/reverse", Guard{Action: identity.WriteFund, Object: s.entryInPath}, s.reverseFundEntry)
+	s.handle("GET /api/v1/households", Guard{Action: identity.ReadFund}, s.listHouseholds)
 	s.handle("GET /api/v1/households/{id}/statement", Guard{Action: identity.ReadFund, Object: s.householdObject(func(r *http.Request) (string, string) {
 		return "id", r.PathValue("id")
 	})}, s.householdStatement)
@@ -372,6 +374,45 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, field, v stri
 		return nil, s.fundError(w, err, "from")
 	}
 	return st, 0
+}
+
+// listHouseholds: ?lift= (required): the lift's households whose fund
+// the user may read, by id: all of them for a manager of its estate, the
+// subdistrict and an admin; an owner only their own (so the owner's page
+// finds the id of its statement); nobody else's.
+func (s *Server) listHouseholds(w http.ResponseWriter, r *http.Request) int {
+	q := r.URL.Query()
+	if err := params(q, nil, []string{"lift", "limit", "cursor"}); err != nil {
+		return writeBad(w, err)
+	}
+	lift := q.Get("lift")
+	if lift == "" {
+		return writeBad(w, badField("lift", "lift is required (a lift id)"))
+	}
+	if _, ok := s.d.Lifts.Get(lift); !ok {
+		return writeError(w, http.StatusNotFound, "no lift "+strconv.Quote(lift))
+	}
+	p, err := pageParams(r)
+	if err != nil {
+		return writeBad(w, err)
+	}
+	if err := checkCursor(p, idCursor); err != nil {
+		return writeBad(w, err)
+	}
+	hs, err := s.d.Fund.Read.Households(r.Context(), lift)
+	if err != nil {
+		return s.fundError(w, err, "")
+	}
+	var seen []HouseholdView
+	for i := range hs {
+		if s.visible(r, identity.ReadFund, identity.Object{Lift: lift, Household: hs[i].Unit}) {
+			seen = append(seen, householdView(&hs[i]))
+		}
+	}
+	slices.SortFunc(seen, func(a, b HouseholdView) int { return cmp.Compare(a.ID, b.ID) })
+	out, next := paginate(seen, p, func(h HouseholdView) string { return idKey(h.ID) },
+		func(h HouseholdView, c string) bool { return idKey(h.ID) > c })
+	return writePage(w, r, out, next)
 }
 
 // householdStatement: ?from=&to= (required, inclusive).

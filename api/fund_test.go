@@ -288,6 +288,25 @@ func TestScopedListsHideOutOfScopeRows(t *testing.T) {
 			t.Fatalf("owner's CSV of %s: %d", h.Unit, resp.StatusCode)
 		}
 	}
+	// The households list: the owner finds only their own (the id of
+	// their statement); the manager of the estate all; a contractor none.
+	ownHs, _ := pages[HouseholdView](t, f, "owner", "/api/v1/households?lift="+lift0.ID)
+	if len(ownHs) != 1 || ownHs[0].Unit != "502" {
+		t.Fatalf("the owner's households: %+v, want only 502", ownHs)
+	}
+	mgrHs, _ := pages[HouseholdView](t, f, "mgrA", "/api/v1/households?lift="+lift0.ID+"&limit=2")
+	if len(mgrHs) != len(hs.Households) || len(mgrHs) < 3 {
+		t.Fatalf("the manager's households: %d over pages of 2, want %d", len(mgrHs), len(hs.Households))
+	}
+	resp, b = f.req(t, "contractor", "GET", "/api/v1/households?lift="+lift0.ID, "", "")
+	checkError(t, "contractor lists households", resp, b, 403, "")
+	resp, b = f.req(t, "owner", "GET", "/api/v1/households", "", "")
+	checkError(t, "households without lift", resp, b, 400, "lift")
+	resp, b = f.req(t, "admin", "GET", "/api/v1/households?lift=NOPE", "", "")
+	checkError(t, "households of an unknown lift", resp, b, 404, "")
+	resp, b = f.req(t, "admin", "GET", "/api/v1/households?lift="+lift0.ID+"&cursor=x", "", "")
+	checkError(t, "households with a made-up cursor", resp, b, 400, "cursor")
+
 	// Only an admin changes trusteeship.
 	resp, b = f.req(t, "mgrA", "POST", "/api/v1/lifts/"+lift0.ID+"/manager", "application/json", `{"kind": "resident", "name": "x", "from": "2027-06-01"}`)
 	checkError(t, "manager sets the manager", resp, b, 403, "")

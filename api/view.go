@@ -44,6 +44,9 @@ type Lift struct {
 	InstallDate     string  `json:"install_date"`
 	PropertyManager string  `json:"property_manager"`
 	Contractor      string  `json:"contractor"`
+	// ContractorPhone is the contractor's duty phone from the contractor
+	// directory ("" when it has none).
+	ContractorPhone string `json:"contractor_phone"`
 
 	Online     bool   `json:"online"`
 	LastSeen   string `json:"last_seen,omitempty"`
@@ -83,10 +86,11 @@ type Status struct {
 
 // liftView is the one place a lift's view is built: the register entry, its
 // live state (if any message came) and its alert summary (if alerts are on).
-func liftView(l *registry.Lift, st *liftstate.Lift, openAlerts int, unsafe bool) Lift {
+// phone is the contractor's duty phone.
+func liftView(l *registry.Lift, phone string, st *liftstate.Lift, openAlerts int, unsafe bool) Lift {
 	v := Lift{ID: l.ID, RegCode: l.RegCode, Estate: l.Estate, EstateName: l.EstateName, Building: l.Building, Unit: l.Unit,
 		Address: l.Address, Landings: l.Landings, HalfLandings: l.HalfLandings, RatedSpeed: l.RatedSpeed, InstallDate: l.InstallDate,
-		PropertyManager: l.PropertyManager, Contractor: l.Contractor, OpenAlerts: openAlerts, Unsafe: unsafe}
+		PropertyManager: l.PropertyManager, Contractor: l.Contractor, ContractorPhone: phone, OpenAlerts: openAlerts, Unsafe: unsafe}
 	if v.HalfLandings == nil {
 		v.HalfLandings = []int{}
 	}
@@ -142,12 +146,15 @@ type AlertView struct {
 
 	History []EventView `json:"history,omitempty"`
 
-	Severity        string `json:"severity"`
-	EstateName      string `json:"estate_name"`
-	Address         string `json:"address"`
-	Building        string `json:"building"`
-	Unit            string `json:"unit"`
-	Contractor      string `json:"contractor"`
+	Severity   string `json:"severity"`
+	EstateName string `json:"estate_name"`
+	Address    string `json:"address"`
+	Building   string `json:"building"`
+	Unit       string `json:"unit"`
+	Contractor string `json:"contractor"`
+	// ContractorPhone is the contractor's duty phone from the contractor
+	// directory ("" when it has none), for the card's call button.
+	ContractorPhone string `json:"contractor_phone"`
 	PropertyManager string `json:"property_manager"`
 }
 
@@ -165,8 +172,8 @@ func eventView(e alerts.Event) EventView {
 }
 
 // alertView builds an alert's view; l is its lift's register entry (nil if
-// the lift is no longer registered).
-func alertView(a *alerts.Alert, l *registry.Lift) AlertView {
+// the lift is no longer registered), phone its contractor's duty phone.
+func alertView(a *alerts.Alert, l *registry.Lift, phone string) AlertView {
 	v := AlertView{ID: a.ID, Lift: a.Lift, Estate: a.Estate, Type: a.Type, Rescue: a.Rescue, Summary: a.Summary, State: string(a.State),
 		ConditionActive: a.ConditionActive, Derived: a.Derived, Suppressed: a.Suppressed, Count: a.Count,
 		FirstSeen: ts(a.FirstSeen), LastSeen: ts(a.LastSeen), OpenedAt: ts(a.OpenedAt),
@@ -178,7 +185,7 @@ func alertView(a *alerts.Alert, l *registry.Lift) AlertView {
 	}
 	if l != nil {
 		v.EstateName, v.Address, v.Building, v.Unit = l.EstateName, l.Address, l.Building, l.Unit
-		v.Contractor, v.PropertyManager = l.Contractor, l.PropertyManager
+		v.Contractor, v.PropertyManager, v.ContractorPhone = l.Contractor, l.PropertyManager, phone
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -22,8 +23,10 @@ type DemoAccount struct {
 }
 
 // CreateDemoAccounts creates one account per role, named demo-<role>, with
-// random passwords returned for the demo to print (the demo's wiring comes
-// with the web app).
+// random passwords returned for the demo to print. An account of that name
+// kept from an earlier demo gets a new password (its sessions end): a
+// demo's accounts are the demo's, and whoever starts it again must be able
+// to sign in without the passwords printed last time.
 func CreateDemoAccounts(ctx context.Context, s *Service, sc DemoScope) ([]DemoAccount, error) {
 	scopes := map[Role]Scope{
 		RoleAdmin:       {},
@@ -40,6 +43,11 @@ func CreateDemoAccounts(ctx context.Context, s *Service, sc DemoScope) ([]DemoAc
 		}
 		pw = pw[:16]
 		u, err := s.CreateUser(ctx, System("demo"), NewUser{Name: "demo-" + string(r), Role: r, Scope: scopes[r], Password: pw}, "")
+		if errors.Is(err, ErrNameTaken) {
+			if u, err = s.repo.UserByName(ctx, "demo-"+string(r)); err == nil {
+				err = s.SetPassword(ctx, System("demo"), u.ID, pw, "")
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", r, err)
 		}

@@ -106,6 +106,7 @@ type Users interface {
 	UserByName(ctx context.Context, name string) (*User, error)
 	UserByID(ctx context.Context, id int64) (*User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error // ErrNotFound
 }
 
 // Sessions stores browser sessions.

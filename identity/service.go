@@ -371,6 +371,31 @@ func (s *Service) Logout(ctx context.Context, raw, remote string) error {
 	return s.audit(ctx, a, "logout", fmt.Sprintf("user %d", a.UserID), remote, OutcomeOK, "")
 }
 
+// SetPassword gives account userID a new password (an admin for anyone, a
+// user for themselves) and ends the account's sessions, so a leaked
+// password stops working everywhere at once. It is audited.
+func (s *Service) SetPassword(ctx context.Context, by Actor, userID int64, pw, remote string) error {
+	if by.UserID != userID || by.UserID == 0 {
+		if err := require(by, Admin, Object{}); err != nil {
+			return err
+		}
+	}
+	if err := CheckPasswordPolicy(pw); err != nil {
+		return err
+	}
+	hash, err := HashPassword(pw, s.cfg.Params)
+	if err != nil {
+		return err
+	}
+	if err := s.repo.SetPasswordHash(ctx, userID, hash); err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if _, err := s.repo.RevokeUserSessions(ctx, userID, s.cfg.Now()); err != nil {
+		return fmt.Errorf("set password: revoke sessions: %w", err)
+	}
+	return s.audit(ctx, by, "user.password", fmt.Sprintf("user %d", userID), remote, OutcomeOK, "")
+}
+
 // RevokeSessions ends every session of a user (an admin for anyone, a user
 // for themselves), e.g. after a password change or a lost phone.
 func (s *Service) RevokeSessions(ctx context.Context, by Actor, userID int64, remote string) (int, error) {

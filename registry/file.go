@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed fleets/jiangwan.json
+//go:embed fleets/jiangwan.json fleets/jiangwan-contractors.json
 var fleets embed.FS
 
 // Jiangwan returns the shipped default demo fleet: the 297 lifts of Jiangwan

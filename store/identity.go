@@ -91,6 +91,21 @@ func (r *Identity) UserByID(ctx context.Context, id int64) (*identity.User, erro
 	return u, nil
 }
 
+// SetPasswordHash replaces account userID's password hash, or
+// identity.ErrNotFound.
+func (r *Identity) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	res, err := r.db.SQL.ExecContext(ctx, r.q(`UPDATE users SET password_hash = ? WHERE id = ?`), hash, userID)
+	if err != nil {
+		return fmt.Errorf("set password of user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set password of user %d: %w", userID, err)
+	} else if n == 0 {
+		return fmt.Errorf("user %d: %w", userID, identity.ErrNotFound)
+	}
+	return nil
+}
+
 // ListUsers returns every account by id.
 func (r *Identity) ListUsers(ctx context.Context) ([]identity.User, error) {
 	rows, err := r.db.SQL.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)

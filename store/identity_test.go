@@ -318,3 +318,68 @@ func TestIdentityRepository(t *testing.T) {
 		}
 	})
 }
+
+// TestIdentitySetPassword: a new password replaces the old one and ends the
+// account's sessions; only an admin may set another's; the demo's accounts
+// started again get new passwords that sign in.
+func TestIdentitySetPassword(t *testing.T) { forEachBackend(t, testIdentitySetPassword) }
+
+func testIdentitySetPassword(t *testing.T, db *DB) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	svc := identityService(t, db, clk)
+	u, err := svc.CreateUser(ctx, identity.System("test"), identity.NewUser{Name: "li", Role: identity.RoleContractor,
+		Scope: identity.Scope{Company: "ACME"}, Password: testPassword}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := svc.Login(ctx, "li", testPassword, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := identity.Actor{UserID: u.ID + 100, Name: "zhao", Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"JW"}}}
+	var forbidden *identity.ForbiddenError
+	if err := svc.SetPassword(ctx, other, u.ID, "another long password", ""); !errors.As(err, &forbidden) {
+		t.Fatalf("a manager set a contractor's password: %v", err)
+	}
+	var fe *identity.FieldError
+	if err := svc.SetPassword(ctx, identity.System("test"), u.ID, "short", ""); !errors.As(err, &fe) || fe.Field != "password" {
+		t.Fatalf("short password: %v", err)
+	}
+	if err := svc.SetPassword(ctx, identity.System("test"), u.ID+999, "another long password", ""); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if err := svc.SetPassword(ctx, identity.Actor{UserID: u.ID, Name: "li", Role: identity.RoleContractor}, u.ID, "another long password", ""); err != nil {
+		t.Fatalf("own password: %v", err)
+	}
+	if _, _, err := svc.SessionActor(ctx, s.RawID); !errors.Is(err, identity.ErrUnauthenticated) {
+		t.Fatalf("session after a password change: %v", err)
+	}
+	if _, err := svc.Login(ctx, "li", testPassword, "192.0.2.2"); !errors.Is(err, identity.ErrInvalidCredentials) {
+		t.Fatalf("old password: %v", err)
+	}
+	if _, err := svc.Login(ctx, "li", "another long password", "192.0.2.2"); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+
+	sc := identity.DemoScope{Estates: []string{"JW"}, Company: "ACME", Lift: "JW-0001", Household: "502", Subdistrict: "jiangwan"}
+	first, err := identity.CreateDemoAccounts(ctx, svc, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := identity.CreateDemoAccounts(ctx, svc, sc)
+	if err != nil {
+		t.Fatalf("demo accounts again: %v", err)
+	}
+	for i, a := range again {
+		if a.User.ID != first[i].User.ID || a.Password == first[i].Password {
+			t.Errorf("%s: again id %d password changed %v", a.User.Name, a.User.ID, a.Password != first[i].Password)
+		}
+		if _, err := svc.Login(ctx, a.User.Name, a.Password, "192.0.2.3"); err != nil {
+			t.Errorf("%s with the new password: %v", a.User.Name, err)
+		}
+		if _, err := svc.Login(ctx, a.User.Name, first[i].Password, "192.0.2.4"); !errors.Is(err, identity.ErrInvalidCredentials) {
+			t.Errorf("%s with the old password: %v", a.User.Name, err)
+		}
+	}
+}

@@ -140,6 +140,7 @@ func TestServeFlagsKeepNamesAndDefaults(t *testing.T) {
 		"mqtt.username":                       "",
 		"offline-after":                       "3m0s",
 		"payload.max-bytes":                   "4096",
+		"registry.contractors":                "",
 		"registry.file":                       "",
 		"registry.subdistrict":                "jiangwan",
 		"registry.subdistricts":               "",

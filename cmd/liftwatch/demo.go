@@ -61,6 +61,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
+	contractors := do.contractors && o.speed == 1
+	if contractors {
+		// The contractors make the visits: the simulator's own random
+		// ones would lend inspection-mode time to a paper visit.
+		simCfg.Rates.VisitInterval = 0
+	}
 	if cfg.Data.Dir == "" {
 		dir, err := os.MkdirTemp("", "liftwatch-demo-")
 		if err != nil {
@@ -96,6 +102,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
 	}
+	companies := demoCompanies(simCfg.Lifts)
+	var tokens map[string]string
+	if contractors {
+		if tokens, err = contractorTokens(ctx, a, companies, demoCompany(a, do.incidentLift)); err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
+			return 1
+		}
+	}
 	if do.historyMonths > 0 {
 		if err := writeHistory(ctx, a, &do, simCfg, o.seed, stdout, log); err != nil {
 			fmt.Fprintf(stderr, "liftwatch demo: maintenance history: %v\n", err)
@@ -103,7 +117,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, `liftwatch demo running
-  sign in               curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
+
+  Open http://%[1]s/ in a browser and sign in with an account printed below:
+    demo-manager     the alert board of the manager's estate, supervision, the fund
+    demo-contractor  the company's work orders (made for a phone)
+    demo-owner       one household's lift and fund statement
+    demo-subdistrict every estate, read-only, with reports;  demo-admin: everything
+
+  sign in (API)         curl -c jar -H 'Content-Type: application/json' -d '{"name":"demo-manager","password":"…"}' http://%[1]s/api/v1/session
                         (then curl -b jar …; state changes also send X-CSRF-Token: <csrf_token from the answer>)
   API description       http://%[1]s/api/v1/openapi.json
   lifts and live state  http://%[1]s/api/v1/lifts
@@ -150,6 +171,27 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 		}
 		return err
 	})
+	if contractors {
+		g.Add("contractors", func(ctx context.Context) error {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ds.ready:
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ds.ended:
+				return nil
+			case <-ds.sim.Live():
+			}
+			contractorsNote(stdout, a.HTTPAddr(), companies, demoCompany(a, do.incidentLift))
+			return runContractors(ctx, "http://"+a.HTTPAddr(), tokens, companies, liveInspector{ds.sim}, o.seed, do.paperShare,
+				log.With("component", "contractor"))
+		})
+	} else if do.contractors {
+		fmt.Fprintln(stdout, "Contractors: not run (they work on the service's clock, so only at --sim.speed 1).")
+	}
 	g.Add("narrator", func(ctx context.Context) error {
 		do.narrate(ctx, ds, a.Engine(), a.HTTPAddr(), stdout, log)
 		<-ctx.Done()
@@ -169,7 +211,10 @@ func writeHistory(ctx context.Context, a *app.App, do *demoOptions, simCfg simul
 	db := a.Store()
 	to := simCfg.Start
 	res, err := demohistory.Run(ctx, demohistory.Deps{Lifts: a.Registry().Lifts(), Maintenance: db.Maintenance(), Trusteeship: db.Trusteeship(),
-		Fund: db.Fund(), Log: log.With("component", "demo-history")},
+		Fund: db.Fund(), Sessions: historySessions{db.Inspections()},
+		// Months of history are thousands of orders and visits: the
+		// summary line says what was written, the log only what went wrong.
+		Log: slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "demo-history")},
 		demohistory.Options{From: to.AddDate(0, -do.historyMonths, 0), To: to, Seed: seed, PaperShare: do.paperShare})
 	if err != nil {
 		return err
@@ -199,12 +244,21 @@ func checkHTTPListen(addr string) error {
 	return l.Close()
 }
 
+// demoCompany is the contractor of the demo's lift (the first lift's if it
+// is not registered): demo-contractor's company.
+func demoCompany(a *app.App, lift string) string {
+	l, ok := a.Registry().Get(lift)
+	if !ok {
+		l = &a.Registry().Lifts()[0]
+	}
+	return l.Contractor
+}
+
 // demoAccounts creates one account per role (identity.CreateDemoAccounts)
 // scoped around the incident's lift: the manager of its estate, its
 // contractor, its owner (a household the service seeds), the subdistrict of
 // the register; and returns the lines that print them. A data directory
-// kept from an earlier demo has them already: their passwords were
-// printed then.
+// kept from an earlier demo has them already: they get new passwords.
 func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (string, error) {
 	l, ok := a.Registry().Get(lift)
 	if !ok {
@@ -222,9 +276,6 @@ func demoAccounts(ctx context.Context, a *app.App, lift, subdistrict string) (st
 	}
 	list, err := identity.CreateDemoAccounts(ctx, a.Identity(), identity.DemoScope{Estates: []string{l.Estate}, Company: l.Contractor,
 		Lift: l.ID, Household: household, Subdistrict: subdistrict})
-	if errors.Is(err, identity.ErrNameTaken) {
-		return "Accounts: the demo accounts (demo-admin, demo-manager, …) exist in this data directory already; their passwords were printed when they were made.\n", nil
-	}
 	if err != nil {
 		return "", err
 	}
@@ -261,4 +312,22 @@ func scopeText(s identity.Scope) string {
 		return "everything"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// minLevel is a slog handler that drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -29,6 +29,7 @@ type demoOptions struct {
 	holdAt        int
 	historyMonths int
 	paperShare    float64
+	contractors   bool
 }
 
 func (d *demoOptions) register(fs *flag.FlagSet) {
@@ -36,6 +37,7 @@ func (d *demoOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.incidentLift, "demo.incident-lift", "JW-0042", "the lift of that entrapment")
 	fs.IntVar(&d.historyMonths, "demo.history-months", 3, "first write this many simulated months of maintenance history (plans, work orders, compliance, the fund), ending where the simulation starts; 0: none")
 	fs.Float64Var(&d.paperShare, "demo.paper-share", 0.1, "share of routine visits the simulated contractors sign without doing them (paper visits, flagged unverified): 0..1")
+	fs.BoolVar(&d.contractors, "demo.contractors", true, "run simulated contractors that work the due work orders through the API with API tokens once the simulation is live (the simulator's own random technician visits are then off); only at --sim.speed 1")
 	fs.IntVar(&d.holdAt, "broker.hold-at", embedded.DefaultHoldAt, "the embedded broker holds publishers back while liftwatch has this many messages unacknowledged (flow control: nothing is dropped)")
 }
 

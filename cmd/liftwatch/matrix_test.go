@@ -183,6 +183,7 @@ var matrix = []row{
 	{"GET /api/v1/lifts/{id}/fund", reporters, object, get("/api/v1/lifts/" + inLift + "/fund"), get("/api/v1/lifts/" + outLift + "/fund")},
 	{"POST /api/v1/lifts/{id}/fund/entries", managers, object, post("/api/v1/lifts/"+inLift+"/fund/entries", `{}`), post("/api/v1/lifts/"+outLift+"/fund/entries", `{}`)},
 	{"POST /api/v1/fund/entries/{id}/reverse", managers, object, objCall("POST", "in", `{"reason":"matrix"}`, entryReverse), objCall("POST", "out", `{"reason":"matrix"}`, entryReverse)},
+	{"GET /api/v1/households", fundSeen, list, get("/api/v1/households?lift=" + inLift), get("/api/v1/households?lift=" + outLift)},
 	{"GET /api/v1/households/{id}/statement", fundSeen, object, objCall("GET", "in", "", statement), objCall("GET", "out", "", statement)},
 	{"POST /api/v1/lifts/{id}/fund/bank-statements", managers, object, post("/api/v1/lifts/"+inLift+"/fund/bank-statements", ""), post("/api/v1/lifts/"+outLift+"/fund/bank-statements", "")},
 	{"GET /api/v1/lifts/{id}/fund/reconciliation", reporters, object, get("/api/v1/lifts/" + inLift + "/fund/reconciliation"), get("/api/v1/lifts/" + outLift + "/fund/reconciliation")},

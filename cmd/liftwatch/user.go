@@ -25,7 +25,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stderr, "Usage: liftwatch user add --name NAME --role ROLE [scope flags] [--password-stdin]\n"+
-			"       liftwatch user token --name NAME --for PURPOSE [--ttl DURATION]\n\nRun \"liftwatch user add --help\" or \"liftwatch user token --help\" for the flags.")
+			"       liftwatch user passwd --name NAME [--password-stdin]\n"+
+			"       liftwatch user token --name NAME --for PURPOSE [--ttl DURATION]\n\nRun \"liftwatch user <sub> --help\" for the flags.")
 		if len(args) == 0 {
 			return 2
 		}
@@ -34,10 +35,12 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	switch args[0] {
 	case "add":
 		return userAdd(ctx, args[1:], stdin, stdout, stderr)
+	case "passwd":
+		return userPasswd(ctx, args[1:], stdin, stdout, stderr)
 	case "token":
 		return userToken(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "liftwatch user: unknown subcommand %q (want add or token)\n", args[0])
+	fmt.Fprintf(stderr, "liftwatch user: unknown subcommand %q (want add, passwd or token)\n", args[0])
 	return 2
 }
 
@@ -82,24 +85,9 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			sc.Estates = append(sc.Estates, strings.TrimSpace(e))
 		}
 	}
-	var password string
-	generated := false
-	if *pwStdin {
-		line, err := bufio.NewReader(io.LimitReader(stdin, identity.MaxPasswordLen+3)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return bad("--password-stdin: reading standard input: %v", err)
-		}
-		password = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if password == "" {
-			return bad("--password-stdin: standard input gave an empty password")
-		}
-	} else {
-		var b [15]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			fmt.Fprintf(stderr, "liftwatch user add: %v\n", err)
-			return 1
-		}
-		password, generated = fmt.Sprintf("%x", b[:])[:20], true
+	password, generated, err := readPassword(*pwStdin, stdin)
+	if err != nil {
+		return bad("%v", err)
 	}
 	nu := identity.NewUser{Name: *name, Role: role, Scope: sc, Password: password}
 	fieldErr := func(err error) int {
@@ -168,25 +156,11 @@ func userToken(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case *ttl < 0:
 		return bad("--ttl %v must not be negative (0: until revoked)", *ttl)
 	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: database in --data.dir %s: %v\n", *dataDir, err)
-		return 1
+	svc, u, closeDB, code := openAccount(ctx, "token", *dataDir, *name, stderr)
+	if code != 0 {
+		return code
 	}
-	defer db.Close()
-	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(*name))
-	if errors.Is(err, identity.ErrNotFound) {
-		return bad("--name: no user %q (create it with liftwatch user add)", *name)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
-		return 1
-	}
-	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
-		return 1
-	}
+	defer closeDB()
 	raw, tok, err := svc.IssueToken(ctx, identity.System("cli"), u.ID, *purpose, *ttl, "")
 	var fe *identity.FieldError
 	if errors.As(err, &fe) {
@@ -199,4 +173,96 @@ func userToken(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stderr, "token %d (%s) for user %q, role %s; shown once, keep it safe:\n", tok.ID, tok.Prefix, u.Name, u.Role)
 	fmt.Fprintln(stdout, raw)
 	return 0
+}
+
+// readPassword reads the first line of stdin (--password-stdin) or makes a
+// random password (generated: print it once).
+func readPassword(fromStdin bool, stdin io.Reader) (pw string, generated bool, err error) {
+	if !fromStdin {
+		var b [15]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", false, err
+		}
+		return fmt.Sprintf("%x", b[:])[:20], true, nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, identity.MaxPasswordLen+3)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", false, fmt.Errorf("--password-stdin: reading standard input: %w", err)
+	}
+	pw = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if pw == "" {
+		return "", false, errors.New("--password-stdin: standard input gave an empty password")
+	}
+	return pw, false, nil
+}
+
+// userPasswd sets an account's password (a forgotten one, a leaked one) and
+// ends its sessions.
+func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("user passwd", "Sets an account's password and signs it out everywhere. The password is read from standard\n"+
+		"input with --password-stdin; without it a random one is generated and printed once.", stderr)
+	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	name := fs.String("name", "", "the account")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "liftwatch user passwd: "+format+"\n", a...)
+		return 2
+	}
+	if *name == "" {
+		return bad("--name is required")
+	}
+	password, generated, err := readPassword(*pwStdin, stdin)
+	if err != nil {
+		return bad("%v", err)
+	}
+	var fe *identity.FieldError
+	if err := identity.CheckPasswordPolicy(password); errors.As(err, &fe) {
+		return bad("--password-stdin: %s", fe.Msg)
+	} else if err != nil {
+		return bad("--password-stdin: %v", err)
+	}
+	svc, u, closeDB, code := openAccount(ctx, "passwd", *dataDir, *name, stderr)
+	if code != 0 {
+		return code
+	}
+	defer closeDB()
+	if err := svc.SetPassword(ctx, identity.System("cli"), u.ID, password, ""); err != nil {
+		fmt.Fprintf(stderr, "liftwatch user passwd: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "password of %q set; its sessions are ended\n", u.Name)
+	if generated {
+		fmt.Fprintf(stdout, "password (shown once, keep it safe): %s\n", password)
+	}
+	return 0
+}
+
+// openAccount opens the embedded database of dataDir, finds the account
+// name and makes the identity service, for "liftwatch user <sub>". A
+// non-zero code means it has said what went wrong (2: bad --name).
+func openAccount(ctx context.Context, sub, dataDir, name string, stderr io.Writer) (*identity.Service, *identity.User, func(), int) {
+	db, err := store.OpenSQLite(ctx, filepath.Join(dataDir, "liftwatch.db"))
+	if err != nil {
+		fmt.Fprintf(stderr, "liftwatch user %s: database in --data.dir %s: %v\n", sub, dataDir, err)
+		return nil, nil, nil, 1
+	}
+	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(name))
+	if errors.Is(err, identity.ErrNotFound) {
+		db.Close()
+		fmt.Fprintf(stderr, "liftwatch user %s: --name: no user %q (create it with liftwatch user add)\n", sub, name)
+		return nil, nil, nil, 2
+	}
+	var svc *identity.Service
+	if err == nil {
+		svc, err = identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
+	}
+	if err != nil {
+		db.Close()
+		fmt.Fprintf(stderr, "liftwatch user %s: %v\n", sub, err)
+		return nil, nil, nil, 1
+	}
+	return svc, u, func() { db.Close() }, 0
 }

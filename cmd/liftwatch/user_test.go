@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -84,5 +85,32 @@ func TestUserAdd(t *testing.T) {
 	res, err = svc.Login(context.Background(), "wang", m[1], "127.0.0.1")
 	if err != nil || res.Actor.Role != identity.RoleManager || strings.Join(res.Actor.Scope.Estates, ",") != "JW,YX" {
 		t.Fatalf("manager login with the generated password: %+v %v", res, err)
+	}
+
+	// A forgotten password is set again; bad input names the flag.
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"passwd", "--data.dir", dir}, "--name is required"},
+		{"", []string{"passwd", "--data.dir", dir, "--name", "nobody"}, `--name: no user "nobody"`},
+		{"short\n", []string{"passwd", "--data.dir", dir, "--name", "wang", "--password-stdin"}, "--password-stdin: must have at least"},
+	} {
+		if code, out, errs := run(c.stdin, c.args...); code != 2 || !strings.Contains(errs, c.want) || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	const newSecret = "a-new-horse-battery"
+	if code, out, errs := run(newSecret+"\n", "passwd", "--data.dir", dir, "--name", "WANG", "--password-stdin"); code != 0 ||
+		!strings.Contains(out, `password of "wang" set`) || strings.Contains(out+errs, newSecret) {
+		t.Fatalf("passwd: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// That the sessions end is store.TestIdentitySetPassword's (one clock).
+	if _, err := svc.Login(context.Background(), "wang", m[1], "127.0.0.1"); !errors.Is(err, identity.ErrInvalidCredentials) {
+		t.Fatalf("old password after passwd: %v", err)
+	}
+	if _, err := svc.Login(context.Background(), "wang", newSecret, "127.0.0.1"); err != nil {
+		t.Fatalf("new password after passwd: %v", err)
 	}
 }

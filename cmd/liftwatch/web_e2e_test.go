@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -98,7 +103,6 @@ func screenshot(t testing.TB, ctx context.Context, name string) {
 // accounts' roles created beforehand.
 type webServer struct {
 	*server
-	auth   bool // the server has sign-in (/api/v1/me answers)
 	broker *testrig.Mosquitto
 	pub    mqtt.Client
 }
@@ -108,13 +112,17 @@ var users = map[string][]string{
 	"mgr1":   {"--role", "manager", "--estates", "yixian"},
 	"mgr2":   {"--role", "manager", "--estates", "yixian"},
 	"tech1":  {"--role", "contractor", "--company", jw42Contractor},
-	"owner1": {"--role", "owner", "--lift", "JW-0042", "--household", "JW-0042-301"},
+	"owner1": {"--role", "owner", "--lift", "JW-0042", "--household", ownerUnit}, // a household serve seeds (app.SeedHouseholds)
 	"sub1":   {"--role", "subdistrict", "--subdistrict", "jiangwan"},
 }
 
 const (
 	password       = "correct horse battery staple"
 	jw42Contractor = "上海三菱电梯维保站"
+	jw42Phone      = "021-6541 2300" // the shipped contractor directory's
+	ownerUnit      = "201"
+	// xss is free text that must stay text wherever a page shows it.
+	xss = "<script>alert(1)</script>"
 )
 
 func startWeb(t *testing.T) *webServer {
@@ -157,8 +165,9 @@ func startWebServe(t testing.TB, broker *testrig.Mosquitto, data, cfg string) *w
 		s.cmd.Wait()
 	})
 	itest.WaitUntil(t, time.Minute, "liftwatch ready", func() bool { code, _ := s.do("GET", "/readyz", ""); return code == 200 })
-	code, _ := s.do("GET", "/api/v1/me", "")
-	s.auth = code != http.StatusNotFound
+	if code, b := s.do("GET", "/api/v1/me", ""); code != http.StatusOK {
+		t.Fatalf("GET /api/v1/me as the test admin: %d %s", code, b)
+	}
 	return s
 }
 
@@ -167,21 +176,125 @@ func (s *webServer) signIn(t testing.TB, ctx context.Context, next string) {
 	s.login(t, ctx, "mgr1", next)
 }
 
-// login signs name in on ctx's browser (nothing to do on a server without
-// sign-in) and waits for the page it lands on.
+// login signs name in through the login page, as a page without a session
+// sends the browser there (/login?next=…, TestWebOwner checks that): the
+// form posts /api/v1/session and the browser goes on to next, signed in.
 func (s *webServer) login(t testing.TB, ctx context.Context, name, next string) {
 	t.Helper()
-	if !s.auth {
-		do(t, ctx, "open "+next, chromedp.Navigate(s.base+next), chromedp.WaitVisible(chromedp.CSS("#nav a")))
-		return
-	}
 	do(t, ctx, "log in "+name,
-		chromedp.Navigate(s.base+"/login?next="+next),
+		chromedp.Navigate(s.base+"/login?next="+url.QueryEscape(next)),
 		chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), name),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS("#submit")),
 		chromedp.WaitVisible(chromedp.CSS("#nav a")))
+	loc := run1(t, ctx, "location", chromedp.Location())
+	if u, err := url.Parse(loc); err != nil || u.Path != strings.SplitN(next, "?", 2)[0] {
+		t.Fatalf("%s logged in at %s, want back at %s", name, loc, next)
+	}
+}
+
+// watch records what a tab's JavaScript dialogs said (a note that ran as
+// script would open one) and the status of each API answer, by path.
+type watch struct {
+	mu      sync.Mutex
+	dialogs []string
+	status  map[string][]int
+}
+
+func watchTab(t testing.TB, ctx context.Context) *watch {
+	w := &watch{status: map[string][]int{}}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			w.mu.Lock()
+			w.dialogs = append(w.dialogs, e.Message)
+			w.mu.Unlock()
+		case *network.EventResponseReceived:
+			if u, err := url.Parse(e.Response.URL); err == nil && strings.HasPrefix(u.Path, "/api/") {
+				w.mu.Lock()
+				w.status[u.Path] = append(w.status[u.Path], int(e.Response.Status))
+				w.mu.Unlock()
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *watch) noDialogs(t testing.TB) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.dialogs) > 0 {
+		t.Fatalf("a page opened dialogs %q: free text ran as script", w.dialogs)
+	}
+}
+
+func (w *watch) statuses(path string) []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]int(nil), w.status[path]...)
+}
+
+// noScriptIn fails if sel holds a script element (free text written as HTML).
+func noScriptIn(t testing.TB, ctx context.Context, sel string) {
+	t.Helper()
+	if n := run1(t, ctx, "scripts in "+sel, chromedp.Evaluate[int64](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel+" script"))); n != 0 {
+		t.Fatalf("%d script elements in %s: free text became HTML", n, sel)
+	}
+}
+
+// apiJSON is an admin's API call whose answer is decoded into v.
+func (s *webServer) apiJSON(t testing.TB, method, path, body string, want int, v any) {
+	t.Helper()
+	code, b := s.do(method, path, body)
+	if code != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, code, want, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+}
+
+// woSummary is what the tests read of a work order.
+type woSummary struct {
+	ID         int64  `json:"id"`
+	Lift       string `json:"lift"`
+	Kind       string `json:"kind"`
+	Level      string `json:"level"`
+	State      string `json:"state"`
+	Overdue    bool   `json:"overdue"`
+	Technician string `json:"technician"`
+	Findings   string `json:"findings"`
+	PartsFen   int64  `json:"parts_fen"`
+	LabourFen  int64  `json:"labour_fen"`
+	Proof      *struct {
+		Verified    bool    `json:"verified"`
+		RequiredMin float64 `json:"required_minutes"`
+		ObservedMin float64 `json:"observed_minutes"`
+	} `json:"proof"`
+	Checklist []struct {
+		Code   string `json:"code"`
+		Needs  bool   `json:"needs_value_or_photo"`
+		Result string `json:"result"`
+		Value  string `json:"value"`
+		Photo  string `json:"photo"`
+	} `json:"checklist"`
+}
+
+// assignedOrder is an order of the JW-0042 contractor waiting to be started.
+func (s *webServer) assignedOrder(t testing.TB) woSummary {
+	t.Helper()
+	var list []woSummary
+	s.apiJSON(t, "GET", "/api/v1/work-orders?state=assigned&limit=1&contractor="+url.QueryEscape(jw42Contractor), "", 200, &list)
+	if len(list) == 0 {
+		t.Fatalf("no assigned work order of %s", jw42Contractor)
+	}
+	return list[0]
 }
 
 // trap publishes a terminal's entrapment fault to the broker.
@@ -235,6 +348,7 @@ func TestWebBoardRescue(t *testing.T) {
 	s := startWeb(t)
 	a := browser(t, 1280, 900)
 	b := browser(t, 1280, 900)
+	wa := watchTab(t, a)
 	s.login(t, a, "mgr1", "/")
 	s.login(t, b, "mgr2", "/")
 	do(t, a, "board A ready", chromedp.WaitVisible(chromedp.CSS("#live")), chromedp.Sleep(300*time.Millisecond))
@@ -248,10 +362,13 @@ func TestWebBoardRescue(t *testing.T) {
 		t.Fatalf("cue %q: want the new entrapment and its lift", cue)
 	}
 	got := text(t, a, card)
-	for _, want := range []string{"JW-0042", "逸仙小区", "14号", "3单元", "上海市虹口区逸仙路100弄14号", jw42Contractor, "困人", "未确认"} {
+	for _, want := range []string{"JW-0042", "逸仙小区", "14号", "3单元", "上海市虹口区逸仙路100弄14号", jw42Contractor, jw42Phone, "困人", "未确认"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("card lacks %q:\n%s", want, got)
 		}
+	}
+	if href := attr(t, a, card+" a.phone", "href"); href != "tel:02165412300" {
+		t.Errorf("the phone's link is %q, want tel:02165412300", href)
 	}
 	var id int64
 	fmt.Sscan(attr(t, a, card, "data-alert-id"), &id)
@@ -294,13 +411,29 @@ func TestWebBoardRescue(t *testing.T) {
 	}
 	screenshot(t, b, "board-conflict-zh")
 
-	// A: dispatch, arrive, resolve, each in two taps.
-	for _, step := range []struct{ action, state string }{{"dispatch", "dispatched"}, {"arrive", "on_site"}} {
-		do(t, a, step.action,
-			chromedp.Click(chromedp.CSS(card+` button[data-action="`+step.action+`"]`)),
-			chromedp.Click(chromedp.CSS(card+` button[data-confirm="`+step.action+`"]`)),
-			chromedp.WaitVisible(chromedp.CSS(card+`[data-state="`+step.state+`"]`)))
+	// A: dispatch (to whom: free text with markup in it), arrive, resolve,
+	// each in two taps.
+	sentTo := jw42Contractor + " 王师傅 " + xss
+	do(t, a, "dispatch",
+		chromedp.Click(chromedp.CSS(card+` button[data-action="dispatch"]`)),
+		chromedp.SetValue(chromedp.CSS(card+` input[name="to"]`), sentTo),
+		chromedp.Click(chromedp.CSS(card+` button[data-confirm="dispatch"]`)),
+		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="dispatched"]`)))
+	do(t, a, "arrive",
+		chromedp.Click(chromedp.CSS(card+` button[data-action="arrive"]`)),
+		chromedp.Click(chromedp.CSS(card+` button[data-confirm="arrive"]`)),
+		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="on_site"]`)))
+	// The note shows as the text it is, on the board of both managers.
+	if got := text(t, a, card+" .dispatched"); !strings.Contains(got, sentTo) {
+		t.Errorf("the card shows %q, want the dispatch note %q as text", got, sentTo)
 	}
+	do(t, b, "B sees where it went", chromedp.WaitVisible(chromedp.CSS(card+`[data-state="on_site"] .dispatched`)))
+	if got := text(t, b, card+" .dispatched"); !strings.Contains(got, xss) {
+		t.Errorf("B's card shows %q, want %q as text", got, xss)
+	}
+	noScriptIn(t, a, "#alerts")
+	noScriptIn(t, b, "#alerts")
+	wa.noDialogs(t)
 	setLangNoNav(t, a, "en")
 	do(t, a, "reload in English", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(card)))
 	if got := text(t, a, card); !strings.Contains(got, "On site") || !strings.Contains(got, "Entrapment") {
@@ -312,16 +445,219 @@ func TestWebBoardRescue(t *testing.T) {
 		chromedp.Click(chromedp.CSS(card+` button[data-confirm="resolve"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(card)))
 	final := s.alert(t, id)
-	if final.State != "resolved" || final.DispatchedTo != jw42Contractor || final.ResolvedBy == "" {
+	if final.State != "resolved" || final.DispatchedTo != sentTo || final.ResolvedBy == "" {
 		t.Fatalf("alert after the board: state %s, dispatched to %q, resolved by %q", final.State, final.DispatchedTo, final.ResolvedBy)
 	}
-	if s.auth && (final.AckBy != "mgr1" || final.ResolvedBy != "mgr1") {
+	if final.AckBy != "mgr1" || final.ResolvedBy != "mgr1" {
 		t.Fatalf("actors: acknowledged by %q, resolved by %q; want the signed-in mgr1", final.AckBy, final.ResolvedBy)
 	}
 }
 
 func setLangNoNav(t testing.TB, ctx context.Context, l string) {
 	do(t, ctx, "language "+l, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`localStorage.setItem('lw-lang', %q)`, l)))
+}
+
+// TestWebContractorVisit: a contractor's technician on a 360 × 740 phone
+// logs in, opens a visit of today or overdue from the work-order list,
+// starts it (a technician name with markup in it), fills the checklist
+// with results, measured values and photo references, saves it, completes
+// the visit (findings with markup in them, costs in yuan) and sees whether
+// telemetry verified it — as the API says; every free text stays text.
+func TestWebContractorVisit(t *testing.T) {
+	s := startWeb(t)
+	ctx := browser(t, 360, 740)
+	w := watchTab(t, ctx)
+	s.login(t, ctx, "tech1", "/work-orders")
+	do(t, ctx, "the lists", chromedp.WaitVisible(chromedp.CSS(`#overdue li`)), chromedp.WaitVisible(chromedp.CSS(`#today li`)))
+	id := run1(t, ctx, "a visit to start", chromedp.Evaluate[string](
+		`((document.querySelector('#overdue li[data-state="assigned"]') || document.querySelector('#today li[data-state="assigned"]') || {}).dataset || {}).wo || ''`))
+	if id == "" {
+		t.Fatalf("no assigned visit among today's and the overdue:\n%s", text(t, ctx, "main"))
+	}
+	// Only the contractor's own lifts' orders are listed.
+	var mine []woSummary
+	s.apiJSON(t, "GET", "/api/v1/work-orders?limit=1000&contractor="+url.QueryEscape(jw42Contractor), "", 200, &mine)
+	ids := run1(t, ctx, "listed orders", chromedp.Evaluate[[]string](`[...document.querySelectorAll('li[data-wo]')].map(e => e.dataset.wo)`))
+	own := map[string]bool{}
+	for _, o := range mine {
+		own[fmt.Sprint(o.ID)] = true
+	}
+	for _, x := range ids {
+		if !own[x] {
+			t.Fatalf("work order %s listed for %s is not theirs", x, jw42Contractor)
+		}
+	}
+	screenshot(t, ctx, "phone-work-orders-zh")
+
+	do(t, ctx, "open #"+id, chromedp.Click(chromedp.CSS(`li[data-wo="`+id+`"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#start button`)))
+	tech := "张师傅 " + xss
+	do(t, ctx, "start", chromedp.SetValue(chromedp.CSS("#technician"), tech), chromedp.Click(chromedp.CSS("#start button")),
+		chromedp.WaitVisible(chromedp.CSS(`.wo-state[data-state="in_progress"]`)), chromedp.WaitVisible(chromedp.CSS("#save")))
+
+	var wo woSummary
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.State != "in_progress" || wo.Technician != tech || len(wo.Checklist) == 0 {
+		t.Fatalf("after start: state %s, technician %q, %d checklist items", wo.State, wo.Technician, len(wo.Checklist))
+	}
+	// Every item: pass; a test item also gets a measured value and a photo.
+	var acts []chromedp.Action[chromedp.Void]
+	for i, it := range wo.Checklist {
+		row := `#items li[data-item="` + it.Code + `"]`
+		acts = append(acts, chromedp.Click(chromedp.CSS(row+` input[value="pass"]`), chromedp.NodeReady))
+		if it.Needs || i%5 == 0 {
+			acts = append(acts, chromedp.SendKeys(chromedp.CSS(row+" input.value"), fmt.Sprintf("%d.5 mm", i)),
+				chromedp.SendKeys(chromedp.CSS(row+" input.photo"), "IMG_"+it.Code+".jpg"))
+		}
+	}
+	do(t, ctx, "fill the checklist", acts...)
+	do(t, ctx, "save the checklist", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#savemsg .msg-ok")))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	for i, it := range wo.Checklist {
+		if it.Result != "pass" {
+			t.Fatalf("item %s: result %q after saving, want pass", it.Code, it.Result)
+		}
+		if (it.Needs || i%5 == 0) && (it.Value != fmt.Sprintf("%d.5 mm", i) || it.Photo != "IMG_"+it.Code+".jpg") {
+			t.Fatalf("item %s: value %q photo %q, want what was typed", it.Code, it.Value, it.Photo)
+		}
+	}
+	screenshot(t, ctx, "phone-work-order-checklist-zh")
+
+	findings := "门刀与地坎间隙已调整 " + xss
+	do(t, ctx, "complete",
+		chromedp.SendKeys(chromedp.CSS("#findings"), findings),
+		chromedp.SetValue(chromedp.CSS("#parts"), "12.50"),
+		chromedp.SetValue(chromedp.CSS("#labour"), "80"),
+		chromedp.SendKeys(chromedp.CSS("#signature"), "张师傅"),
+		chromedp.Click(chromedp.CSS("#completebtn")),
+		chromedp.WaitVisible(chromedp.CSS("#proof [data-verified]")))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.PartsFen != 1250 || wo.LabourFen != 8000 || wo.Findings != findings {
+		t.Fatalf("completion recorded parts %d labour %d findings %q", wo.PartsFen, wo.LabourFen, wo.Findings)
+	}
+	if wo.Proof == nil {
+		t.Fatalf("a completed %s visit without proof: %+v", wo.Kind, wo)
+	}
+	// No inspection-mode telemetry came from the lift: not verified, and
+	// the page says so, as the API does.
+	verified := attr(t, ctx, "#proof [data-verified]", "data-verified")
+	if verified != fmt.Sprint(wo.Proof.Verified) || wo.Proof.Verified || wo.State != "unverified" {
+		t.Fatalf("page says verified=%s; API: state %s, proof %+v", verified, wo.State, *wo.Proof)
+	}
+	proof := text(t, ctx, "#proof")
+	if !strings.Contains(proof, "遥测未核实") || !strings.Contains(proof, fmt.Sprintf("要求 %g 分钟", wo.Proof.RequiredMin)) {
+		t.Errorf("proof panel %q: want not verified and the minutes required", proof)
+	}
+	if st := attr(t, ctx, ".wo-state", "data-state"); st != wo.State {
+		t.Errorf("page state %s, API %s", st, wo.State)
+	}
+	// Free text stays text on the work-order page.
+	if got := text(t, ctx, "#head .technician"); got != tech {
+		t.Errorf("technician shows %q, want %q", got, tech)
+	}
+	if got := text(t, ctx, "#head .findings"); got != findings {
+		t.Errorf("findings show %q, want %q", got, findings)
+	}
+	noScriptIn(t, ctx, "#main")
+	w.noDialogs(t)
+	if width := run1(t, ctx, "width", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); width > 360 {
+		t.Errorf("the work order is %d px wide on a 360-px phone", width)
+	}
+	screenshot(t, ctx, "phone-work-order-done-zh")
+}
+
+// TestWebOwner: an owner logs in and sees their lift and their household's
+// statement only (not another flat's payment); another lift's page shows
+// the access-denied state, because the API answered 403; the pages of
+// other roles send them home.
+func TestWebOwner(t *testing.T) {
+	s := startWeb(t)
+	base := "/api/v1/lifts/JW-0042/fund/entries"
+	s.apiJSON(t, "POST", base, `{"type":"contribution","unit":"`+ownerUnit+`","amount_fen":50000,"reason":"201 年度缴存 `+xss+`","bank_ref":"E2E-201"}`, 201, nil)
+	s.apiJSON(t, "POST", base, `{"type":"contribution","unit":"202","amount_fen":70000,"reason":"202 年度缴存","bank_ref":"E2E-202"}`, 201, nil)
+	s.apiJSON(t, "POST", base, `{"type":"expense","category":"work_order","source_id":"WO-E2E","amount_fen":10000,"reason":"更换门机皮带"}`, 201, nil)
+	var hs []struct {
+		ID   int64  `json:"id"`
+		Unit string `json:"unit"`
+	}
+	s.apiJSON(t, "GET", "/api/v1/households?lift=JW-0042", "", 200, &hs)
+	var hid int64
+	for _, h := range hs {
+		if h.Unit == ownerUnit {
+			hid = h.ID
+		}
+	}
+	var st struct {
+		ClosingFen int64 `json:"closing_fen"`
+	}
+	s.apiJSON(t, "GET", fmt.Sprintf("/api/v1/households/%d/statement?from=2000-01-01&to=2099-12-31", hid), "", 200, &st)
+
+	ctx := browser(t, 1280, 900)
+	w := watchTab(t, ctx)
+	s.login(t, ctx, "owner1", "/owner")
+	do(t, ctx, "the statement", chromedp.WaitVisible(chromedp.CSS("#statement table")), chromedp.WaitVisible(chromedp.CSS("#record li.next")))
+	if nav := run1(t, ctx, "nav", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#nav a')].map(a => a.getAttribute('href'))`)); len(nav) != 1 || nav[0] != "/owner" {
+		t.Errorf("owner's navigation %v, want only /owner", nav)
+	}
+	if got := text(t, ctx, "#today"); !strings.Contains(got, "JW-0042") || !strings.Contains(got, jw42Phone) {
+		t.Errorf("today: %q, want the lift and its contractor's phone", got)
+	}
+	stmt := text(t, ctx, "#statement")
+	for _, want := range []string{"201 年度缴存 " + xss, "更换门机皮带", "500.00"} {
+		if !strings.Contains(stmt, want) {
+			t.Errorf("statement lacks %q:\n%s", want, stmt)
+		}
+	}
+	if strings.Contains(stmt, "202 年度缴存") || strings.Contains(stmt, "700.00") {
+		t.Errorf("the owner of 201 sees flat 202's payment:\n%s", stmt)
+	}
+	if bal := attr(t, ctx, "#statement [data-balance]", "data-balance"); bal != fmt.Sprint(st.ClosingFen) || st.ClosingFen >= 50000 {
+		t.Errorf("balance on the page %s fen, the API's closing balance %d (want the payment less a share of the expense)", bal, st.ClosingFen)
+	}
+	noScriptIn(t, ctx, "#main")
+	screenshot(t, ctx, "owner-statement-zh")
+
+	// Another lift: the page shows it may not, as the API said.
+	do(t, ctx, "another lift", chromedp.Navigate(s.base+"/lifts/JW-0001"), chromedp.WaitVisible(chromedp.CSS(`#main[data-denied="403"]`)))
+	if got := text(t, ctx, "#msg"); !strings.Contains(got, "您无权查看这台电梯") {
+		t.Errorf("denied message %q", got)
+	}
+	if got := w.statuses("/api/v1/lifts/JW-0001"); len(got) == 0 || got[0] != http.StatusForbidden {
+		t.Errorf("GET /api/v1/lifts/JW-0001 as the owner answered %v, want 403", got)
+	}
+	if n := run1(t, ctx, "panels", chromedp.Evaluate[int64](`[...document.querySelectorAll('#info, #charts')].filter(e => e.offsetParent !== null).length`)); n != 0 {
+		t.Errorf("the denied page still shows %d of the lift's panels", n)
+	}
+	screenshot(t, ctx, "owner-denied-zh")
+	// Other roles' pages send the owner home.
+	for _, p := range []string{"/", "/fleet", "/work-orders", "/supervision"} {
+		do(t, ctx, "open "+p, chromedp.Navigate(s.base+p), chromedp.WaitVisible(chromedp.CSS("#statement table")))
+		if loc := run1(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/owner") {
+			t.Errorf("the owner on %s ends at %s, want /owner", p, loc)
+		}
+	}
+	// Logging out ends the session: the owner's page asks for a login.
+	do(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#name")))
+	do(t, ctx, "owner page again", chromedp.Navigate(s.base+"/owner"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	if loc := run1(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/login?next=%2Fowner") {
+		t.Errorf("the owner's page without a session went to %s, want /login?next=%%2Fowner", loc)
+	}
+	w.noDialogs(t)
+}
+
+// mainPages are the pages of the screenshots and the phone check: who
+// looks, the path, what to wait for, and a heading in zh and en.
+func mainPages(s *webServer, wo int64) []struct{ user, path, name, wait, zh, en string } {
+	return []struct{ user, path, name, wait, zh, en string }{
+		{"", "/login", "login", "#name", "登录", "Log in"},
+		{"mgr1", "/", "board", ".card", "告警看板", "Alert board"},
+		{"mgr1", "/fleet", "fleet", ".tile", "电梯总览", "Fleet"},
+		{"mgr1", "/lifts/JW-0042", "lift", ".chart canvas", "实时状态", "Live status"},
+		{"tech1", "/work-orders", "work-orders", "#today li", "维保工单", "Work orders"},
+		{"tech1", fmt.Sprintf("/work-orders/%d", wo), "work-order", "#items li", "检查项目", "Checklist"},
+		{"mgr1", "/supervision", "supervision", "#rescue table", "救援时效", "Rescue times"},
+		{"owner1", "/owner", "owner", "#statement", "我的电梯", "My lift"},
+	}
 }
 
 // TestWebScreenshots: every main page in zh and en, with the page's own
@@ -333,53 +669,51 @@ func TestWebScreenshots(t *testing.T) {
 		code, b := s.do("GET", "/api/v1/alerts?open=true", "")
 		return code == 200 && strings.Contains(string(b), "JW-0042")
 	})
-	pages := []struct {
-		user, path, name, wait, zh, en string
-	}{
-		{"mgr1", "/", "board", ".card", "告警看板", "Alert board"},
-		{"mgr1", "/fleet", "fleet", ".tile", "电梯总览", "Fleet"},
-		{"mgr1", "/lifts/JW-0042", "lift", ".chart canvas", "实时状态", "Live status"},
-		{"mgr1", "/supervision", "supervision", "#rescue table", "救援时效", "Rescue times"},
-		{"tech1", "/work-orders", "work-orders", "#today", "维保工单", "Work orders"},
-		{"owner1", "/owner", "owner", "#today", "我的电梯", "My lift"},
-	}
+	wo := s.assignedOrder(t)
 	for _, l := range []string{"zh", "en"} {
-		ctx := browser(t, 1280, 900)
-		setLang(t, ctx, s.base, l)
-		if s.auth {
-			do(t, ctx, "login page", chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
-			screenshot(t, ctx, "login-"+l)
-		}
-		for _, p := range pages {
-			if !s.auth && (p.user == "owner1") {
-				continue // the owner's page needs a signed-in owner
-			}
+		for _, p := range mainPages(s, wo.ID) {
 			pc := browser(t, 1280, 900)
 			setLang(t, pc, s.base, l)
-			s.login(t, pc, p.user, p.path)
+			if p.user != "" {
+				s.login(t, pc, p.user, p.path)
+			}
 			do(t, pc, "open "+p.path, chromedp.Navigate(s.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), chromedp.Sleep(500*time.Millisecond))
 			want := map[string]string{"zh": p.zh, "en": p.en}[l]
 			if got := text(t, pc, "main"); !strings.Contains(got, want) {
 				t.Errorf("%s in %s: %q missing", p.path, l, want)
+			}
+			if got := run1(t, pc, "lang", chromedp.Evaluate[string](`document.documentElement.lang`)); got != map[string]string{"zh": "zh-CN", "en": "en"}[l] {
+				t.Errorf("%s in %s: html lang %q", p.path, l, got)
 			}
 			screenshot(t, pc, p.name+"-"+l)
 		}
 	}
 }
 
-// TestWebPhoneViewport: the board and the fleet fit a 360-px phone (nothing
-// wider than the screen).
+// TestWebPhoneViewport: no main page is wider than a 360-px phone; a page
+// that is names the elements that stick out.
 func TestWebPhoneViewport(t *testing.T) {
 	s := startWeb(t)
 	s.trap(t, "JW-0042", 1)
-	ctx := browser(t, 360, 740)
-	s.login(t, ctx, "mgr1", "/")
-	for _, p := range []struct{ path, wait string }{{"/", ".card"}, {"/fleet", ".tile"}, {"/lifts/JW-0042", ".chart canvas"}} {
+	wo := s.assignedOrder(t)
+	signedIn := map[string]context.Context{}
+	for _, p := range mainPages(s, wo.ID) {
+		ctx, ok := signedIn[p.user]
+		if !ok {
+			ctx = browser(t, 360, 740)
+			if p.user != "" {
+				s.login(t, ctx, p.user, p.path)
+			}
+			signedIn[p.user] = ctx
+		}
 		do(t, ctx, "open "+p.path, chromedp.Navigate(s.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), chromedp.Sleep(300*time.Millisecond))
 		width := run1(t, ctx, "width", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
 		if width > 360 {
-			t.Errorf("%s is %d px wide on a 360-px phone", p.path, width)
+			wide := run1(t, ctx, "wide elements", chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')]
+				.filter(e => e.getBoundingClientRect().right > 360.5)
+				.slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
+			t.Errorf("%s is %d px wide on a 360-px phone; sticking out: %v", p.path, width, wide)
 		}
-		screenshot(t, ctx, "phone"+strings.ReplaceAll(strings.TrimSuffix(p.path, "/"), "/", "-")+"-zh")
+		screenshot(t, ctx, "phone-"+p.name+"-zh")
 	}
 }

@@ -114,6 +114,7 @@ type App struct {
 // settings are the files a Config names, read and checked.
 type settings struct {
 	lifts       []registry.Lift // the register
+	contractors registry.Contractors
 	alerts      AlertsConfig
 	domain      DomainPolicies
 	subdistrict func(estate string) string
@@ -143,6 +144,18 @@ func loadSettings(cfg Config) (settings, error) {
 		}
 	} else if s.lifts, regErr = registry.Jiangwan(); regErr != nil {
 		return s, regErr // the shipped register: not a setting
+	}
+	switch {
+	case cfg.Registry.Contractors != "":
+		var err error
+		if s.contractors, err = registry.LoadContractors(cfg.Registry.Contractors); err != nil {
+			errs = append(errs, fmt.Errorf("registry.contractors: %w", err))
+		}
+	case cfg.Registry.File == "":
+		var err error
+		if s.contractors, err = registry.JiangwanContractors(); err != nil {
+			return s, err // shipped: not a setting
+		}
 	}
 	acfg, err := loadAlertsConfig(cfg.Alerts.File)
 	errs = append(errs, err)
@@ -206,6 +219,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.index = registry.NewIndex(stored)
+	if m := set.contractors.Missing(stored); len(m) > 0 && set.contractors != nil {
+		log.Warn("the contractor directory has no duty phone for some contractors of the register: their lifts and alerts show none",
+			"contractors", m, "flag", "--registry.contractors")
+	}
 
 	var hist history.Store
 	if cfg.Influx.URL != "" {
@@ -287,6 +304,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
 		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
 		LiftFeed:    a.feed,
+		Contractors: set.contractors,
 		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
 		Trusteeship: api.NewTrusteeshipDeps(d.Trusteeship, a.db.Trusteeship(), a.now),
 		Fund:        api.NewFundDeps(d.Fund, a.db.Fund(), a.now),

@@ -49,6 +49,9 @@ func (c *DataConfig) Validate() []error {
 // RegistryConfig is the lift register imported at start.
 type RegistryConfig struct {
 	File string `flag:"file" help:"lift register to import at start (.json or .csv); empty: the shipped Jiangwan fleet"` // "" loads the shipped Jiangwan fleet
+	// Contractors is the contractor directory (name → duty phone) the
+	// lift and alert views take contractor_phone from (docs/web.md).
+	Contractors string `flag:"contractors" help:"contractor directory (JSON: [{name, duty_phone}]) for the phone on lifts and alert cards; empty: the shipped Jiangwan directory with the shipped fleet, none with --registry.file"`
 	// The register has no subdistrict: every estate is in Subdistrict
 	// unless Subdistricts names another for it (docs/identity.md).
 	Subdistrict  string `flag:"subdistrict" help:"the subdistrict (街道) of every estate of the register not named in --registry.subdistricts; subdistrict accounts see the estates of theirs"`

@@ -52,10 +52,14 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { db.Close() })
 	clk := clock.NewFake(start)
 	ss := &demohistory.Sessions{Now: clk.Now}
-	svc := &maintenance.Service{Store: db.Maintenance(), Contractors: oneContractor{}, Sessions: ss, Sink: nullSink{},
+	orders, err := demohistory.NewOrders(context.Background(), db.Maintenance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &maintenance.Service{Store: orders, Contractors: oneContractor{}, Sessions: ss, Sink: nullSink{},
 		Policies: maintenance.Policies{Default: maintenance.DefaultPolicy()}, Now: clk.Now, Log: slog.New(slog.DiscardHandler)}
 	return &rig{db: db, clk: clk, svc: svc, sessions: ss,
-		api: &demohistory.InProcess{Svc: svc, Store: db.Maintenance(), Actor: maintenance.Actor{ID: "contractor-account"}}}
+		api: &demohistory.InProcess{Svc: svc, Orders: orders, Actor: maintenance.Actor{ID: "contractor-account"}, Now: clk.Now}}
 }
 
 // orders creates one routine order per lift, due within the lead time.
@@ -128,11 +132,13 @@ func TestHonestVisitIsVerified(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var path []maintenance.State
+			// The checklist is recorded on the order (its own history
+			// event, as POST …/checklist does) before the completion.
+			var path []string
 			for _, ev := range w.History {
-				path = append(path, ev.To)
+				path = append(path, ev.Action+">"+string(ev.To))
 			}
-			want := []maintenance.State{maintenance.StatePlanned, maintenance.StateAssigned, maintenance.StateInProgress, tc.want}
+			want := []string{"created>planned", "assign>assigned", "start>in_progress", "checklist>in_progress", "complete>" + string(tc.want)}
 			if fmt.Sprint(path) != fmt.Sprint(want) {
 				t.Fatalf("history %v, want %v", path, want)
 			}

@@ -46,7 +46,11 @@ type Deps struct {
 	// Sink receives the history's supervision events (nil: they are stored
 	// and marked delivered without being sent: history, not news).
 	Sink maintenance.SupervisionSink
-	Log  *slog.Logger
+	// Sessions keeps the inspection-mode sessions of the history's visits
+	// where the service reads them (nil: only in memory, and a proof made
+	// later finds none).
+	Sessions SessionStore
+	Log      *slog.Logger
 }
 
 // Options shape the history.
@@ -108,14 +112,11 @@ func Run(ctx context.Context, d Deps, opts Options) (Result, error) {
 	if err := h.setUp(ctx); err != nil {
 		return Result{}, err
 	}
-	before, err := h.entries(ctx)
-	if err != nil {
-		return Result{}, err
+	err := h.run(ctx)
+	if h.d.Sessions != nil {
+		err = errors.Join(err, h.sessions.Flush(ctx, h.d.Sessions))
 	}
-	err = h.run(ctx)
-	if after, cerr := h.entries(ctx); cerr == nil {
-		h.res.FundEntries = after - before
-	}
+	h.res.FundEntries = h.fund.created
 	h.res.From, h.res.To, h.res.Elapsed = from, opts.To, time.Since(began)
 	for _, c := range h.contractors {
 		st := c.Stats()
@@ -134,6 +135,8 @@ type history struct {
 	fs          *fund.Service
 	svc         *maintenance.Service
 	sessions    *Sessions
+	orders      *Orders
+	fund        *fundStore
 	contractors []*contractor.Contractor
 	byCompany   map[string]int
 	lifts       []maintenance.LiftInfo
@@ -188,13 +191,30 @@ func (h *history) setUp(ctx context.Context) error {
 		}
 	}
 	h.sessions = &Sessions{Now: h.clk.Now}
+	if d.Sessions != nil {
+		ids := make([]string, len(d.Lifts))
+		for i, l := range d.Lifts {
+			ids[i] = l.ID
+		}
+		// A month before the span: an order of the previous run still in
+		// progress is proven by its sessions.
+		if err := h.sessions.Load(ctx, d.Sessions, ids, h.from.AddDate(0, -1, 0), h.to); err != nil {
+			return err
+		}
+	}
+	orders, err := NewOrders(ctx, d.Maintenance)
+	if err != nil {
+		return err
+	}
+	h.orders = orders
 	sink := d.Sink
 	if sink == nil {
 		sink = quietSink{}
 	}
-	h.svc = &maintenance.Service{Store: d.Maintenance, Contractors: tsContractors{h.ts}, Sessions: h.sessions, Sink: sink,
+	h.svc = &maintenance.Service{Store: h.orders, Contractors: tsContractors{h.ts}, Sessions: h.sessions, Sink: sink,
 		Policies: d.Policies, Now: h.clk.Now, Log: d.Log}
-	h.fs = fund.NewService(d.Fund, h.clk.Now, d.FundPolicies)
+	h.fund = &fundStore{Store: d.Fund}
+	h.fs = fund.NewService(h.fund, h.clk.Now, d.FundPolicies)
 	h.byCompany = map[string]int{}
 	var companies []string
 	for _, l := range d.Lifts {
@@ -204,7 +224,7 @@ func (h *history) setUp(ctx context.Context) error {
 	}
 	slices.Sort(companies)
 	for i, co := range companies {
-		api := &InProcess{Svc: h.svc, Store: d.Maintenance, Actor: maintenance.Actor{ID: co, Name: co}}
+		api := &InProcess{Svc: h.svc, Orders: h.orders, Actor: maintenance.Actor{ID: co, Name: co}, Now: h.clk.Now}
 		c, err := contractor.New(contractor.Config{Company: co, Seed: h.opts.Seed + uint64(i)*7919, PaperShare: h.opts.PaperShare,
 			Now: h.clk.Now, Log: d.Log}, api, h.sessions)
 		if err != nil {
@@ -213,16 +233,23 @@ func (h *history) setUp(ctx context.Context) error {
 		h.byCompany[co] = len(h.contractors)
 		h.contractors = append(h.contractors, c)
 	}
-	// The history starts as if each lift's contract had just been taken
-	// over: its baseline (the hand-over) one to fourteen days before the
-	// span, so the first visits spread over the first two weeks and the
-	// levels fall due from there.
+	// The lifts as the service's planner sees them (commissioned on their
+	// install date), so that the service, started after the history, plans
+	// what the history planned.
+	for _, l := range d.Lifts {
+		info := maintenance.LiftInfo{ID: l.ID, Estate: l.Estate}
+		if t, err := time.ParseInLocation(time.DateOnly, l.InstallDate, maintenance.Shanghai); err == nil {
+			info.Commissioned = maintenance.DayOf(t)
+		}
+		h.lifts = append(h.lifts, info)
+	}
+	if err := h.handOver(ctx); err != nil {
+		return err
+	}
 	// The households the service seeded are kept; a lift without any gets
 	// Households.
 	h.households = map[string][]fund.Household{}
 	for _, l := range d.Lifts {
-		off := maintenance.Day(1 + hash64(h.opts.Seed, "baseline", l.ID)%14)
-		h.lifts = append(h.lifts, maintenance.LiftInfo{ID: l.ID, Estate: l.Estate, Commissioned: maintenance.DayOf(h.from) - off})
 		got, err := h.fs.Households(ctx, l.ID)
 		if err != nil {
 			return fmt.Errorf("households: %w", err)
@@ -397,11 +424,7 @@ func (h *history) morning(ctx context.Context) error {
 // ago; unverified ones are left for supervision.
 func (h *history) accept(ctx context.Context) error {
 	now := h.clk.Now()
-	ws, err := h.d.Maintenance.WorkOrders(ctx, maintenance.Filter{States: []maintenance.State{maintenance.StateCompleted}})
-	if err != nil {
-		return err
-	}
-	for _, w := range ws {
+	for _, w := range h.orders.List("", []maintenance.State{maintenance.StateCompleted}, now) {
 		if w.CompletedAt == nil || now.Sub(*w.CompletedAt) < 24*time.Hour || w.CompletedAt.Before(h.from) {
 			continue
 		}
@@ -525,23 +548,10 @@ func (h *history) expense(ctx context.Context, lift string, cat fund.Category, i
 	return nil
 }
 
-// entries counts the ledger entries of the lifts.
-func (h *history) entries(ctx context.Context) (int, error) {
-	n := 0
-	for _, l := range h.d.Lifts {
-		es, err := h.d.Fund.Entries(ctx, l.ID, civil.Date{}, civil.Date{})
-		if err != nil {
-			return 0, err
-		}
-		n += len(es)
-	}
-	return n, nil
-}
-
 // workOrderCosts posts the parts and labour of every order signed in the
 // span as an expense of its lift's fund, dated the day it was signed.
 func (h *history) workOrderCosts(ctx context.Context) error {
-	ws, err := h.d.Maintenance.WorkOrders(ctx, maintenance.Filter{States: []maintenance.State{
+	ws, err := h.orders.WorkOrders(ctx, maintenance.Filter{States: []maintenance.State{
 		maintenance.StateCompleted, maintenance.StateUnverified, maintenance.StateVerified}})
 	if err != nil {
 		return err

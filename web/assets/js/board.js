@@ -1,7 +1,7 @@
 // The alert board: open alerts, newest critical first, live over SSE; the
 // rescue clocks (notify the maintainer, someone on site) counted down on the
 // server's clock; each action in two taps (choose, confirm).
-import { api, boot, h, t, fmtTime, serverClock, stream, message, errorText, alertTitle, may, getAll, actionBody } from './core.js';
+import { api, boot, h, t, fmtTime, serverClock, stream, message, errorText, alertTitle, may, getAll, liveBadge } from './core.js';
 
 const SEV = { critical: 3, major: 2, minor: 1, warning: 0 };
 const NEXT = { open: 'acknowledge', acknowledged: 'dispatch', dispatched: 'arrive', on_site: 'resolve' };
@@ -56,12 +56,23 @@ function card(a) {
       h('span', { text: t('board.contractor') + ': ' }), h('span', { class: 'contractor', text: a.contractor || '—' }),
       phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: phone, attrs: { href: 'tel:' + phone.replace(/[^0-9+]/g, '') } })) : null),
     h('div', { class: 'summary', text: `${t('board.opened')} ${fmtTime(a.opened_at)} · ${a.summary}` }),
+    progress(a),
     clocks(a),
     actions(a),
     h('div', { class: 'cardmsg' }));
   const n = notes.get(a.id);
   if (n) message(el.querySelector('.cardmsg'), n.text, n.kind);
   return el;
+}
+
+// progress says who took the alert and to whom it went (free text: as text).
+function progress(a) {
+  const parts = [];
+  if (a.acknowledged_by) parts.push(h('span', { class: 'ackby', text: t('board.ack_by', { who: a.acknowledged_by, at: fmtTime(a.acknowledged_at, { timeStyle: 'short' }) }) }));
+  if (a.dispatched_to) parts.push(h('span', { class: 'dispatched', text: t('board.dispatched_to', { to: a.dispatched_to }) }));
+  if (a.on_site_by) parts.push(h('span', { class: 'onsiteby', text: t('board.on_site_by', { who: a.on_site_by }) }));
+  if (!parts.length) return null;
+  return h('div', { class: 'progress muted' }, parts.flatMap((p, i) => (i ? [' · ', p] : [p])));
 }
 
 function actions(a) {
@@ -106,7 +117,7 @@ async function act(a, p, input, released) {
   const headers = {};
   if (p.version !== undefined && p.version !== null) headers['If-Match'] = `"${p.version}"`;
   try {
-    const { data } = await api(`/api/v1/alerts/${a.id}/${p.action}`, { method: 'POST', body: actionBody(body, me), headers });
+    const { data } = await api(`/api/v1/alerts/${a.id}/${p.action}`, { method: 'POST', body, headers });
     pending.delete(a.id);
     notes.set(a.id, { text: t('board.done', { action: t('board.act.' + p.action) }), kind: 'ok' });
     upsert(data);
@@ -114,6 +125,7 @@ async function act(a, p, input, released) {
     pending.delete(a.id);
     if (e.status === 409) {
       notes.set(a.id, { text: t('board.conflict', { state: t('state.' + (e.state || 'open')) }), kind: 'error' });
+      if (e.alert) { upsert(e.alert); return; } // the 409 carries the alert as it is now
       try { const { data } = await api(`/api/v1/alerts/${a.id}`); upsert(data); } catch { render(); }
       return;
     }
@@ -200,12 +212,11 @@ boot('board', async (m, again) => {
   setInterval(() => serverClock.sync().catch(() => {}), 15000);
   document.addEventListener('lw-clock', tick);
   setInterval(tick, 1000);
-  const live = document.getElementById('live');
   stream('/api/v1/alerts/stream', ['alert', 'reset'], (name, d) => {
     if (name === 'reset') { load().catch((e) => message(msg, errorText(e), 'error')); return; }
     const isNew = heard && !alerts.has(d.alert.id) && d.event.action === 'opened';
     upsert(d.alert);
     if (isNew && d.alert.rescue && d.alert.state !== 'resolved') cue(d.alert);
-  }, (ok) => { live.textContent = ok ? t('common.live') : t('common.offline_stream'); live.classList.toggle('down', !ok); });
+  }, liveBadge);
   try { await load(); } catch (e) { message(msg, errorText(e), 'error'); }
 });

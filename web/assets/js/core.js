@@ -78,11 +78,11 @@ export class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};
     super(e.message || `HTTP ${status}`);
-    this.status = status; this.code = e.code; this.field = e.field; this.state = e.state;
+    this.status = status; this.code = e.code; this.field = e.field; this.state = e.state; this.alert = e.alert;
   }
 }
 
-let session = { csrf: '', legacy: false };
+let session = { csrf: '' };
 
 function toLogin() {
   const next = location.pathname + location.search;
@@ -106,12 +106,6 @@ export async function api(path, { method = 'GET', body, headers = {}, raw = fals
   return { data, headers: res.headers };
 }
 
-// actionBody adds the actor where the server still takes it from the body
-// (before sign-in existed); with sessions the server knows the actor.
-export function actionBody(b, me) {
-  return session.legacy ? { ...b, actor: me.user.name || 'web' } : b;
-}
-
 // The pages each role uses; the server enforces scope regardless.
 const NAV = [
   { href: '/', key: 'nav.board', page: 'board', roles: ['admin', 'manager', 'contractor', 'subdistrict'] },
@@ -129,6 +123,7 @@ export function may(role, what) {
   const acts = {
     act_alert: ['admin', 'manager', 'contractor'],
     write_work_order: ['admin', 'contractor'],
+    sign_off_work_order: ['admin', 'manager'],
     read_fund: ['admin', 'manager', 'subdistrict'],
   };
   return (acts[what] || []).includes(role);
@@ -142,10 +137,10 @@ export async function boot(page, render) {
   try {
     ({ data: me } = await api('/api/v1/me'));
   } catch (e) {
-    if (e.status === 404) { // a server without sign-in (API before issue 11)
-      me = { user: { name: '', role: 'admin', scope: {} }, csrf_token: '' };
-      session.legacy = true;
-    } else if (e.status === 401) { return; } else { throw e; }
+    if (e.status === 401) return; // on its way to /login
+    const box = document.getElementById('msg') || document.getElementById('main');
+    if (box) message(box, errorText(e), 'error');
+    return;
   }
   session.csrf = me.csrf_token || '';
   const role = me.user.role;
@@ -175,7 +170,6 @@ function header(page, me) {
   if (lb) lb.textContent = t('nav.lang');
   const out = document.getElementById('logout');
   if (out) {
-    out.hidden = session.legacy;
     if (!out.dataset.bound) {
       out.dataset.bound = '1';
       out.addEventListener('click', async () => {
@@ -212,13 +206,23 @@ export const serverClock = {
 
 // stream opens an SSE stream and calls on(name, data) for each event of the
 // names given; status(ok) reports the connection. EventSource reconnects by
-// itself with Last-Event-ID.
-export function stream(url, names, on, status = () => {}) {
+// itself (with Last-Event-ID); reopened() runs on every reconnection, for a
+// stream without replay (the lift stream) to reload what it missed.
+export function stream(url, names, on, status = () => {}, reopened = () => {}) {
   const es = new EventSource(url);
-  es.addEventListener('open', () => status(true));
+  let opens = 0;
+  es.addEventListener('open', () => { status(true); if (opens++ > 0) reopened(); });
   es.addEventListener('error', () => status(false));
   for (const n of names) es.addEventListener(n, (ev) => { let d = null; try { d = JSON.parse(ev.data); } catch { return; } on(n, d, ev); });
   return es;
+}
+
+// liveBadge is the status callback of stream for the page's #live badge.
+export function liveBadge(ok) {
+  const live = document.getElementById('live');
+  if (!live) return;
+  live.textContent = ok ? t('common.live') : t('common.offline_stream');
+  live.classList.toggle('down', !ok);
 }
 
 // message shows a status line in el (kind: info, error, ok).
@@ -249,6 +253,12 @@ export function alertTitle(type) {
   if (type.startsWith('fault.')) return t('type.fault', { code: type.slice(6) });
   if (type.startsWith('repeated_fault.')) return t('type.repeated_fault', { code: type.slice(15) });
   return t('type.' + type);
+}
+
+// woTitle is a work order's kind and level (or component) in words.
+export function woTitle(w) {
+  const what = w.level ? t('level.' + w.level) : (w.component || '');
+  return [t('wo.kind.' + w.kind), what].filter(Boolean).join(' · ');
 }
 
 // getAll reads every page of a paginated list (Link rel="next").

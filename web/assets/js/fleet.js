@@ -1,6 +1,6 @@
 // The fleet: every lift's state at a glance, grouped by estate, searchable,
 // live over /api/v1/lifts/stream.
-import { boot, h, t, stream, message, errorText, liftState, getAll } from './core.js';
+import { boot, h, t, stream, message, errorText, liftState, getAll, liveBadge } from './core.js';
 
 const STATES = ['running', 'idle', 'fault', 'inspection', 'offline'];
 const lifts = new Map();
@@ -60,14 +60,17 @@ boot('fleet', async (me, again) => {
   const msg = document.getElementById('msg');
   document.getElementById('q').addEventListener('input', later);
   document.getElementById('estate').addEventListener('change', later);
-  try {
-    for (const l of await getAll('/api/v1/lifts?limit=1000')) lifts.set(l.id, l);
-  } catch (e) {
-    if (e.status === 400) { for (const l of await getAll('/api/v1/lifts')) lifts.set(l.id, l); } else { message(msg, errorText(e), 'error'); return; }
-  }
-  estates();
+  // The lift stream has no replay: load the list first, and again after
+  // every reconnection (what changed while the stream was down).
+  const load = async () => {
+    const list = await getAll('/api/v1/lifts?limit=1000');
+    lifts.clear();
+    for (const l of list) lifts.set(l.id, l);
+    estates();
+    later();
+  };
+  try { await load(); } catch (e) { message(msg, errorText(e), 'error'); return; }
   render();
-  const live = document.getElementById('live');
-  stream('/api/v1/lifts/stream', ['lift'], (_, l) => { lifts.set(l.id, l); later(); },
-    (ok) => { live.textContent = ok ? t('common.live') : t('common.offline_stream'); live.classList.toggle('down', !ok); });
+  stream('/api/v1/lifts/stream', ['lift'], (_, l) => { lifts.set(l.id, l); later(); }, liveBadge,
+    () => load().catch((e) => message(msg, errorText(e), 'error')));
 });

@@ -1,6 +1,6 @@
 // One lift: live status, recent events, and its charts (trips, door cycles,
 // faults per day, monthly availability).
-import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock } from './core.js';
+import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock, liveBadge } from './core.js';
 import { points, perDay, availability, bars } from './charts.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
@@ -14,7 +14,8 @@ function info() {
   badge.className = 'badge st-' + st; badge.textContent = t('lstate.' + st); badge.dataset.state = st;
   document.getElementById('info').replaceChildren(h('dl', { class: 'kv' },
     h('dt', { text: t('lift.address') }), h('dd', { text: lift.address }),
-    h('dt', { text: t('lift.contractor') }), h('dd', { text: lift.contractor }),
+    h('dt', { text: t('lift.contractor') }), h('dd', {}, lift.contractor || '—',
+      lift.contractor_phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: lift.contractor_phone, attrs: { href: 'tel:' + lift.contractor_phone.replace(/[^0-9+]/g, '') } })) : null),
     h('dt', { text: t('lift.manager') }), h('dd', { text: lift.property_manager }),
     h('dt', { text: t('lift.installed') }), h('dd', { text: lift.install_date })));
   const s = lift.status || {};
@@ -59,12 +60,21 @@ async function load(msg) {
   charts();
 }
 
+// denied shows why the lift cannot be shown (403: not yours; 404: no such
+// lift) instead of the page's panels.
+function denied(msg, e) {
+  document.getElementById('main').dataset.denied = String(e.status || '');
+  for (const el of document.querySelectorAll('#main > section:not(.bar)')) el.hidden = true;
+  document.getElementById('title').textContent = id;
+  message(msg, e.status === 403 ? t('lift.denied') : errorText(e), 'error');
+}
+
 boot('lift', async (me, again) => {
   if (again) { if (lift) { info(); events(); charts(); } return; }
   const msg = document.getElementById('msg');
   try { await serverClock.sync(); } catch { /* browser time */ }
-  try { await load(msg); } catch (e) { message(msg, errorText(e), 'error'); document.getElementById('main').dataset.denied = String(e.status); return; }
-  const live = document.getElementById('live');
-  stream('/api/v1/lifts/stream', ['lift'], (_, l) => { if (l.id === id) { lift = l; info(); } },
-    (ok) => { live.textContent = ok ? t('common.live') : t('common.offline_stream'); live.classList.toggle('down', !ok); });
+  try { await load(msg); } catch (e) { denied(msg, e); return; }
+  // No replay on the lift stream: after a reconnection, read the lift again.
+  stream('/api/v1/lifts/stream?lift=' + encodeURIComponent(id), ['lift'], (_, l) => { if (l.id === id) { lift = l; info(); } }, liveBadge,
+    () => api('/api/v1/lifts/' + encodeURIComponent(id)).then(({ data }) => { lift = data; info(); }).catch(() => {}));
 });

@@ -13,8 +13,10 @@ function table(cols, rows) {
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', { class: c.num ? 'num' : '', text: c.get(r) })))))));
 }
 
-const pct = (x) => (typeof x === 'number' ? `${(x <= 1 ? x * 100 : x).toFixed(1)}%` : '');
-const num = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : (x ?? ''));
+// pct shows a percentage figure (0-100); null (no denominator) as —.
+const pct = (x) => (typeof x === 'number' ? `${x.toFixed(1)}%` : '—');
+const share = (x) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : '—');
+const num = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '—');
 
 function estatesOf(sel) {
   const m = new Map();
@@ -31,21 +33,24 @@ async function pool(items, n, f) {
 async function compliance(month, estate) {
   const el = document.getElementById('compliance');
   const q = new URLSearchParams({ month }); if (estate) q.set('estate', estate);
-  document.getElementById('csv-compliance').setAttribute('href', '/api/v1/export/compliance.csv?' + new URLSearchParams({ month }));
-  const wq = new URLSearchParams(); if (estate) wq.set('estate', estate);
+  document.getElementById('csv-compliance').setAttribute('href', '/api/v1/export/compliance.csv?' + q);
+  const wq = new URLSearchParams(); for (const l of lifts) if (!estate || l.estate === estate) wq.append('lift', l.id);
   document.getElementById('csv-wo').setAttribute('href', '/api/v1/export/work-orders.csv' + (estate ? '?' + wq : ''));
   try {
-    const { data } = await api('/api/v1/reports/compliance?' + q);
-    const rows = Array.isArray(data) ? data : (data.contractors || data.rows || []);
+    const rows = await getAll('/api/v1/reports/compliance?' + q);
     el.replaceChildren(table([
       { label: t('sup.contractor'), get: (r) => r.contractor },
       { label: t('sup.lifts'), num: true, get: (r) => r.lifts },
-      { label: t('sup.due'), num: true, get: (r) => r.due },
+      { label: t('sup.due'), num: true, get: (r) => r.orders_due },
       { label: t('sup.done'), num: true, get: (r) => r.on_time },
-      { label: t('sup.unverified'), num: true, get: (r) => (r.visits ?? 0) - (r.verified ?? 0) },
-      { label: t('sup.rate'), num: true, get: (r) => pct(r.on_time_share ?? (r.due ? r.on_time / r.due : null)) },
+      { label: t('sup.rate'), num: true, get: (r) => pct(r.on_time_pct) },
+      { label: t('sup.verified'), num: true, get: (r) => `${r.verified}/${r.visits}` },
+      { label: t('sup.verified_pct'), num: true, get: (r) => pct(r.verified_pct) },
+      { label: t('sup.callouts'), num: true, get: (r) => r.callouts },
+      { label: t('sup.avg_arrival'), num: true, get: (r) => num(r.mean_arrival_minutes) },
+      { label: t('sup.late'), num: true, get: (r) => r.late_arrivals },
     ], rows));
-  } catch (e) { message(el, e.status === 404 ? t('common.unavailable', { what: 'compliance' }) : errorText(e), 'error'); }
+  } catch (e) { message(el, errorText(e), 'error'); }
 }
 
 async function rescue(month, estate) {
@@ -55,7 +60,7 @@ async function rescue(month, estate) {
     { label: t('common.estate'), get: (r) => r.name },
     { label: t('sup.entrapments'), num: true, get: (r) => r.entrapments },
     { label: t('sup.avg_arrival'), num: true, get: (r) => num(r.mean_arrival_minutes) },
-    { label: t('sup.on_time'), num: true, get: (r) => pct(r.share_on_site_within_limit) },
+    { label: t('sup.on_time'), num: true, get: (r) => (r.arrived ? share(r.share_on_site_within_limit) : '—') },
   ], rows.filter(Boolean)));
 }
 
@@ -85,10 +90,10 @@ async function fund(estate) {
   const chosen = lifts.filter((l) => !estate || l.estate === estate).slice(0, estate ? 200 : 40);
   const rows = await pool(chosen, 6, async (l) => ({ lift: l, f: (await api(`/api/v1/lifts/${encodeURIComponent(l.id)}/fund`)).data }));
   const ok = rows.filter(Boolean);
-  if (!ok.length) { message(el, t('common.unavailable', { what: 'fund' }), 'error'); return; }
+  if (!ok.length) { message(el, t('common.none')); return; }
   el.replaceChildren(table([
     { label: 'ID', get: (r) => r.lift.id }, { label: t('common.estate'), get: (r) => `${r.lift.estate_name} ${r.lift.building}${r.lift.unit}` },
-    { label: t('sup.balance'), num: true, get: (r) => yuan(r.f.balance_fen ?? r.f.balance?.balance_fen) },
+    { label: t('sup.balance'), num: true, get: (r) => yuan(r.f.balance_fen) },
   ], ok));
 }
 
@@ -96,9 +101,12 @@ async function events(estate) {
   const el = document.getElementById('events');
   try {
     const list = await getAll('/api/v1/supervision' + (estate ? '?estate=' + encodeURIComponent(estate) : ''), 3);
-    el.replaceChildren(...(list.length ? list.slice(0, 100).map((e) => h('li', {}, h('b', { text: e.kind }), ' ', h('span', { class: 'muted', text: `${fmtTime(e.at)} ${e.lift || ''} ${e.contractor || ''}` }), h('div', { text: e.summary || '' })))
+    el.replaceChildren(...(list.length ? list.slice(0, 100).map((e) => h('li', { dataset: { kind: e.kind } },
+      h('b', { text: t('sup.kind.' + e.kind) }), ' ', h('a', { text: e.lift, attrs: { href: '/lifts/' + encodeURIComponent(e.lift) } }),
+      e.work_order ? h('span', {}, ' · ', h('a', { text: '#' + e.work_order, attrs: { href: '/work-orders/' + e.work_order } })) : null,
+      h('span', { class: 'muted', text: ` ${fmtTime(e.at)} ${e.contractor || ''}` }), h('div', { text: e.summary || '' })))
       : [h('li', { class: 'muted', text: t('common.none') })]));
-  } catch (e) { el.replaceChildren(h('li', { class: 'muted', text: e.status === 404 ? t('common.unavailable', { what: 'supervision' }) : errorText(e) })); }
+  } catch (e) { el.replaceChildren(h('li', { class: 'muted', text: errorText(e) })); }
 }
 
 function refresh() {
@@ -120,7 +128,7 @@ boot('supervision', async (m, again) => {
   try { await serverClock.sync(); } catch { /* browser time */ }
   const month = document.getElementById('month');
   month.value = shanghaiDay(new Date(serverClock.now())).slice(0, 7);
-  try { lifts = await getAll('/api/v1/lifts'); } catch (e) { message(document.getElementById('msg'), errorText(e), 'error'); return; }
+  try { lifts = await getAll('/api/v1/lifts?limit=1000'); } catch (e) { message(document.getElementById('msg'), errorText(e), 'error'); return; }
   const sel = document.getElementById('estate');
   sel.replaceChildren(h('option', { text: t('common.all'), attrs: { value: '' } }), ...estatesOf('').map(([v, name]) => h('option', { text: name, attrs: { value: v } })));
   if (estatesOf('').length > 1) sel.value = estatesOf('')[0][0];

@@ -1,117 +1,161 @@
 // One work order on a phone: start, the checklist (result, measured value,
-// photo reference), completion, and whether telemetry verified the visit.
-import { api, boot, h, t, fmtTime, message, errorText, lang, may } from './core.js';
+// photo reference), completion, whether telemetry verified the visit, and
+// the manager's sign-off.
+import { api, boot, h, t, fmtTime, message, errorText, lang, may, yuan, woTitle } from './core.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
-let wo = null;
-let items = [];
+let wo = null; // the work order's detail view
+let lift = null; // its lift's view (address), if readable
 let me;
 
-const code = (x) => x.code || x.item;
-const label = (x) => (lang() === 'zh' ? x.zh || x.label_zh : x.en || x.label_en) || code(x);
-const needs = (x) => !!(x.test || x.needs_value || x.needs_photo);
-const resultOf = (c) => (wo.results || []).find((r) => (r.item || r.code) === c) || {};
+const label = (x) => (lang() === 'zh' ? x.zh : x.en) || x.code;
 
 function head() {
   document.getElementById('head').replaceChildren(
     h('h1', { text: `#${wo.id} ${wo.lift}` }),
-    h('div', { text: [wo.estate_name, wo.building, wo.unit, wo.address].filter(Boolean).join(' ') }),
+    lift ? h('div', { class: 'where', text: `${lift.estate_name} ${lift.building}${lift.unit} · ${lift.address}` }) : null,
     h('dl', { class: 'kv' },
-      h('dt', { text: t('wo.kind') }), h('dd', { text: [wo.kind, wo.level].filter(Boolean).join(' · ') }),
-      h('dt', { text: t('wo.state') }), h('dd', { class: 'wo-state', text: wo.state }),
-      h('dt', { text: t('wo.due') }), h('dd', { text: fmtTime(wo.due) }),
-      h('dt', { text: t('wo.technician') }), h('dd', { text: wo.technician || '—' })));
+      h('dt', { text: t('wo.kind') }), h('dd', { text: woTitle(wo) }),
+      h('dt', { text: t('wo.state') }), h('dd', { class: 'wo-state', dataset: { state: wo.state }, text: t('wo.state.' + wo.state) }),
+      h('dt', { text: t('wo.window') }), h('dd', { text: `${fmtTime(wo.window_start)} – ${fmtTime(wo.due)}` + (wo.overdue ? ` (${t('wo.overdue')})` : '') }),
+      h('dt', { text: t('wo.reason') }), h('dd', { text: wo.reason || '—' }),
+      h('dt', { text: t('lift.contractor') }), h('dd', {}, wo.contractor || '—',
+        lift && lift.contractor_phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: lift.contractor_phone, attrs: { href: 'tel:' + lift.contractor_phone.replace(/[^0-9+]/g, '') } })) : null),
+      h('dt', { text: t('wo.technician') }), h('dd', { class: 'technician', text: wo.technician || '—' }),
+      wo.completed_at ? [h('dt', { text: t('wo.completed_at') }), h('dd', { text: fmtTime(wo.completed_at) })] : null,
+      wo.findings ? [h('dt', { text: t('wo.findings') }), h('dd', { class: 'findings', text: wo.findings })] : null,
+      wo.completed_at ? [h('dt', { text: t('wo.cost') }), h('dd', { text: `¥${yuan(wo.parts_fen)} + ¥${yuan(wo.labour_fen)}` })] : null));
+  // Proof of visit: computed at completion of a routine visit.
   const p = wo.proof;
   const proof = document.getElementById('proof');
-  if (!p) { proof.hidden = true; } else {
-    proof.hidden = false;
-    const mins = p.inspection_minutes ?? p.observed_minutes ?? (p.observed !== undefined ? Math.round(p.observed / 6e10) : null);
-    proof.replaceChildren(h('p', { class: 'figure ' + (p.verified ? 'ok' : 'bad'), dataset: { verified: String(!!p.verified) }, text: p.verified ? t('wo.verified') : t('wo.unverified') }),
-      mins !== null ? h('p', { class: 'muted', text: t('wo.inspection_min', { m: mins }) }) : null);
+  if (!p) {
+    proof.replaceChildren(h('p', { class: 'muted', text: wo.kind === 'routine' ? t('wo.proof_later') : t('wo.proof_none') }));
+  } else {
+    proof.replaceChildren(
+      h('p', { class: 'figure ' + (p.verified ? 'ok' : 'bad'), dataset: { verified: String(p.verified) }, text: p.verified ? t('wo.verified') : t('wo.unverified') }),
+      h('p', { class: 'muted', text: t('wo.inspection_min', { m: p.observed_minutes, r: p.required_minutes }) }));
   }
-  const hist = document.getElementById('history');
-  hist.replaceChildren(...(wo.history || []).map((e) => h('li', {}, h('b', { text: e.action }), ' ', h('span', { class: 'muted', text: `${fmtTime(e.at)} ${e.actor || ''}` }), e.note ? h('div', { text: e.note }) : null)));
+  document.getElementById('history').replaceChildren(...(wo.history || []).map((e) => h('li', {},
+    h('b', { text: t('wo.act.' + e.action) }), ' ', h('span', { class: 'muted', text: `${fmtTime(e.at)} · ${e.actor}` }),
+    e.note ? h('div', { class: 'note', text: e.note }) : null)));
 }
 
 function checklist() {
+  const editable = may(me.user.role, 'write_work_order') && wo.state === 'in_progress';
   const ol = document.getElementById('items');
-  ol.replaceChildren(...items.map((x, i) => {
-    const r = resultOf(code(x));
+  if (!wo.checklist.length) { ol.replaceChildren(h('li', { class: 'muted', text: t('wo.no_items') })); return; }
+  ol.replaceChildren(...wo.checklist.map((x, i) => {
     const name = 'r' + i;
-    const choice = (v, k) => h('label', {}, h('input', { attrs: { type: 'radio', name, value: v, checked: r.result === v } }), t(k));
-    return h('li', { dataset: { item: code(x) } },
-      h('div', { class: 'label', text: `${code(x)} ${label(x)}` }),
-      needs(x) ? h('div', { class: 'need', text: `${t('wo.needs_value')} / ${t('wo.needs_photo')}` }) : null,
+    const choice = (v, k) => h('label', { class: 'choice' }, h('input', { attrs: { type: 'radio', name, value: v, checked: x.result === v, disabled: !editable } }), t(k));
+    return h('li', { dataset: { item: x.code, result: x.result || '' } },
+      h('div', { class: 'label', text: `${x.code} ${label(x)}` }),
+      x.needs_value_or_photo ? h('div', { class: 'need', text: t('wo.needs_value_or_photo') }) : null,
       h('div', { class: 'choices' }, choice('pass', 'wo.pass'), choice('fail', 'wo.fail'), choice('na', 'wo.na')),
-      needs(x) ? h('div', { class: 'extra' },
-        h('input', { class: 'value', attrs: { name: 'value' + i, placeholder: t('wo.value'), value: r.value || '', 'aria-label': t('wo.value') } }),
-        h('input', { class: 'photo', attrs: { name: 'photo' + i, placeholder: t('wo.photo'), value: r.photo || '', 'aria-label': t('wo.photo') } })) : null);
+      h('div', { class: 'extra' },
+        h('input', { class: 'value', attrs: { name: 'value' + i, placeholder: t('wo.value'), value: x.value || '', 'aria-label': t('wo.value'), disabled: !editable } }),
+        h('input', { class: 'photo', attrs: { name: 'photo' + i, placeholder: t('wo.photo'), value: x.photo || '', 'aria-label': t('wo.photo'), disabled: !editable } })));
   }));
 }
 
 function forms() {
-  const open = ['planned', 'assigned', 'in_progress'].includes(wo.state);
   const writer = may(me.user.role, 'write_work_order');
-  document.getElementById('start').hidden = !(writer && (wo.state === 'assigned' || wo.state === 'planned'));
-  document.getElementById('checklist').hidden = !items.length;
+  const signer = may(me.user.role, 'sign_off_work_order');
+  document.getElementById('start').hidden = !(writer && wo.state === 'assigned');
+  const tech = document.getElementById('technician');
+  if (!tech.value) tech.value = me.user.name;
   document.getElementById('save').hidden = !(writer && wo.state === 'in_progress');
   document.getElementById('complete').hidden = !(writer && wo.state === 'in_progress');
-  for (const inp of document.querySelectorAll('#items input')) inp.disabled = !(writer && open && wo.state === 'in_progress');
+  document.getElementById('signoff').hidden = !(signer && ['completed', 'unverified'].includes(wo.state));
 }
 
+function render() { head(); checklist(); forms(); }
+
+// results are the rows with a result chosen, as the API takes them.
 function results() {
-  return items.map((x, i) => {
-    const li = document.querySelector(`#items li[data-item="${CSS.escape(code(x))}"]`);
-    const r = { item: code(x), result: (li.querySelector(`input[name="r${i}"]:checked`) || {}).value || '' };
-    const v = li.querySelector('.value'); const p = li.querySelector('.photo');
-    if (v && v.value.trim()) r.value = v.value.trim();
-    if (p && p.value.trim()) r.photo = p.value.trim();
+  return wo.checklist.map((x, i) => {
+    const li = document.querySelector(`#items li[data-item="${CSS.escape(x.code)}"]`);
+    const r = { item: x.code, result: (li.querySelector(`input[name="r${i}"]:checked`) || {}).value || '' };
+    const v = li.querySelector('.value').value.trim();
+    const p = li.querySelector('.photo').value.trim();
+    if (v) r.value = v;
+    if (p) r.photo = p;
     return r;
   }).filter((r) => r.result);
 }
 
-const fen = (s) => Math.round(parseFloat(String(s).replace(',', '.')) * 100) || 0;
+// fen reads yuan as typed ("12.5", "12,50") as integer fen; NaN if not a
+// sum of money.
+const fen = (s) => {
+  const v = String(s).trim().replace(',', '.');
+  if (!/^\d+(\.\d{1,2})?$/.test(v)) return NaN;
+  const [y, f = ''] = v.split('.');
+  return Number(y) * 100 + Number((f + '00').slice(0, 2));
+};
 
 async function load() {
   ({ data: wo } = await api('/api/v1/work-orders/' + encodeURIComponent(id)));
-  items = wo.checklist || wo.items || [];
-  if (!items.length && wo.level) {
-    try { ({ data: items } = await api('/api/v1/checklist?level=' + encodeURIComponent(wo.level))); } catch { items = []; }
-  }
-  head(); checklist(); forms();
+  if (!lift) { try { ({ data: lift } = await api('/api/v1/lifts/' + encodeURIComponent(wo.lift))); } catch { lift = null; } }
+  render();
 }
 
+// post sends an action; the answer is the order as it is now. A 409 shows
+// the state it is in; a 400 names the field.
 async function post(path, body, out) {
   try {
     ({ data: wo } = await api(`/api/v1/work-orders/${encodeURIComponent(id)}/${path}`, { method: 'POST', body }));
-    if (!wo.checklist && items.length) wo.checklist = items;
-    await load();
+    render();
     return true;
   } catch (e) {
-    message(out, e.status === 409 ? t('common.error', { msg: e.message }) : errorText(e), 'error');
+    if (e.status === 409) {
+      message(out, t('wo.conflict', { state: t('wo.state.' + (e.state || '')) }), 'error');
+      load().catch(() => {});
+    } else {
+      message(out, e.status === 400 ? t('wo.bad', { msg: e.message }) : errorText(e), 'error');
+    }
     return false;
   }
 }
 
 boot('workorder', async (m, again) => {
   me = m;
-  if (again) { if (wo) { head(); checklist(); forms(); } return; }
+  if (again) { if (wo) render(); return; }
   const msg = document.getElementById('msg');
-  try { await load(); } catch (e) { message(msg, errorText(e), 'error'); return; }
+  try { await load(); } catch (e) {
+    for (const el of document.querySelectorAll('#main > section:not(.bar), #main > form')) el.hidden = true;
+    document.getElementById('main').dataset.denied = String(e.status || '');
+    message(msg, errorText(e), 'error');
+    return;
+  }
   document.getElementById('start').addEventListener('submit', async (e) => {
     e.preventDefault();
-    await post('start', { technician: document.getElementById('technician').value.trim() }, msg);
+    if (await post('start', { technician: document.getElementById('technician').value.trim() }, msg)) message(msg, t('wo.started'), 'ok');
   });
   document.getElementById('checklist').addEventListener('submit', async (e) => {
     e.preventDefault();
     const out = document.getElementById('savemsg');
-    if (await post('checklist', { results: results() }, out)) message(document.getElementById('savemsg'), t('wo.saved'), 'ok');
+    const rs = results();
+    if (!rs.length) { message(out, t('wo.choose'), 'error'); return; }
+    if (await post('checklist', { results: rs }, out)) message(out, t('wo.saved', { n: rs.length }), 'ok');
   });
   document.getElementById('complete').addEventListener('submit', async (e) => {
     e.preventDefault();
     const out = document.getElementById('donemsg');
-    const ok = await post('complete', { findings: document.getElementById('findings').value, parts_fen: fen(document.getElementById('parts').value),
-      labour_fen: fen(document.getElementById('labour').value), signature: document.getElementById('signature').value.trim() }, out);
-    if (ok) message(msg, t('wo.completed'), 'ok');
+    const parts = fen(document.getElementById('parts').value);
+    const labour = fen(document.getElementById('labour').value);
+    if (Number.isNaN(parts) || Number.isNaN(labour)) { message(out, t('wo.bad_money'), 'error'); return; }
+    // Unsaved rows go with the completion: save them first.
+    const rs = results();
+    if (rs.length && !(await post('checklist', { results: rs }, out))) return;
+    if (await post('complete', { findings: document.getElementById('findings').value, parts_fen: parts, labour_fen: labour,
+      signature: document.getElementById('signature').value.trim() }, out)) message(msg, t('wo.completed'), 'ok');
+  });
+  document.getElementById('accept').addEventListener('click', async () => {
+    await post('accept', { note: document.getElementById('signnote').value }, document.getElementById('signmsg'));
+  });
+  document.getElementById('reject').addEventListener('click', async () => {
+    const out = document.getElementById('signmsg');
+    const reason = document.getElementById('signnote').value.trim();
+    if (!reason) { message(out, t('wo.reason_needed'), 'error'); return; }
+    await post('reject', { reason }, out);
   });
 });

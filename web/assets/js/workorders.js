@@ -1,41 +1,48 @@
-// Work orders, phone first: overdue, today's and upcoming visits.
-import { api, boot, h, t, fmtTime, message, errorText, serverClock, shanghaiDay, getAll } from './core.js';
+// Work orders, phone first: overdue, today's and upcoming visits, each with
+// where the lift is (from the lift list) and what is due.
+import { boot, h, t, fmtTime, message, errorText, serverClock, shanghaiDay, getAll, woTitle } from './core.js';
 
 const OPEN = ['planned', 'assigned', 'in_progress'];
-
-export function woTitle(w) {
-  const lvl = w.level ? ` · ${w.level}` : '';
-  return `${w.kind || ''}${lvl}`;
-}
+let groups = null;
+let where = new Map(); // lift id → lift view
 
 function item(w) {
-  return h('li', { dataset: { wo: String(w.id) } }, h('a', { class: 'item', attrs: { href: '/work-orders/' + encodeURIComponent(w.id) } },
-    h('b', { text: `#${w.id} ${w.lift}` }), ' ', h('span', { class: 'badge', text: w.state }),
-    h('div', { text: [w.estate_name, w.building, w.unit].filter(Boolean).join(' ') || w.estate || '' }),
+  const l = where.get(w.lift);
+  return h('li', { dataset: { wo: String(w.id), state: w.state } }, h('a', { class: 'item', attrs: { href: '/work-orders/' + encodeURIComponent(w.id) } },
+    h('b', { text: `#${w.id} ${w.lift}` }), ' ', h('span', { class: 'badge wo-' + w.state, text: t('wo.state.' + w.state) }),
+    w.overdue ? h('span', { class: 'badge bad', text: t('wo.overdue') }) : null,
+    h('div', { text: l ? `${l.estate_name} ${l.building}${l.unit} · ${l.address}` : w.estate }),
     h('div', { class: 'muted', text: `${woTitle(w)} · ${t('wo.due')} ${fmtTime(w.due)}` })));
 }
 
-boot('workorders', async () => {
+function render() {
+  for (const [k, ws] of Object.entries(groups)) {
+    document.getElementById(k).replaceChildren(...(ws.length ? ws.map(item) : [h('li', { class: 'muted', text: t('wo.empty') })]));
+  }
+}
+
+boot('workorders', async (me, again) => {
+  if (again) { if (groups) render(); return; }
   const msg = document.getElementById('msg');
   let list;
   try {
     try { await serverClock.sync(); } catch { /* browser time */ }
-    list = await getAll('/api/v1/work-orders?limit=1000');
+    const [orders, lifts] = await Promise.all([getAll('/api/v1/work-orders?limit=1000'), getAll('/api/v1/lifts?limit=1000')]);
+    list = orders;
+    where = new Map(lifts.map((l) => [l.id, l]));
   } catch (e) {
-    message(msg, e.status === 404 ? t('common.unavailable', { what: '/api/v1/work-orders' }) : errorText(e), 'error');
+    message(msg, errorText(e), 'error');
     return;
   }
   const now = serverClock.now();
   const today = shanghaiDay(new Date(now));
-  const groups = { overdue: [], today: [], upcoming: [] };
-  for (const w of list.filter((x) => OPEN.includes(x.state)).sort((a, b) => (a.due < b.due ? -1 : 1))) {
+  groups = { overdue: [], today: [], upcoming: [] };
+  for (const w of list.filter((x) => OPEN.includes(x.state)).sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.id - b.id))) {
     const due = Date.parse(w.due);
-    const start = w.window_start ? Date.parse(w.window_start) : due;
+    const start = Date.parse(w.window_start);
     if (w.overdue || due <= now) groups.overdue.push(w);
-    else if (shanghaiDay(new Date(due)) === today || (start <= now && due > now)) groups.today.push(w);
+    else if (shanghaiDay(new Date(due)) === today || start <= now || w.state === 'in_progress') groups.today.push(w);
     else groups.upcoming.push(w);
   }
-  for (const [k, ws] of Object.entries(groups)) {
-    document.getElementById(k).replaceChildren(...(ws.length ? ws.map(item) : [h('li', { class: 'muted', text: t('wo.empty') })]));
-  }
+  render();
 });
