@@ -498,6 +498,10 @@ func (m *maint) run(ctx context.Context) error {
 				next, dueSince, first = now.Add(m.every), time.Time{}, false
 			}
 		}
+		var poll <-chan time.Time // a sweep yielding looks again soon
+		if !dueSince.IsZero() {
+			poll = time.After(yieldPoll)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -505,6 +509,7 @@ func (m *maint) run(ctx context.Context) error {
 			if _, _, err := m.Maintenance.OnIncident(ctx, inc); err != nil && ctx.Err() == nil {
 				m.log.Error("corrective work order not created; the next sweep retries", "alert", inc.ID, "err", err)
 			}
+		case <-poll:
 		case <-tick.C:
 		}
 	}
@@ -513,13 +518,14 @@ func (m *maint) run(ctx context.Context) error {
 // YieldInflight and MaxYield: a sweep that falls due while ingest has more
 // than YieldInflight messages in flight (a broker backlog draining: at live
 // rates a few) waits for it, checking each second, for at most MaxYield of
-// wall time. The first sweep also waits for the subscription, so that a
+// wall time (looking every 50 ms). The first sweep also waits for the subscription, so that a
 // backlog the broker kept during a restart goes first. Ingest acks only
 // after the history write, and on SQLite the sweep shares that writer's
 // connection; the sweep's work is days ahead of its due dates.
 const (
 	YieldInflight = 100
 	MaxYield      = time.Minute
+	yieldPoll     = 50 * time.Millisecond // how often a yielding sweep looks
 )
 
 // catchingUp says whether ingest is draining a backlog (or, before the
