@@ -595,6 +595,9 @@ func (m *maint) Sweep(ctx context.Context) error {
 	if err := m.clearOverdue(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
+	if err := m.workOrderCosts(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
 	if err := m.loadInProgress(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -772,6 +775,42 @@ func (m *maint) clearOverdue(ctx context.Context, now time.Time) error {
 	for _, a := range open {
 		if !overdue[a.Lift] {
 			m.engine.ClearSupervision(a.Lift, maintenance.EventOverdue, "no overdue work order left")
+		}
+	}
+	return nil
+}
+
+// costWindow bounds the orders whose costs a sweep posts: signed orders due
+// in the last 30 days or later (a visit is signed near its due date; an
+// order signed later than that is posted by hand).
+const costWindow = 30 * 24 * time.Hour
+
+// workOrderCosts posts the parts and labour of every signed order (completed,
+// unverified or verified) as an expense of its lift's fund, dated the day it
+// was signed, as the demo's history does ("who benefits pays"). Posting is
+// idempotent on the order number, so every sweep may try again; a lift with
+// no households yet is skipped and tried again next sweep.
+func (m *maint) workOrderCosts(ctx context.Context, now time.Time) error {
+	ws, err := m.Maintenance.Store.WorkOrders(ctx, maintenance.Filter{DueFrom: now.Add(-costWindow), States: []maintenance.State{
+		maintenance.StateCompleted, maintenance.StateUnverified, maintenance.StateVerified}})
+	if err != nil {
+		return fmt.Errorf("signed work orders: %w", err)
+	}
+	for _, w := range ws {
+		fen := w.PartsFen + w.LabourFen
+		if fen <= 0 || w.CompletedAt == nil {
+			continue
+		}
+		_, err := m.Fund.PostExpenseOn(ctx, "system:maintenance", fund.ExpenseInput{Lift: w.Lift,
+			Ref:       fund.SourceRef{Category: fund.CatWorkOrder, ID: strconv.FormatInt(w.ID, 10)},
+			AmountFen: fen, Date: civil.Of(*w.CompletedAt), BankRef: strconv.FormatInt(w.ID, 10),
+			Reason: fmt.Sprintf("work order %d (%s): parts %s, labour %s yuan", w.ID, w.Kind, fund.FormatYuan(w.PartsFen), fund.FormatYuan(w.LabourFen))})
+		if errors.Is(err, fund.ErrNoShares) {
+			m.log.Warn("work order cost not posted: the lift's fund has no households", "order", w.ID, "lift", w.Lift)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("post the cost of work order %d: %w", w.ID, err)
 		}
 	}
 	return nil
