@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -176,4 +177,27 @@ func clockHandler(d Deps) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(v)
 	})
+}
+
+var i18nKey = regexp.MustCompile(`'([a-z_]+\.[a-z_.]+)':`)
+
+// Labels are the keys of the pages' strings in Simplified Chinese and in
+// English (web/assets/js/i18n.js), for tests elsewhere that check every
+// code the Go code defines (alert types, fault codes, door and mode
+// values) has a label in both languages.
+func Labels() (zh, en map[string]bool) {
+	src, _ := files.ReadFile("assets/js/i18n.js")
+	s := string(src)
+	zhAt, enAt := strings.Index(s, "\n  zh: {"), strings.Index(s, "\n  en: {")
+	if zhAt < 0 || enAt < zhAt {
+		return map[string]bool{}, map[string]bool{}
+	}
+	keys := func(part string) map[string]bool {
+		out := map[string]bool{}
+		for _, m := range i18nKey.FindAllStringSubmatch(part, -1) {
+			out[m[1]] = true
+		}
+		return out
+	}
+	return keys(s[zhAt:enAt]), keys(s[enAt:])
 }

@@ -221,7 +221,10 @@ export function stream(url, names, on, status = () => {}, reopened = () => {}) {
 export function liveBadge(ok) {
   const live = document.getElementById('live');
   if (!live) return;
-  live.textContent = ok ? t('common.live') : t('common.offline_stream');
+  // data-i18n: a language switch re-labels it (applyI18n) without waiting
+  // for the stream's next change.
+  live.dataset.i18n = ok ? 'common.live' : 'common.offline_stream';
+  live.textContent = t(live.dataset.i18n);
   live.classList.toggle('down', !ok);
 }
 
@@ -248,10 +251,14 @@ export function liftState(l) {
   return 'idle';
 }
 
+// faultName is a fault code of the telemetry catalogue in words (the code
+// itself for one the pages do not know).
+export const faultName = (code) => t('fault.' + code);
+
 // alertTitle is an alert's type in words.
 export function alertTitle(type) {
-  if (type.startsWith('fault.')) return t('type.fault', { code: type.slice(6) });
-  if (type.startsWith('repeated_fault.')) return t('type.repeated_fault', { code: type.slice(15) });
+  if (type.startsWith('fault.')) return t('type.fault', { code: faultName(type.slice(6)) });
+  if (type.startsWith('repeated_fault.')) return t('type.repeated_fault', { code: faultName(type.slice(15)) });
   return t('type.' + type);
 }
 
