@@ -102,7 +102,12 @@ export async function api(path, { method = 'GET', body, headers = {}, raw = fals
   const ct = res.headers.get('Content-Type') || '';
   if (ct.includes('json')) data = await res.json().catch(() => null);
   if (res.status === 401 && !noLogin) { toLogin(); throw new ApiError(401, data); }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    const ra = res.headers.get('Retry-After');
+    if (ra !== null && /^\d+$/.test(ra.trim())) err.retryAfter = Number(ra.trim()); // seconds
+    throw err;
+  }
   return { data, headers: res.headers };
 }
 
