@@ -79,6 +79,31 @@ func Register(r Router, d Deps) {
 	assets, _ := fs.Sub(files, "assets")
 	r.Handle("GET /assets/{path...}", api.Guard{Public: true}, assetHandler(assets))
 	r.Handle("GET /web/clock", api.Guard{Action: identity.ReadAlert}, clockHandler(d))
+	if nf, ok := r.(notFoundRouter); ok {
+		page, err := files.ReadFile("pages/notfound.html")
+		if err != nil {
+			panic("web: missing page notfound.html") // embedded at build time
+		}
+		nf.HandleNotFound(NotFound(page))
+	}
+}
+
+// notFoundRouter is a Router that can answer a browser's unknown path with
+// a page (the API server: unknown /api/ paths stay JSON).
+type notFoundRouter interface {
+	HandleNotFound(h http.Handler)
+}
+
+// NotFound answers 404 with the "page not found" page: two languages (it
+// runs no script), a link home.
+func NotFound(page []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		headers(w)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(page)
+	})
 }
 
 // headers are the security headers of every page and asset. The server's
