@@ -440,8 +440,20 @@ func TestWebBoardRescue(t *testing.T) {
 		t.Errorf("English card: %q", got)
 	}
 	screenshot(t, a, "board-en")
-	do(t, a, "resolve",
+	// Resolve: "all passengers out" starts unticked (the manager confirms
+	// it deliberately), and the form warns while the lift still reports
+	// the entrapment (the fault was never cleared).
+	do(t, a, "resolve: the form",
 		chromedp.Click(chromedp.CSS(card+` button[data-action="resolve"]`)),
+		chromedp.WaitVisible(chromedp.CSS(card+` button[data-confirm="resolve"]`)))
+	if ticked := run1(t, a, "released ticked?", chromedp.Evaluate[bool](`document.querySelector('.card[data-type="entrapment"] input[name="released"]').checked`)); ticked {
+		t.Errorf("the resolve form starts with the passengers released ticked")
+	}
+	if got := text(t, a, card+" .confirm .still"); !strings.Contains(got, "entrapment") {
+		t.Errorf("the resolve form's warning is %q, want that the lift still reports the entrapment", got)
+	}
+	do(t, a, "resolve",
+		chromedp.Click(chromedp.CSS(card+` input[name="released"]`)),
 		chromedp.Click(chromedp.CSS(card+` button[data-confirm="resolve"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(card)))
 	final := s.alert(t, id)
@@ -470,7 +482,7 @@ func TestWebContractorVisit(t *testing.T) {
 	s.login(t, ctx, "tech1", "/work-orders")
 	do(t, ctx, "the lists", chromedp.WaitVisible(chromedp.CSS(`#overdue li`)), chromedp.WaitVisible(chromedp.CSS(`#today li`)))
 	id := run1(t, ctx, "a visit to start", chromedp.Evaluate[string](
-		`((document.querySelector('#overdue li[data-state="assigned"]') || document.querySelector('#today li[data-state="assigned"]') || {}).dataset || {}).wo || ''`))
+		`(([...document.querySelectorAll('#overdue li[data-state="assigned"], #today li[data-state="assigned"]')].find(e => e.textContent.includes('逸仙小区')) || {}).dataset || {}).wo || ''`)) // an estate mgr1 manages (the sign-off below)
 	if id == "" {
 		t.Fatalf("no assigned visit among today's and the overdue:\n%s", text(t, ctx, "main"))
 	}
@@ -491,6 +503,10 @@ func TestWebContractorVisit(t *testing.T) {
 
 	do(t, ctx, "open #"+id, chromedp.Click(chromedp.CSS(`li[data-wo="`+id+`"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#start button`)))
+	// The technician is typed, not the account's name.
+	if v := run1(t, ctx, "technician prefilled?", chromedp.Evaluate[string](`document.getElementById('technician').value`)); v != "" {
+		t.Errorf("the technician field starts as %q, want empty", v)
+	}
 	tech := "张师傅 " + xss
 	do(t, ctx, "start", chromedp.SetValue(chromedp.CSS("#technician"), tech), chromedp.Click(chromedp.CSS("#start button")),
 		chromedp.WaitVisible(chromedp.CSS(`.wo-state[data-state="in_progress"]`)), chromedp.WaitVisible(chromedp.CSS("#save")))
@@ -499,6 +515,24 @@ func TestWebContractorVisit(t *testing.T) {
 	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
 	if wo.State != "in_progress" || wo.Technician != tech || len(wo.Checklist) == 0 {
 		t.Fatalf("after start: state %s, technician %q, %d checklist items", wo.State, wo.Technician, len(wo.Checklist))
+	}
+	// A test item saved as pass without a value: the API's 400 (results[0].value)
+	// shows next to that item, in Chinese, highlighted.
+	var testItem string
+	for _, it := range wo.Checklist {
+		if it.Needs {
+			testItem = it.Code
+			break
+		}
+	}
+	if testItem == "" {
+		t.Fatal("the visit's checklist has no test item")
+	}
+	bad := `#items li[data-item="` + testItem + `"]`
+	do(t, ctx, "save a test item without a value", chromedp.Click(chromedp.CSS(bad+` input[value="pass"]`), chromedp.NodeReady),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS(bad+`.invalid .itemerr`)))
+	if got := text(t, ctx, bad+" .itemerr"); !strings.Contains(got, "需填写测量值或照片编号") {
+		t.Errorf("the item's error is %q, want the need for a value or photo in Chinese", got)
 	}
 	// Every item: pass; a test item also gets a measured value and a photo.
 	var acts []chromedp.Action[chromedp.Void]
@@ -564,6 +598,25 @@ func TestWebContractorVisit(t *testing.T) {
 		t.Errorf("the work order is %d px wide on a 360-px phone", width)
 	}
 	screenshot(t, ctx, "phone-work-order-done-zh")
+
+	// The manager finds it under "awaiting sign-off" and accepts in two
+	// taps: the first only asks.
+	m := browser(t, 1280, 900)
+	s.login(t, m, "mgr1", "/work-orders")
+	do(t, m, "awaiting sign-off", chromedp.WaitVisible(chromedp.CSS(`#signoff li[data-wo="`+id+`"]`)))
+	do(t, m, "open it", chromedp.Click(chromedp.CSS(`#signoff li[data-wo="`+id+`"] a`)), chromedp.WaitVisible(chromedp.CSS("#accept")),
+		chromedp.Click(chromedp.CSS("#accept")), chromedp.WaitVisible(chromedp.CSS("#signmsg .msg")))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.State != "unverified" {
+		t.Fatalf("one tap on accept changed the order to %s", wo.State)
+	}
+	// An unverified visit is accepted with a note (the API asks for one).
+	do(t, m, "accept", chromedp.SendKeys(chromedp.CSS("#signnote"), "现场照片已核对"), chromedp.Click(chromedp.CSS("#accept")),
+		chromedp.WaitVisible(chromedp.CSS(`.wo-state[data-state="verified"]`)))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.State != "verified" {
+		t.Fatalf("after the second tap the order is %s, want verified", wo.State)
+	}
 }
 
 // TestWebOwner: an owner logs in and sees their lift and their household's
@@ -641,6 +694,14 @@ func TestWebOwner(t *testing.T) {
 	do(t, ctx, "owner page again", chromedp.Navigate(s.base+"/owner"), chromedp.WaitVisible(chromedp.CSS("#name")))
 	if loc := run1(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/login?next=%2Fowner") {
 		t.Errorf("the owner's page without a session went to %s, want /login?next=%%2Fowner", loc)
+	}
+	// An unknown page is a page, not the API's JSON.
+	do(t, ctx, "unknown page", chromedp.Navigate(s.base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("a#home")))
+	if got := text(t, ctx, "h1"); got != "页面不存在" {
+		t.Errorf("unknown page heading %q", got)
+	}
+	if href := attr(t, ctx, "a#home", "href"); href != "/" {
+		t.Errorf("unknown page links to %q, want /", href)
 	}
 	w.noDialogs(t)
 }
