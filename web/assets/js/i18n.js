@@ -22,7 +22,7 @@ export const strings = {
     'board.notices': '监督提示（{n} 条）', 'board.notices_hint': '合同、工单、检验与资金的提示，不是救援告警；在监督页处理。',
     'login.limited_msg': '尝试次数过多：{msg}', 'login.limited_min': '尝试次数过多，请 {m} 分钟后再试',
     'wo.signoff_due': '待验收', 'wo.confirm_accept': '确认验收此工单？', 'wo.item_error': '此项：{msg}',
-    'sup.show_all': '显示全部 {n} 台', 'sup.showing': '显示 {n} / {total} 台',
+    'sup.show_all': '显示全部 {n} 台', 'sup.days_left': '剩 {n} 天（至 {d}）', 'sup.showing': '显示 {n} / {total} 台',
 
     'app.name': '加装电梯监控',
     'nav.board': '告警看板', 'nav.fleet': '电梯总览', 'nav.workorders': '维保工单', 'nav.supervision': '监督与报表',
@@ -113,7 +113,7 @@ export const strings = {
     'board.notices': 'Supervision notices ({n})', 'board.notices_hint': 'Contracts, work orders, inspections and the fund: not rescue alerts; handled on the supervision page.',
     'login.limited_msg': 'Too many attempts: {msg}', 'login.limited_min': 'Too many attempts, try again in {m} minutes',
     'wo.signoff_due': 'Awaiting sign-off', 'wo.confirm_accept': 'Accept this work order?', 'wo.item_error': 'This item: {msg}',
-    'sup.show_all': 'Show all {n} lifts', 'sup.showing': 'Showing {n} of {total} lifts',
+    'sup.show_all': 'Show all {n} lifts', 'sup.days_left': '{n} days left (to {d})', 'sup.showing': 'Showing {n} of {total} lifts',
 
     'app.name': 'liftwatch',
     'nav.board': 'Alert board', 'nav.fleet': 'Fleet', 'nav.workorders': 'Work orders', 'nav.supervision': 'Supervision',

@@ -132,7 +132,9 @@ async function events(estate) {
     el.replaceChildren(...(list.length ? list.slice(0, 100).map((e) => h('li', { dataset: { kind: e.kind } },
       h('b', { text: t('sup.kind.' + e.kind) }), ' ', h('a', { text: e.lift, attrs: { href: '/lifts/' + encodeURIComponent(e.lift) } }),
       e.work_order ? h('span', {}, ' · ', h('a', { text: '#' + e.work_order, attrs: { href: '/work-orders/' + e.work_order } })) : null,
-      h('span', { class: 'muted', text: ` ${fmtTime(e.at)} ${e.contractor || ''}` }), h('div', { text: e.summary || '' })))
+      h('span', { class: 'muted', text: ` ${fmtTime(e.at)} ${e.contractor || ''}` }),
+      typeof e.days_left === 'number' ? h('span', { class: 'badge', text: t('sup.days_left', { n: e.days_left, d: e.covered_until || '' }) }) : null,
+      h('div', { text: e.summary || '' })))
       : [h('li', { class: 'muted', text: t('common.none') })]));
   } catch (e) { el.replaceChildren(h('li', { class: 'muted', text: errorText(e) })); }
 }
