@@ -727,13 +727,15 @@ func (e *Engine) Silences() []Silence {
 	return e.silences.List()
 }
 
-// LiftAlerts reports a lift's open alerts and whether it is flagged unsafe:
-// an open critical fault alert, which only a technician resolving it clears.
+// LiftAlerts reports a lift's open alerts about how it works (rescues,
+// faults, offline: not the supervision notices about its paperwork, which
+// say nothing of whether it runs) and whether it is flagged unsafe: an open
+// critical fault alert, which only a technician resolving it clears.
 func (e *Engine) LiftAlerts(lift string) (open int, unsafe bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k, a := range e.open {
-		if k.lift != lift {
+		if k.lift != lift || strings.HasPrefix(a.Type, TypeSupervisionPrefix) {
 			continue
 		}
 		open++

@@ -290,6 +290,15 @@ func TestCriticalFaultsAlertAtOnceAndStayUntilResolved(t *testing.T) {
 		if _, unsafe := r.e.LiftAlerts(lift); unsafe {
 			t.Fatalf("%s: still unsafe after the technician resolved it", c)
 		}
+		// A notice about the lift's paperwork says nothing of whether
+		// it runs: it is not one of the lift's open alerts.
+		if _, _, err := r.e.Supervise(alerts.Supervision{Key: "contract/" + lift, Kind: "contract_expiring", Lift: lift,
+			Summary: "contract ends in 10 days"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, unsafe := r.e.LiftAlerts(lift); n != 0 || unsafe {
+			t.Fatalf("%s: a supervision notice counts as an open alert (%d, unsafe %v)", c, n, unsafe)
+		}
 	}
 }
 

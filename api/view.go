@@ -61,8 +61,10 @@ type Lift struct {
 	Stale          int64  `json:"stale"`
 	SeqBackwards   bool   `json:"seq_backwards"`
 	SeqBackwardsAt string `json:"seq_backwards_at,omitempty"`
-	// OpenAlerts and Unsafe come from the alert engine; Unsafe is set by an
-	// open critical fault until a technician resolves it.
+	// OpenAlerts and Unsafe come from the alert engine: OpenAlerts counts
+	// alerts about how the lift works (rescues, faults, offline), not the
+	// supervision notices about its paperwork; Unsafe is set by an open
+	// critical fault until a technician resolves it.
 	OpenAlerts int     `json:"open_alerts"`
 	Unsafe     bool    `json:"unsafe"`
 	Status     *Status `json:"status,omitempty"`

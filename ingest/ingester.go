@@ -253,6 +253,10 @@ func (ing *Ingester) DeadLetters() *DeadLetters { return ing.dead }
 // Spool is the durable spool.
 func (ing *Ingester) Spool() *Spool { return ing.spool }
 
+// Unacked is the number of messages received and not yet acknowledged:
+// near zero at live rates, up to MaxUnacked while a backlog drains.
+func (ing *Ingester) Unacked() int64 { return ing.unacked.Load() }
+
 func (ing *Ingester) now() time.Time { return ing.cfg.Clock() }
 
 func (ing *Ingester) shardOf(lift string) int {

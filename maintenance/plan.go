@@ -20,6 +20,10 @@ type Usage struct {
 	TripsPerDay      float64 // mean over the counters' recent window
 	DoorCyclesPerDay float64
 	RunHoursPerDay   float64
+	// Days is how many days the means cover (from the oldest counter
+	// reading in the window to the newest); fewer than the policy's
+	// MinUsageDays and on-demand falls back to periodic.
+	Days float64
 	// Health over the last 90 days.
 	Faults90, Alarms90, Entrapments90, Callouts90 int
 }
@@ -147,6 +151,8 @@ func (p *Policy) ComputePlan(in *PlanInput) Plan {
 	if in.WantOnDemand {
 		if why := in.Qual.reason(); why != "" {
 			pl.Basis.Fallback = why
+		} else if in.Usage.Days < float64(p.OnDemand.MinUsageDays) {
+			pl.Basis.Fallback = fmt.Sprintf("usage measured over %.1f days, needs %d", in.Usage.Days, p.OnDemand.MinUsageDays)
 		} else {
 			pl.Mode = OnDemand
 			pl.IntervalDays, pl.Basis = p.OnDemand.OnDemandDays(in.Usage)

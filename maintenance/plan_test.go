@@ -78,7 +78,7 @@ func TestPeriodicPlanLevels(t *testing.T) {
 		}
 	}
 	// On-demand refused names every missing condition and stays periodic.
-	in := PlanInput{Baseline: base, WantOnDemand: true, Qual: Qualification{Insured: true}, Usage: Usage{TripsPerDay: 10}}
+	in := PlanInput{Baseline: base, WantOnDemand: true, Qual: Qualification{Insured: true}, Usage: Usage{TripsPerDay: 10, Days: 30}}
 	pl := p.ComputePlan(&in)
 	if pl.Mode != Periodic || pl.Due != base+15 || pl.Basis.String() != "periodic every 15 days: on-demand refused (monitoring not online, contractor not in good standing)" {
 		t.Errorf("unqualified on-demand: %+v %q", pl, pl.Basis)
@@ -87,6 +87,13 @@ func TestPeriodicPlanLevels(t *testing.T) {
 	pl = p.ComputePlan(&in)
 	if pl.Mode != OnDemand || pl.IntervalDays != 56 || pl.Due != base+56 || pl.Level != HalfMonthly {
 		t.Errorf("qualified on-demand: %+v (%s)", pl, pl.Basis)
+	}
+	// Qualified, but its usage is measured over less than min_usage_days:
+	// periodic, saying so.
+	in.Usage.Days = 2.5
+	pl = p.ComputePlan(&in)
+	if pl.Mode != Periodic || pl.Due != base+15 || pl.Basis.String() != "periodic every 15 days: on-demand refused (usage measured over 2.5 days, needs 7)" {
+		t.Errorf("on-demand with 2.5 days of usage: %+v %q", pl, pl.Basis)
 	}
 }
 
@@ -99,7 +106,7 @@ func TestPlansNeverExceedMaxima(t *testing.T) {
 	for lift := 0; lift < 200; lift++ {
 		base := Date(2027, 1, 1) - Day(r.IntN(15))
 		in := PlanInput{Baseline: base, WantOnDemand: lift%2 == 1, Qual: Qualification{true, true, true},
-			Usage: Usage{TripsPerDay: r.Float64() * 200, Faults90: r.IntN(3)}}
+			Usage: Usage{TripsPerDay: r.Float64() * 200, Faults90: r.IntN(3), Days: 30}}
 		var visits []Visit
 		for step := 0; ; step++ {
 			if step > 3*365 {
@@ -238,7 +245,7 @@ func BenchmarkRecomputeCity(b *testing.B) {
 			{base - Day(r.IntN(180)), SemiAnnual}, {base - Day(r.IntN(365)), Annual}}
 		ins[i] = PlanInput{Baseline: base - 400, Last: LastByLevel(visits), WantOnDemand: i%5 == 0,
 			Qual:  Qualification{true, i%10 != 0, true},
-			Usage: Usage{TripsPerDay: 60 + r.Float64()*90, DoorCyclesPerDay: 80 + r.Float64()*100, RunHoursPerDay: r.Float64(), Faults90: r.IntN(3)}}
+			Usage: Usage{TripsPerDay: 60 + r.Float64()*90, DoorCyclesPerDay: 80 + r.Float64()*100, RunHoursPerDay: r.Float64(), Faults90: r.IntN(3), Days: 30}}
 	}
 	plans := make([]Plan, n)
 	b.ReportAllocs()

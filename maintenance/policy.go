@@ -39,6 +39,11 @@ type OnDemandPolicy struct {
 	CalloutPoints    float64 `json:"callout_points" yaml:"callout_points"`
 	EntrapmentPoints float64 `json:"entrapment_points" yaml:"entrapment_points"`
 	HealthZeroPoints float64 `json:"health_zero_points" yaml:"health_zero_points"`
+	// UsageWindowDays: the daily means are taken over the counters of
+	// this many days; MinUsageDays: with fewer days measured the lift
+	// stays periodic (its usage is not known yet).
+	UsageWindowDays int `json:"usage_window_days" yaml:"usage_window_days"`
+	MinUsageDays    int `json:"min_usage_days" yaml:"min_usage_days"`
 }
 
 // MeterRule services a component every Every counts of a counter.
@@ -93,6 +98,7 @@ func DefaultPolicy() Policy {
 			FloorDays: 10, CeilingDays: 60,
 			RefTripsPerDay: 150, RefDoorCyclesPerDay: 195, RefRunHoursPerDay: 0.75,
 			FaultPoints: 1, AlarmPoints: 0.5, CalloutPoints: 2, EntrapmentPoints: 4, HealthZeroPoints: 10,
+			UsageWindowDays: 30, MinUsageDays: 7,
 		},
 		CorrectiveWithin:    24 * time.Hour,
 		InspectionLeadDays:  31,
@@ -127,6 +133,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("on_demand ref_trips_per_day, ref_door_cycles_per_day and ref_run_hours_per_day must be positive")
 	case o.FaultPoints < 0 || o.AlarmPoints < 0 || o.CalloutPoints < 0 || o.EntrapmentPoints < 0 || o.HealthZeroPoints <= 0:
 		return fmt.Errorf("on_demand points must not be negative and health_zero_points must be positive")
+	case o.MinUsageDays < 0 || o.UsageWindowDays < 1 || o.UsageWindowDays > 90 || o.MinUsageDays > o.UsageWindowDays:
+		return fmt.Errorf("on_demand usage_window_days %d and min_usage_days %d: want 0 ≤ min ≤ window ≤ 90, window ≥ 1", o.UsageWindowDays, o.MinUsageDays)
 	case p.CorrectiveWithin <= 0:
 		return fmt.Errorf("corrective_within must be positive")
 	case p.InspectionLeadDays < 0:

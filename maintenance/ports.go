@@ -29,6 +29,13 @@ type Store interface {
 	MarkDelivered(ctx context.Context, key string, at time.Time) error
 }
 
+// BatchStore is a Store that can insert many orders in one transaction
+// (CreateWorkOrder's rule for each); the sweep uses it when the store has
+// it, so that a sweep that plans many orders commits once.
+type BatchStore interface {
+	CreateWorkOrders(ctx context.Context, ws []*WorkOrder) (created []bool, err error)
+}
+
 // Filter selects work orders; zero fields select everything.
 type Filter struct {
 	Lift       string

@@ -40,8 +40,24 @@ type Service struct {
 	// "work in progress" inhibition current with it). It must not block.
 	Changed func(w *WorkOrder)
 
-	mu    sync.Mutex
-	latch map[string]int64 // lift/component → last meter cycle ordered
+	mu       sync.Mutex
+	latch    map[string]int64 // lift/component → last meter cycle ordered
+	recorded map[string]bool  // overdue event keys stored by this process
+}
+
+func (s *Service) wasRecorded(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recorded[key]
+}
+
+func (s *Service) markRecorded(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded == nil {
+		s.recorded = map[string]bool{}
+	}
+	s.recorded[key] = true
 }
 
 func (s *Service) log() *slog.Logger {
@@ -101,6 +117,7 @@ func (s *Service) Sweep(ctx context.Context, lifts []LiftInfo) (SweepResult, err
 	if err != nil {
 		return res, fmt.Errorf("open work orders: %w", err)
 	}
+	var routine []*WorkOrder // created together at the end
 	openRoutine := make(map[string]bool)
 	for _, w := range open {
 		if w.Kind == KindRoutine {
@@ -117,11 +134,16 @@ func (s *Service) Sweep(ctx context.Context, lifts []LiftInfo) (SweepResult, err
 		}
 		if w.Overdue(now) {
 			res.Overdue++
-			if _, err := s.Store.RecordEvent(ctx, SupervisionEvent{Key: fmt.Sprintf("overdue/%d", w.ID), Kind: EventOverdue,
+			key := fmt.Sprintf("overdue/%d", w.ID)
+			if s.wasRecorded(key) {
+				continue // recorded by an earlier sweep of this process: no write
+			}
+			if _, err := s.Store.RecordEvent(ctx, SupervisionEvent{Key: key, Kind: EventOverdue,
 				Lift: w.Lift, Estate: w.Estate, Contractor: w.Contractor, WorkOrder: w.ID, At: now,
 				Summary: fmt.Sprintf("%s work order %d due %s is not done", w.Kind, w.ID, w.Due.In(Shanghai).Format(time.DateTime))}); err != nil {
 				return res, err
 			}
+			s.markRecorded(key)
 		}
 	}
 	for _, l := range lifts {
@@ -142,11 +164,10 @@ func (s *Service) Sweep(ctx context.Context, lifts []LiftInfo) (SweepResult, err
 				NeedKey:     fmt.Sprintf("routine/%s/after/%s", l.ID, cycle),
 				Reason:      fmt.Sprintf("%s visit due %s: %s", pl.Level, pl.Due, pl.Basis),
 				WindowStart: (pl.Due - Day(p.RoutineLeadDays)).Start(), Due: pl.Due.End()}
-			if ok, err := s.create(ctx, w, now); err != nil {
+			if err := s.prepare(ctx, w, now); err != nil {
 				return res, err
-			} else if ok {
-				res.Created++
 			}
+			routine = append(routine, w)
 		}
 		if l.CertExpiry != 0 {
 			n, err := s.inspection(ctx, l, p, now)
@@ -156,8 +177,42 @@ func (s *Service) Sweep(ctx context.Context, lifts []LiftInfo) (SweepResult, err
 			res.Created += n
 		}
 	}
+	n, err := s.insert(ctx, routine)
+	res.Created += n
+	if err != nil {
+		return res, err
+	}
 	res.Events, res.Deliveries = s.Deliver(ctx)
 	return res, nil
+}
+
+// insert stores prepared orders, in one transaction if the store can
+// (BatchStore), and tells of those created.
+func (s *Service) insert(ctx context.Context, ws []*WorkOrder) (int, error) {
+	var created []bool
+	if b, ok := s.Store.(BatchStore); ok {
+		var err error
+		if created, err = b.CreateWorkOrders(ctx, ws); err != nil {
+			return 0, fmt.Errorf("create %d work orders: %w", len(ws), err)
+		}
+	} else {
+		created = make([]bool, len(ws))
+		for i, w := range ws {
+			var err error
+			if created[i], err = s.Store.CreateWorkOrder(ctx, w); err != nil {
+				return 0, fmt.Errorf("create work order %s: %w", w.NeedKey, err)
+			}
+		}
+	}
+	n := 0
+	for i, w := range ws {
+		if created[i] {
+			n++
+			s.changed(w)
+			s.log().Info("work order created", "id", w.ID, "lift", w.Lift, "kind", w.Kind, "need", w.NeedKey, "due", w.Due, "contractor", w.Contractor)
+		}
+	}
+	return n, nil
 }
 
 // inspection plans the periodic inspection of a lift's certificate: one
@@ -194,12 +249,11 @@ func (s *Service) inspection(ctx context.Context, l LiftInfo, p *Policy, now tim
 	return created, nil
 }
 
-// create assigns w to the lift's contractor now (planned if none) and
-// inserts it unless its need already has a live order.
-func (s *Service) create(ctx context.Context, w *WorkOrder, now time.Time) (bool, error) {
+// prepare assigns w to the lift's contractor now (planned if none).
+func (s *Service) prepare(ctx context.Context, w *WorkOrder, now time.Time) error {
 	c, err := s.Contractors.ContractorOf(ctx, w.Lift, now)
 	if err != nil {
-		return false, fmt.Errorf("contractor of %s: %w", w.Lift, err)
+		return fmt.Errorf("contractor of %s: %w", w.Lift, err)
 	}
 	w.CreatedAt, w.Contractor, w.State = now, c, StatePlanned
 	w.History = []Event{{At: now, Action: "created", Actor: "planner", To: StatePlanned, Note: w.Reason}}
@@ -207,6 +261,16 @@ func (s *Service) create(ctx context.Context, w *WorkOrder, now time.Time) (bool
 		w.State = StateAssigned
 		w.History = append(w.History, Event{At: now, Action: string(ActAssign), Actor: "planner", From: StatePlanned, To: StateAssigned, Note: c})
 	}
+	return nil
+}
+
+// create assigns w to the lift's contractor now (planned if none) and
+// inserts it unless its need already has a live order.
+func (s *Service) create(ctx context.Context, w *WorkOrder, now time.Time) (bool, error) {
+	if err := s.prepare(ctx, w, now); err != nil {
+		return false, err
+	}
+	c := w.Contractor
 	created, err := s.Store.CreateWorkOrder(ctx, w)
 	if err != nil {
 		return false, fmt.Errorf("create work order %s: %w", w.NeedKey, err)

@@ -58,20 +58,22 @@ func ParseJSON(b []byte) ([]Lift, error) {
 	return lifts, ValidateAll(lifts)
 }
 
-// CSVHeader is the column order of the CSV format.
+// CSVHeader is the column order of the CSV format. A file without the last
+// column (cert_expiry, added later) is read too: its certificates are unknown.
 var CSVHeader = []string{"id", "reg_code", "estate", "estate_name", "building", "unit", "address",
-	"landings", "half_landings", "rated_speed", "install_date", "property_manager", "contractor"}
+	"landings", "half_landings", "rated_speed", "install_date", "property_manager", "contractor", "cert_expiry"}
 
 // ParseCSV reads lifts from CSV with CSVHeader as its first row;
 // half_landings is a ';'-separated list.
 func ParseCSV(r io.Reader) ([]Lift, error) {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(CSVHeader)
+	cr.FieldsPerRecord = 0 // the header's count
 	rows, err := cr.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("parse CSV: %w", err)
 	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") {
+	if len(rows) == 0 || (strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") &&
+		strings.Join(rows[0], ",") != strings.Join(CSVHeader[:len(CSVHeader)-1], ",")) {
 		return nil, fmt.Errorf("CSV header must be %s", strings.Join(CSVHeader, ","))
 	}
 	lifts := make([]Lift, 0, len(rows)-1)
@@ -79,6 +81,9 @@ func ParseCSV(r io.Reader) ([]Lift, error) {
 		line := i + 2
 		l := Lift{ID: row[0], RegCode: row[1], Estate: row[2], EstateName: row[3], Building: row[4],
 			Unit: row[5], Address: row[6], InstallDate: row[10], PropertyManager: row[11], Contractor: row[12]}
+		if len(row) > 13 {
+			l.CertExpiry = row[13]
+		}
 		if l.Landings, err = strconv.Atoi(row[7]); err != nil {
 			return nil, fmt.Errorf("line %d: landings %q is not an integer", line, row[7])
 		}
@@ -112,7 +117,7 @@ func WriteCSV(w io.Writer, lifts []Lift) error {
 		}
 		if err := cw.Write([]string{l.ID, l.RegCode, l.Estate, l.EstateName, l.Building, l.Unit, l.Address,
 			strconv.Itoa(l.Landings), strings.Join(hl, ";"), strconv.FormatFloat(l.RatedSpeed, 'f', -1, 64),
-			l.InstallDate, l.PropertyManager, l.Contractor}); err != nil {
+			l.InstallDate, l.PropertyManager, l.Contractor, l.CertExpiry}); err != nil {
 			return err
 		}
 	}

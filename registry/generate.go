@@ -9,6 +9,11 @@ import (
 // JiangwanSeed is the seed of the shipped Jiangwan fleet.
 const JiangwanSeed = 20261124
 
+// JiangwanAsOf is the day the shipped fleet's inspection certificates are
+// dated from (CertExpiry): a few expire within a month of it, one has
+// lapsed, the rest run up to a year.
+var JiangwanAsOf = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+
 // JiangwanSize is the number of retrofitted lifts in Jiangwan Town
 // subdistrict (built, in use or under review).
 const JiangwanSize = 297
@@ -78,7 +83,39 @@ func Generate(seed uint64) []Lift {
 			})
 		}
 	}
+	certify(lifts, seed, JiangwanAsOf)
 	return lifts
+}
+
+// certify dates the lifts' inspection certificates as of asOf. Lifts are
+// inspected once a year (TSG T7001), so a certificate expires on the
+// anniversary of the acceptance inspection (the install date) next after
+// asOf. Of the lifts whose anniversary falls within 31 days, about one in
+// four has not been re-inspected yet (its reminder is due); the others were
+// inspected early, on their application, in the last three weeks (a year from
+// then). The first lift installed more than two years before asOf has
+// lapsed 9 days ago. A separate random stream keeps the other fields of
+// the fleet as they were before certificates were added.
+func certify(lifts []Lift, seed uint64, asOf time.Time) {
+	r := rand.New(rand.NewPCG(seed^0x5eed, seed))
+	lapsed := false
+	for i := range lifts {
+		inst, err := time.Parse(time.DateOnly, lifts[i].InstallDate)
+		if err != nil {
+			continue
+		}
+		exp := time.Date(asOf.Year(), inst.Month(), inst.Day(), 0, 0, 0, 0, time.UTC)
+		for !exp.After(asOf) {
+			exp = exp.AddDate(1, 0, 0)
+		}
+		if exp.Before(asOf.AddDate(0, 0, 32)) && r.IntN(4) != 0 {
+			exp = asOf.AddDate(1, 0, -r.IntN(21))
+		}
+		if !lapsed && inst.Before(asOf.AddDate(-2, 0, 0)) {
+			exp, lapsed = asOf.AddDate(0, 0, -9), true
+		}
+		lifts[i].CertExpiry = exp.Format(time.DateOnly)
+	}
 }
 
 // GenerateN makes a fleet of n lifts by repeating the Jiangwan estates with

@@ -28,6 +28,10 @@ type Lift struct {
 	InstallDate     string  `json:"install_date"`     // YYYY-MM-DD
 	PropertyManager string  `json:"property_manager"` // the appointed manager (物业托管)
 	Contractor      string  `json:"contractor"`       // maintenance contractor (维保单位)
+	// CertExpiry is the expiry date (YYYY-MM-DD) of the lift's inspection
+	// certificate (定期检验合格证, TSG T7001: renewed by a periodic
+	// inspection); "" unknown: no inspection planning for the lift.
+	CertExpiry string `json:"cert_expiry"`
 }
 
 // Validate checks one lift record and says precisely what is wrong.
@@ -50,6 +54,11 @@ func (l *Lift) Validate() error {
 	if l.InstallDate != "" {
 		if _, err := time.Parse(time.DateOnly, l.InstallDate); err != nil {
 			return fmt.Errorf("lift %s: install_date %q is not YYYY-MM-DD", l.ID, l.InstallDate)
+		}
+	}
+	if l.CertExpiry != "" {
+		if _, err := time.Parse(time.DateOnly, l.CertExpiry); err != nil {
+			return fmt.Errorf("lift %s: cert_expiry %q is not YYYY-MM-DD", l.ID, l.CertExpiry)
 		}
 	}
 	return nil

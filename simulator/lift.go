@@ -65,7 +65,7 @@ func newLift(s *Simulator, idx int, reg *registry.Lift, background bool) *lift {
 	rt := s.cfg.Rates
 	l := &lift{s: s, reg: reg, r: r, background: background,
 		tripsDay: rt.TripsPerDayMin + r.Float64()*(rt.TripsPerDayMax-rt.TripsPerDayMin),
-		boot:     int64(r.IntN(5)), floor: 1, doorZone: true, battery: 80 + r.IntN(21)}
+		boot:     s.cfg.BootBase + int64(r.IntN(5)), floor: 1, doorZone: true, battery: 80 + r.IntN(21)}
 	// Lifetime counters from the install date, so status looks like a lift
 	// that has been running.
 	if inst, err := time.Parse(time.DateOnly, reg.InstallDate); err == nil && s.cfg.Start.After(inst) {

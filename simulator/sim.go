@@ -85,6 +85,12 @@ type Config struct {
 	Root  string
 	Lifts []registry.Lift
 	Seed  uint64
+	// BootBase is added to every terminal's first boot counter: a
+	// simulation started again over data kept from an earlier one (the
+	// demo on a kept data directory) is every terminal restarted, so its
+	// boots must count on from the earlier ones (a larger base), or its
+	// messages repeat (lift, boot, seq) already seen.
+	BootBase int64
 	// Start is the virtual time of the first event (zero: now).
 	Start time.Time
 	// End stops the simulation at this virtual time (zero: never).

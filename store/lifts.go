@@ -25,13 +25,14 @@ func (r *Lifts) UpsertLifts(ctx context.Context, lifts []registry.Lift) error {
 	}
 	defer tx.Rollback()
 	q := r.db.Dialect.Rebind(`INSERT INTO lifts (id, reg_code, estate, estate_name, building, unit, address, landings,
-		half_landings, rated_speed, install_date, property_manager, contractor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		half_landings, rated_speed, install_date, property_manager, contractor, cert_expiry)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET reg_code = excluded.reg_code, estate = excluded.estate,
 		estate_name = excluded.estate_name, building = excluded.building, unit = excluded.unit,
 		address = excluded.address, landings = excluded.landings, half_landings = excluded.half_landings,
 		rated_speed = excluded.rated_speed, install_date = excluded.install_date,
-		property_manager = excluded.property_manager, contractor = excluded.contractor`)
+		property_manager = excluded.property_manager, contractor = excluded.contractor,
+		cert_expiry = excluded.cert_expiry`)
 	stmt, err := tx.PrepareContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("prepare upsert: %w", err)
@@ -43,7 +44,7 @@ func (r *Lifts) UpsertLifts(ctx context.Context, lifts []registry.Lift) error {
 			hl[i] = strconv.Itoa(h)
 		}
 		if _, err := stmt.ExecContext(ctx, l.ID, l.RegCode, l.Estate, l.EstateName, l.Building, l.Unit, l.Address,
-			l.Landings, strings.Join(hl, ";"), l.RatedSpeed, l.InstallDate, l.PropertyManager, l.Contractor); err != nil {
+			l.Landings, strings.Join(hl, ";"), l.RatedSpeed, l.InstallDate, l.PropertyManager, l.Contractor, l.CertExpiry); err != nil {
 			return fmt.Errorf("upsert lift %s: %w", l.ID, err)
 		}
 	}
@@ -56,7 +57,7 @@ func (r *Lifts) UpsertLifts(ctx context.Context, lifts []registry.Lift) error {
 // ListLifts returns every lift ordered by ID.
 func (r *Lifts) ListLifts(ctx context.Context) ([]registry.Lift, error) {
 	rows, err := r.db.SQL.QueryContext(ctx, `SELECT id, reg_code, estate, estate_name, building, unit, address, landings,
-		half_landings, rated_speed, install_date, property_manager, contractor FROM lifts ORDER BY id`)
+		half_landings, rated_speed, install_date, property_manager, contractor, cert_expiry FROM lifts ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list lifts: %w", err)
 	}
@@ -66,7 +67,7 @@ func (r *Lifts) ListLifts(ctx context.Context) ([]registry.Lift, error) {
 		var l registry.Lift
 		var hl string
 		if err := rows.Scan(&l.ID, &l.RegCode, &l.Estate, &l.EstateName, &l.Building, &l.Unit, &l.Address, &l.Landings,
-			&hl, &l.RatedSpeed, &l.InstallDate, &l.PropertyManager, &l.Contractor); err != nil {
+			&hl, &l.RatedSpeed, &l.InstallDate, &l.PropertyManager, &l.Contractor, &l.CertExpiry); err != nil {
 			return nil, fmt.Errorf("scan lift: %w", err)
 		}
 		if hl != "" {

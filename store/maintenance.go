@@ -119,38 +119,61 @@ func scanWorkOrder(s interface{ Scan(...any) error }) (*maintenance.WorkOrder, e
 
 // CreateWorkOrder inserts w unless a live order answers its need.
 func (r *Maintenance) CreateWorkOrder(ctx context.Context, w *maintenance.WorkOrder) (bool, error) {
-	args, err := woArgs(w)
+	created, err := r.CreateWorkOrders(ctx, []*maintenance.WorkOrder{w})
 	if err != nil {
 		return false, err
+	}
+	return created[0], nil
+}
+
+// CreateWorkOrders inserts each order unless a live order answers its need,
+// all in one transaction (a sweep's new orders: one commit, not one each,
+// on SQLite's single connection that the embedded history shares);
+// created[i] says whether ws[i] was inserted (and has its ID).
+func (r *Maintenance) CreateWorkOrders(ctx context.Context, ws []*maintenance.WorkOrder) ([]bool, error) {
+	created := make([]bool, len(ws))
+	if len(ws) == 0 {
+		return created, nil
 	}
 	tx, err := r.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	q := r.db.Dialect.Rebind
-	var id int64
-	err = tx.QueryRowContext(ctx, q(`INSERT INTO work_orders (`+woCols+`) VALUES (?`+strings.Repeat(`, ?`, len(args)-1)+`)
-		ON CONFLICT DO NOTHING RETURNING id`), args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("insert work order: %w", err)
-	}
-	if err := appendWOEvents(ctx, tx, q, id, 0, w.History); err != nil {
-		return false, err
-	}
-	if w.Kind == maintenance.KindRoutine && w.State.Done() {
-		if err := refreshRoutineLast(ctx, tx, q, w.Lift); err != nil {
-			return false, err
+	ids := make([]int64, len(ws))
+	for i, w := range ws {
+		args, err := woArgs(w)
+		if err != nil {
+			return nil, err
+		}
+		err = tx.QueryRowContext(ctx, q(`INSERT INTO work_orders (`+woCols+`) VALUES (?`+strings.Repeat(`, ?`, len(args)-1)+`)
+			ON CONFLICT DO NOTHING RETURNING id`), args...).Scan(&ids[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert work order %s: %w", w.NeedKey, err)
+		}
+		created[i] = true
+		if err := appendWOEvents(ctx, tx, q, ids[i], 0, w.History); err != nil {
+			return nil, err
+		}
+		if w.Kind == maintenance.KindRoutine && w.State.Done() {
+			if err := refreshRoutineLast(ctx, tx, q, w.Lift); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit work order: %w", err)
+		return nil, fmt.Errorf("commit work orders: %w", err)
 	}
-	w.ID = id
-	return true, nil
+	for i, w := range ws {
+		if created[i] {
+			w.ID = ids[i]
+		}
+	}
+	return created, nil
 }
 
 func appendWOEvents(ctx context.Context, tx *sql.Tx, q func(string) string, id int64, seq int, evs []maintenance.Event) error {

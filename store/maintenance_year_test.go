@@ -123,9 +123,9 @@ func TestSimulatedYear(t *testing.T) {
 		sessions := &yearSessions{m: map[string][]maintenance.Session{}}
 		sink := &yearSink{}
 		usage := yearUsage{
-			"L07": {TripsPerDay: 140, DoorCyclesPerDay: 170, RunHoursPerDay: 0.7, Faults90: 3, Callouts90: 1},
-			"L08": {TripsPerDay: 62, DoorCyclesPerDay: 75, RunHoursPerDay: 0.31},
-			"L09": {TripsPerDay: 40, DoorCyclesPerDay: 50, RunHoursPerDay: 0.2},
+			"L07": {TripsPerDay: 140, DoorCyclesPerDay: 170, RunHoursPerDay: 0.7, Faults90: 3, Callouts90: 1, Days: 30},
+			"L08": {TripsPerDay: 62, DoorCyclesPerDay: 75, RunHoursPerDay: 0.31, Days: 30},
+			"L09": {TripsPerDay: 40, DoorCyclesPerDay: 50, RunHoursPerDay: 0.2, Days: 30},
 		}
 		qual := yearQual{
 			"L07": {MonitoringOnline: true, Insured: true, ContractorGood: true},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -52,11 +53,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := app.Check(check); err != nil {
 		return startError(stderr, "demo", err)
 	}
-	simCfg, err := o.build(time.Now())
+	// A data directory kept from an earlier demo has that demo's backfill
+	// and live data already: this one goes live at once (a second backfill
+	// would lay another day over the same hours), and its terminals count
+	// their boots on from the earlier run's (boots are minutes since the
+	// epoch at start), as terminals restarted do.
+	kept := false
+	if cfg.Data.Dir != "" {
+		if _, err := os.Stat(filepath.Join(cfg.Data.Dir, "liftwatch.db")); err == nil {
+			kept = true
+			o.backfill = 0
+		}
+	}
+	start := time.Now()
+	simCfg, err := o.build(start)
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
 	}
+	simCfg.BootBase = start.Unix() / 60
 	if err := do.validate(simCfg); err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 2
@@ -140,6 +155,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
+	if kept {
+		fmt.Fprintf(stdout, "The data directory %s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", cfg.Data.Dir)
+	}
 	fmt.Fprint(stdout, accounts)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
 	ds.routes(a)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,10 +78,16 @@ type maint struct {
 	engine   *alerts.Engine
 	outbox   *alerts.Outbox
 	incident chan maintenance.Incident // bounded; the sweep reconciles what it drops
+	// inflight is ingest's messages received and not yet acked, subscribed
+	// whether the receiver holds its subscription (the sweep yields to a
+	// backlog: catchingUp).
+	inflight   func() int64
+	subscribed func() bool
 
 	mu         sync.Mutex
 	inProgress map[string]map[int64]bool // lift → orders in progress
 	saved      map[string]store.InspectionSession
+	counterDay map[string]string // lift → Shanghai day of its last saved counter snapshot
 	lastDaily  civil.Date
 	// contractFen is the yearly price of seeded contracts.
 	contractFen int64
@@ -93,13 +100,14 @@ type maint struct {
 // households on first start, and hooks maintenance to the alert engine.
 func (a *App) buildDomain(ctx context.Context, pol DomainPolicies) error {
 	m := &maint{log: a.log.With("component", "maintenance"), now: a.now, every: a.cfg.Maintenance.SweepInterval, db: a.db,
-		index: a.index, state: a.ing.State(), engine: a.engine, outbox: a.outbox,
+		index: a.index, state: a.ing.State(), inflight: a.ing.Unacked,
+		subscribed: func() bool { return a.rcv != nil && a.rcv.Ready() == nil }, engine: a.engine, outbox: a.outbox,
 		incident:   make(chan maintenance.Incident, 1024),
-		inProgress: map[string]map[int64]bool{}, saved: map[string]store.InspectionSession{}, contractFen: a.cfg.Maintenance.ContractFen}
+		inProgress: map[string]map[int64]bool{}, saved: map[string]store.InspectionSession{}, counterDay: map[string]string{}, contractFen: a.cfg.Maintenance.ContractFen}
 	m.Policies = pol
 	m.Trusteeship = trusteeship.NewService(a.db.Trusteeship(), a.now, pol.Trusteeship)
 	m.Fund = fund.NewService(a.db.Fund(), a.now, pol.Fund)
-	m.Maintenance = &maintenance.Service{Store: a.db.Maintenance(), Contractors: m, Qual: m, Sessions: m, Sink: m, Callouts: m,
+	m.Maintenance = &maintenance.Service{Store: a.db.Maintenance(), Contractors: m, Usage: m, Qual: m, Sessions: m, Sink: m, Callouts: m,
 		Policies: pol.Maintenance, Now: a.now, Log: m.log, Changed: m.changed}
 	m.Lift = m.liftInfo
 	m.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_maintenance_incidents_deferred_total",
@@ -189,8 +197,10 @@ func (m *maint) ContractorOf(ctx context.Context, lift string, at time.Time) (st
 	return c.Contractor, nil
 }
 
-// Qualification: monitoring online (live state), insured and contractor in
-// good standing (the contract on the day).
+// Qualification: monitoring online (the live state: the terminal reports
+// and has not gone silent), insured and contractor in good standing (the
+// contract on the day says so: trusteeship refuses an on-demand contract
+// without both; the manager's kind is not taken as insurance).
 func (m *maint) Qualification(ctx context.Context, lift string, at time.Time) (maintenance.Qualification, error) {
 	var q maintenance.Qualification
 	if l, ok := m.state.Get(lift); ok {
@@ -202,6 +212,74 @@ func (m *maint) Qualification(ctx context.Context, lift string, at time.Time) (m
 	}
 	q.Insured, q.ContractorGood = c.Insured, c.GoodStanding
 	return q, nil
+}
+
+// Usage is a lift's daily means over its estate's usage window, from the
+// stored counter snapshots (one a day, kept across restarts) and the live
+// counters, and its health from the alerts of the last 90 days
+// (docs/maintenance.md, "Usage and health").
+func (m *maint) Usage(ctx context.Context, lift string, at time.Time) (maintenance.Usage, error) {
+	est, _ := m.index.Estate(lift)
+	from := at.AddDate(0, 0, -m.Policies.Maintenance.For(est).OnDemand.UsageWindowDays)
+	snaps, err := m.db.Counters().Since(ctx, lift, from)
+	if err != nil {
+		return maintenance.Usage{}, err
+	}
+	var pts []liftstate.Counters
+	for _, c := range snaps {
+		if !c.At.After(at) {
+			pts = append(pts, liftstate.Counters{Trips: c.Trips, DoorCycles: c.DoorCycles, RunS: c.RunS, At: c.At})
+		}
+	}
+	if l, ok := m.state.Get(lift); ok && !l.Counters.At.Before(from) && !l.Counters.At.After(at) &&
+		(len(pts) == 0 || l.Counters.At.After(pts[len(pts)-1].At)) {
+		pts = append(pts, l.Counters)
+	}
+	u := dailyMeans(pts)
+	list, err := syncedRecords{m.db.Alerts(), m.outbox}.List(ctx, store.AlertFilter{Lift: lift, Since: at.AddDate(0, 0, -90), Until: at})
+	if err != nil {
+		return u, fmt.Errorf("alerts of %s: %w", lift, err)
+	}
+	for _, a := range list {
+		switch {
+		case a.Type == alerts.TypeEntrapment:
+			u.Entrapments90++
+		case strings.HasPrefix(a.Type, alerts.TypeSupervisionPrefix):
+			continue // about the paperwork, not the lift
+		case strings.HasPrefix(a.Type, alerts.TypeFaultPrefix):
+			u.Faults90++
+		case a.Type == alerts.TypeAlarm:
+			u.Alarms90++
+		}
+		if a.DispatchedAt != nil && a.Type != alerts.TypeEntrapment {
+			u.Callouts90++ // an entrapment's rescue counts as the entrapment
+		}
+	}
+	return u, nil
+}
+
+// dailyMeans are the daily means of counter readings, oldest first: the
+// increases between consecutive readings (a counter that went backwards, a
+// replaced terminal, adds nothing for that step) over the days from the
+// first reading to the last.
+func dailyMeans(pts []liftstate.Counters) maintenance.Usage {
+	var u maintenance.Usage
+	if len(pts) < 2 {
+		return u
+	}
+	var trips, doors, runS int64
+	for i := 1; i < len(pts); i++ {
+		a, b := pts[i-1], pts[i]
+		trips += max(0, b.Trips-a.Trips)
+		doors += max(0, b.DoorCycles-a.DoorCycles)
+		runS += max(0, b.RunS-a.RunS)
+	}
+	u.Days = pts[len(pts)-1].At.Sub(pts[0].At).Hours() / 24
+	if u.Days <= 0 {
+		return maintenance.Usage{}
+	}
+	u.TripsPerDay, u.DoorCyclesPerDay, u.RunHoursPerDay = float64(trips)/u.Days, float64(doors)/u.Days, float64(runS)/3600/u.Days
+	return u
 }
 
 // InspectionSessions are the stored sessions and those the live state holds
@@ -406,13 +484,23 @@ func (m *maint) run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var next time.Time
+	var next, dueSince time.Time
+	first := true
 	for {
 		if now := m.now(); !now.Before(next) {
-			if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
-				m.log.Error("maintenance sweep failed; retried at the next", "err", err)
+			if dueSince.IsZero() {
+				dueSince = time.Now()
 			}
-			next = now.Add(m.every)
+			if !m.catchingUp(first) || time.Since(dueSince) >= MaxYield {
+				if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+					m.log.Error("maintenance sweep failed; retried at the next", "err", err)
+				}
+				next, dueSince, first = now.Add(m.every), time.Time{}, false
+			}
+		}
+		var poll <-chan time.Time // a sweep yielding looks again soon
+		if !dueSince.IsZero() {
+			poll = time.After(yieldPoll)
 		}
 		select {
 		case <-ctx.Done():
@@ -421,9 +509,32 @@ func (m *maint) run(ctx context.Context) error {
 			if _, _, err := m.Maintenance.OnIncident(ctx, inc); err != nil && ctx.Err() == nil {
 				m.log.Error("corrective work order not created; the next sweep retries", "alert", inc.ID, "err", err)
 			}
+		case <-poll:
 		case <-tick.C:
 		}
 	}
+}
+
+// YieldInflight and MaxYield: a sweep that falls due while ingest has more
+// than YieldInflight messages in flight (a broker backlog draining: at live
+// rates a few) waits for it, checking each second, for at most MaxYield of
+// wall time (looking every 50 ms). The first sweep also waits for the subscription, so that a
+// backlog the broker kept during a restart goes first. Ingest acks only
+// after the history write, and on SQLite the sweep shares that writer's
+// connection; the sweep's work is days ahead of its due dates.
+const (
+	YieldInflight = 100
+	MaxYield      = time.Minute
+	yieldPoll     = 50 * time.Millisecond // how often a yielding sweep looks
+)
+
+// catchingUp says whether ingest is draining a backlog (or, before the
+// first sweep, not subscribed yet).
+func (m *maint) catchingUp(first bool) bool {
+	if first && !m.subscribed() {
+		return true
+	}
+	return m.inflight() > YieldInflight
 }
 
 // Sweep is one round: save inspection sessions, meter triggers from the
@@ -437,11 +548,25 @@ func (m *maint) Sweep(ctx context.Context) error {
 	if err := m.saveSessions(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	var snaps []store.CounterDay
 	for _, l := range m.state.List() {
 		c := maintenance.Counters{Trips: l.Counters.Trips, DoorCycles: l.Counters.DoorCycles, RunHours: float64(l.Counters.RunS) / 3600}
 		if _, err := m.Maintenance.OnCounters(ctx, l.Lift, l.Estate, c); err != nil {
 			errs = append(errs, err)
 			break
+		}
+		if at := l.Counters.At; !at.IsZero() {
+			if day := civil.Of(at).String(); m.counterDay[l.Lift] != day {
+				snaps = append(snaps, store.CounterDay{Lift: l.Lift, Day: day, At: at,
+					Trips: l.Counters.Trips, DoorCycles: l.Counters.DoorCycles, RunS: l.Counters.RunS})
+			}
+		}
+	}
+	if err := m.db.Counters().SaveFirst(ctx, snaps); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, c := range snaps {
+			m.counterDay[c.Lift] = c.Day
 		}
 	}
 	if err := m.reconcileIncidents(ctx, now); err != nil {
@@ -468,6 +593,9 @@ func (m *maint) Sweep(ctx context.Context) error {
 		}
 	}
 	if err := m.clearOverdue(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.workOrderCosts(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
 	if err := m.loadInProgress(ctx); err != nil {
@@ -508,6 +636,9 @@ func (m *maint) liftInfo(ctx context.Context, id string) (maintenance.LiftInfo, 
 	info := maintenance.LiftInfo{ID: l.ID, Estate: l.Estate}
 	if d, err := time.ParseInLocation(time.DateOnly, l.InstallDate, maintenance.Shanghai); err == nil {
 		info.Commissioned = maintenance.DayOf(d)
+	}
+	if d, err := time.ParseInLocation(time.DateOnly, l.CertExpiry, maintenance.Shanghai); err == nil {
+		info.CertExpiry = maintenance.DayOf(d)
 	}
 	c, err := m.Trusteeship.ContractOn(ctx, id, civil.Of(m.now()))
 	if err != nil {
@@ -644,6 +775,42 @@ func (m *maint) clearOverdue(ctx context.Context, now time.Time) error {
 	for _, a := range open {
 		if !overdue[a.Lift] {
 			m.engine.ClearSupervision(a.Lift, maintenance.EventOverdue, "no overdue work order left")
+		}
+	}
+	return nil
+}
+
+// costWindow bounds the orders whose costs a sweep posts: signed orders due
+// in the last 30 days or later (a visit is signed near its due date; an
+// order signed later than that is posted by hand).
+const costWindow = 30 * 24 * time.Hour
+
+// workOrderCosts posts the parts and labour of every signed order (completed,
+// unverified or verified) as an expense of its lift's fund, dated the day it
+// was signed, as the demo's history does ("who benefits pays"). Posting is
+// idempotent on the order number, so every sweep may try again; a lift with
+// no households yet is skipped and tried again next sweep.
+func (m *maint) workOrderCosts(ctx context.Context, now time.Time) error {
+	ws, err := m.Maintenance.Store.WorkOrders(ctx, maintenance.Filter{DueFrom: now.Add(-costWindow), States: []maintenance.State{
+		maintenance.StateCompleted, maintenance.StateUnverified, maintenance.StateVerified}})
+	if err != nil {
+		return fmt.Errorf("signed work orders: %w", err)
+	}
+	for _, w := range ws {
+		fen := w.PartsFen + w.LabourFen
+		if fen <= 0 || w.CompletedAt == nil {
+			continue
+		}
+		_, err := m.Fund.PostExpenseOn(ctx, "system:maintenance", fund.ExpenseInput{Lift: w.Lift,
+			Ref:       fund.SourceRef{Category: fund.CatWorkOrder, ID: strconv.FormatInt(w.ID, 10)},
+			AmountFen: fen, Date: civil.Of(*w.CompletedAt), BankRef: strconv.FormatInt(w.ID, 10),
+			Reason: fmt.Sprintf("work order %d (%s): parts %s, labour %s yuan", w.ID, w.Kind, fund.FormatYuan(w.PartsFen), fund.FormatYuan(w.LabourFen))})
+		if errors.Is(err, fund.ErrNoShares) {
+			m.log.Warn("work order cost not posted: the lift's fund has no households", "order", w.ID, "lift", w.Lift)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("post the cost of work order %d: %w", w.ID, err)
 		}
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/liftwatch/liftwatch/fund"
+	"github.com/liftwatch/liftwatch/internal/civil"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -214,9 +216,30 @@ events:
 	if _, err := svc.Start(ctx, woB.ID, tech, "王师傅"); err != nil {
 		t.Fatal(err)
 	}
-	doneB, err := svc.Complete(ctx, woB.ID, tech, maintenance.Completion{Results: fullChecklist(maintenance.HalfMonthly), Findings: "ok"})
+	doneB, err := svc.Complete(ctx, woB.ID, tech, maintenance.Completion{Results: fullChecklist(maintenance.HalfMonthly), Findings: "ok",
+		PartsFen: 12050, LabourFen: 8000})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The sweep posts the signed order's parts and labour to the lift's
+	// fund ("who benefits pays"), once however often it runs.
+	for range 2 {
+		if err := a.maint.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := a.db.Fund().Entries(ctx, "MT-B", civil.Date{}, civil.Of(t0.AddDate(0, 1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var costs []int64
+	for _, e := range entries {
+		if e.SourceRef == fmt.Sprintf("%s:%d", fund.CatWorkOrder, doneB.ID) {
+			costs = append(costs, e.AmountFen)
+		}
+	}
+	if len(costs) != 1 || (costs[0] != 20050 && costs[0] != -20050) {
+		t.Fatalf("fund expenses of work order %d: %v fen, want one of 20050", doneB.ID, costs)
 	}
 	if doneB.State != maintenance.StateUnverified || doneB.Proof == nil || doneB.Proof.Observed != 0 {
 		t.Fatalf("B completed without inspection telemetry: %s, proof %+v (want unverified, 0 observed)", doneB.State, doneB.Proof)
