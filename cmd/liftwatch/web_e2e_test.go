@@ -290,10 +290,11 @@ type woSummary struct {
 func (s *webServer) assignedOrder(t testing.TB) woSummary {
 	t.Helper()
 	var list []woSummary
-	s.apiJSON(t, "GET", "/api/v1/work-orders?state=assigned&limit=1&contractor="+url.QueryEscape(jw42Contractor), "", 200, &list)
-	if len(list) == 0 {
-		t.Fatalf("no assigned work order of %s", jw42Contractor)
-	}
+	// The planner's first sweep runs after the server is up: wait for it.
+	itest.WaitUntil(t, time.Minute, "an assigned work order of "+jw42Contractor, func() bool {
+		s.apiJSON(t, "GET", "/api/v1/work-orders?state=assigned&limit=1&contractor="+url.QueryEscape(jw42Contractor), "", 200, &list)
+		return len(list) > 0
+	})
 	return list[0]
 }
 
