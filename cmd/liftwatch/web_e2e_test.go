@@ -375,6 +375,46 @@ func TestWebBoardRescue(t *testing.T) {
 	fmt.Sscan(attr(t, a, card, "data-alert-id"), &id)
 	alert := s.alert(t, id)
 
+	// Supervision notices (the seeded overdue visits raise them) are not
+	// cards among the rescue: one line each in a collapsed section below.
+	notices := func() int {
+		var open []struct{ Type, Estate string }
+		s.apiJSON(t, "GET", "/api/v1/alerts?open=true&limit=1000", "", 200, &open)
+		n := 0
+		for _, x := range open {
+			if strings.HasPrefix(x.Type, "supervision.") && x.Estate == "yixian" {
+				n++
+			}
+		}
+		return n
+	}
+	itest.WaitUntil(t, time.Minute, "a supervision notice in yixian", func() bool { return notices() > 0 })
+	before := notices()
+	do(t, a, "reload A for the notices", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(card)), chromedp.WaitReady(chromedp.CSS("#notices:not([hidden])")))
+	var board struct {
+		Cards, Lines int
+		Open, Below  bool
+		First        string
+	}
+	board = run1(t, a, "the notices", chromedp.Evaluate[struct {
+		Cards, Lines int
+		Open, Below  bool
+		First        string
+	}](`({cards: document.querySelectorAll('#alerts .card[data-type^="supervision."]').length,
+		lines: document.querySelectorAll('#notice-list li[data-type^="supervision."]').length,
+		open: document.getElementById('notices').open,
+		below: !!(document.getElementById('alerts').compareDocumentPosition(document.getElementById('notices')) & Node.DOCUMENT_POSITION_FOLLOWING),
+		first: (document.querySelector('#alerts .card') || {dataset: {}}).dataset.type || ''})`))
+	after := notices()
+	// Every notice and card in words: no raw label key (type.…, fault.…).
+	if raw := run1(t, a, "raw keys", chromedp.Evaluate[string](`(document.getElementById('main').textContent.match(/\b(type|fault|door|mode)\.[a-z_.]+/) || [''])[0]`)); raw != "" {
+		t.Errorf("the board shows the raw key %q", raw)
+	}
+	if board.Cards != 0 || board.Lines < before || board.Lines > after || board.Open || !board.Below || board.First != "entrapment" {
+		t.Errorf("board: %d supervision cards among the rescue cards (want 0), %d notice lines (API: %d..%d), section open %v (want collapsed), below the cards %v, first card %q",
+			board.Cards, board.Lines, before, after, board.Open, board.Below, board.First)
+	}
+
 	// The clocks on the pinned clock: 4 minutes in, the notify clock is
 	// amber; 6 minutes in, red (the board re-reads the server's clock on load).
 	clockClass := func(ctx context.Context, which string) string {
