@@ -168,7 +168,7 @@ function upsert(a) {
     if (old && old.version !== undefined && a.version !== undefined && a.version < old.version) return; // older news
     alerts.set(a.id, a);
   }
-  render();
+  if (isNotice(a)) renderNotices(); else render();
 }
 
 function render() {
@@ -179,7 +179,13 @@ function render() {
   box.replaceChildren(...list.map((a) => { const c = card(a); if (fresh.has(String(a.id))) c.classList.add('new'); return c; }));
   document.getElementById('count').textContent = list.length ? t('board.count', { n: list.length }) : '';
   if (!list.length) message(box, t('board.empty'));
-  const ns = all.filter(isNotice);
+  renderNotices();
+}
+
+// renderNotices redraws only the notices section: a notice arriving live
+// leaves the rescue cards (and a confirm strip being tapped) alone.
+function renderNotices() {
+  const ns = [...alerts.values()].filter(isNotice).sort(order);
   const sec = document.getElementById('notices');
   sec.hidden = !ns.length;
   document.getElementById('notices-count').textContent = t('board.notices', { n: ns.length });
