@@ -819,3 +819,46 @@ func TestWebPhoneViewport(t *testing.T) {
 		screenshot(t, ctx, "phone-"+p.name+"-zh")
 	}
 }
+
+// TestWebSupervisionAndLogin: the supervision page opens on all estates,
+// lists every lift's fund balance (the first 40, the count of all, and all
+// after "show all"), and shows each supervision situation once; the login
+// page's lock-out message says the wait the server's Retry-After gives.
+func TestWebSupervisionAndLogin(t *testing.T) {
+	s := startWeb(t)
+	ctx := browser(t, 1280, 900)
+	s.login(t, ctx, "sub1", "/supervision")
+	do(t, ctx, "fund balances", chromedp.WaitVisible(chromedp.CSS("#fund table")), chromedp.WaitVisible(chromedp.CSS("#events li")))
+	if v := run1(t, ctx, "estate", chromedp.Evaluate[string](`document.getElementById('estate').value`)); v != "" {
+		t.Errorf("the supervision page opens on estate %q, want all estates", v)
+	}
+	total := attr(t, ctx, "#fund", "data-total")
+	var n int
+	fmt.Sscan(total, &n)
+	if n <= 40 {
+		t.Fatalf("the subdistrict has %d lifts: the test needs more than 40", n)
+	}
+	if shown := attr(t, ctx, "#fund", "data-shown"); shown != "40" || !strings.Contains(text(t, ctx, "#fund .fundmore"), total) {
+		t.Errorf("fund first shows %s lifts, and says %q; want 40 and the count of all (%s)", shown, text(t, ctx, "#fund .fundmore"), total)
+	}
+	do(t, ctx, "show all", chromedp.Click(chromedp.CSS("#fund-all")), chromedp.WaitVisible(chromedp.CSS(`#fund[data-shown="`+total+`"]`)))
+	if rows := run1(t, ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll('#fund tbody tr').length`)); rows != n {
+		t.Errorf("after show all: %d rows, want %d", rows, n)
+	}
+	if dup := run1(t, ctx, "duplicates", chromedp.Evaluate[string](`(() => { const seen = new Set(); for (const li of document.querySelectorAll('#events li[data-kind]')) {
+		const k = li.dataset.kind + '|' + li.querySelector('a').textContent + '|' + (li.querySelector('a[href^="/work-orders/"]') || {}).textContent;
+		if (seen.has(k)) return k; seen.add(k); } return ''; })()`)); dup != "" {
+		t.Errorf("supervision event shown twice: %s", dup)
+	}
+
+	// Locked out: the page says the server's wait (minutes), not a made-up one.
+	lc := browser(t, 1280, 900)
+	do(t, lc, "login page", chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	for i := 0; i < 6; i++ {
+		do(t, lc, "bad login", chromedp.SetValue(chromedp.CSS("#name"), "nobody"), chromedp.SetValue(chromedp.CSS("#password"), "wrong"),
+			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#msg .msg-error")), chromedp.WaitEnabled(chromedp.CSS("#submit")))
+	}
+	if got := text(t, lc, "#msg"); !strings.Contains(got, "分钟") || strings.Contains(got, "60 秒") {
+		t.Errorf("lock-out message %q: want the server's wait in minutes", got)
+	}
+}
