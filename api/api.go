@@ -104,7 +104,15 @@ type Server struct {
 	mux    *http.ServeMux
 	reqs   *prometheus.CounterVec
 	routes []Route
+	// notFound answers a browser's unknown page (see HandleNotFound).
+	notFound http.Handler
 }
+
+// HandleNotFound sets what answers a GET of an unknown path outside /api/
+// from a browser (Accept: text/html): the web app's "page not found" with a
+// link home. Everything else unknown stays a 404 in the error envelope.
+// Call it before serving.
+func (s *Server) HandleNotFound(h http.Handler) { s.notFound = h }
 
 // New builds the server and registers its request metric.
 func New(d Deps) *Server {

@@ -838,3 +838,46 @@ func TestReadinessListsDegradedChecksAndStays200(t *testing.T) {
 		t.Fatalf("readyz: %d %v", code, out)
 	}
 }
+
+// TestUnknownPageForBrowsers: with a not-found page set, a browser's GET
+// of an unknown path outside /api/ (Accept: text/html) gets that page;
+// paths under /api/, API clients and other methods keep the JSON 404.
+func TestUnknownPageForBrowsers(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Lifts: registry.NewIndex(testLifts()), States: fakeStates{}, DeadLetters: ingest.NewDeadLetters(1),
+		Gatherer: reg, Registerer: reg})
+	s.HandleNotFound(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`<p>page not found</p><a href="/">home</a>`))
+	}))
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	get := func(method, path, accept string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	for _, p := range []string{"/alerts", "/lifts", "/nothing/here"} {
+		resp, b := get("GET", p, browser)
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), `href="/"`) {
+			t.Errorf("browser GET %s: %d %s %s, want the HTML page with a link home", p, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+	for _, c := range []struct{ method, path, accept string }{
+		{"GET", "/api/v1/nope", browser}, {"GET", "/api", browser}, {"GET", "/alerts", "application/json"},
+		{"GET", "/alerts", ""}, {"POST", "/alerts", browser},
+	} {
+		resp, b := get(c.method, c.path, c.accept)
+		checkError(t, c.method+" "+c.path+" "+c.accept, resp, b, 404, "")
+	}
+}

@@ -365,5 +365,23 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
 	}
+	if s.notFound != nil && wantsPage(r) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		s.notFound.ServeHTTP(rec, r)
+		return rec.code
+	}
 	return writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+// wantsPage says whether an unknown path is a browser's page: a GET or HEAD
+// outside /api/ that accepts HTML. API clients (and any path under /api/)
+// keep the JSON envelope.
+func wantsPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }

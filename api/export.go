@@ -12,12 +12,16 @@ import (
 	"github.com/liftwatch/liftwatch/maintenance"
 )
 
-// CSV exports (docs/maintenance.md, docs/fund.md): UTF-8 without a byte
-// order mark, RFC 4180 (CRLF line ends, quotes where needed), a header
+// CSV exports (docs/maintenance.md, docs/fund.md): UTF-8 opening with a
+// byte order mark (EF BB BF: Excel on a Chinese Windows reads a CSV without
+// one as GBK and garbles every Chinese cell), RFC 4180 (CRLF line ends, quotes where needed), a header
 // row. The domain writes the columns; every export then goes through
 // writeCSV, which guards against formula injection: a cell a spreadsheet
 // would run as a formula (starting with = + - @, a tab or CR) is prefixed
 // with ', unless the whole cell is a plain number such as -12.05.
+
+// utf8BOM opens every CSV export.
+const utf8BOM = "\ufeff"
 
 var plainNumber = regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]+)?$`)
 
@@ -44,6 +48,7 @@ func (s *Server) writeCSV(w http.ResponseWriter, name string, write func(*bytes.
 		return writeError(w, http.StatusInternalServerError, "the export failed")
 	}
 	var out bytes.Buffer
+	out.WriteString(utf8BOM)
 	cw := csv.NewWriter(&out)
 	cw.UseCRLF = true
 	for i, rec := range recs {

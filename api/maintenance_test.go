@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -644,8 +645,8 @@ func TestSupervisionAndCompliance(t *testing.T) {
 	}
 }
 
-// parseCSV checks an export's framing (200, text/csv, UTF-8, CRLF) and
-// parses it back (RFC 4180).
+// parseCSV checks an export's framing (200, text/csv, UTF-8 with a byte
+// order mark for Excel, CRLF) and parses it back (RFC 4180) without the mark.
 func parseCSV(t *testing.T, resp *http.Response, b []byte) [][]string {
 	t.Helper()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv; charset=utf-8") ||
@@ -655,6 +656,10 @@ func parseCSV(t *testing.T, resp *http.Response, b []byte) [][]string {
 	if i := strings.IndexByte(string(b), '\n'); i < 1 || b[i-1] != '\r' || !strings.HasSuffix(string(b), "\r\n") {
 		t.Fatalf("lines do not end in CRLF: %q", b)
 	}
+	if !bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		t.Fatalf("export does not open with the UTF-8 byte order mark (Excel reads it as GBK): %q", b[:min(len(b), 16)])
+	}
+	b = b[3:]
 	recs, err := csvRead(b)
 	if err != nil {
 		t.Fatalf("export does not parse: %v\n%s", err, b)

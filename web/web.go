@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -78,6 +79,31 @@ func Register(r Router, d Deps) {
 	assets, _ := fs.Sub(files, "assets")
 	r.Handle("GET /assets/{path...}", api.Guard{Public: true}, assetHandler(assets))
 	r.Handle("GET /web/clock", api.Guard{Action: identity.ReadAlert}, clockHandler(d))
+	if nf, ok := r.(notFoundRouter); ok {
+		page, err := files.ReadFile("pages/notfound.html")
+		if err != nil {
+			panic("web: missing page notfound.html") // embedded at build time
+		}
+		nf.HandleNotFound(NotFound(page))
+	}
+}
+
+// notFoundRouter is a Router that can answer a browser's unknown path with
+// a page (the API server: unknown /api/ paths stay JSON).
+type notFoundRouter interface {
+	HandleNotFound(h http.Handler)
+}
+
+// NotFound answers 404 with the "page not found" page: two languages (it
+// runs no script), a link home.
+func NotFound(page []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		headers(w)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(page)
+	})
 }
 
 // headers are the security headers of every page and asset. The server's
@@ -176,4 +202,27 @@ func clockHandler(d Deps) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(v)
 	})
+}
+
+var i18nKey = regexp.MustCompile(`'([a-z_]+\.[a-z_.]+)':`)
+
+// Labels are the keys of the pages' strings in Simplified Chinese and in
+// English (web/assets/js/i18n.js), for tests elsewhere that check every
+// code the Go code defines (alert types, fault codes, door and mode
+// values) has a label in both languages.
+func Labels() (zh, en map[string]bool) {
+	src, _ := files.ReadFile("assets/js/i18n.js")
+	s := string(src)
+	zhAt, enAt := strings.Index(s, "\n  zh: {"), strings.Index(s, "\n  en: {")
+	if zhAt < 0 || enAt < zhAt {
+		return map[string]bool{}, map[string]bool{}
+	}
+	keys := func(part string) map[string]bool {
+		out := map[string]bool{}
+		for _, m := range i18nKey.FindAllStringSubmatch(part, -1) {
+			out[m[1]] = true
+		}
+		return out
+	}
+	return keys(s[zhAt:enAt]), keys(s[enAt:])
 }

@@ -17,13 +17,16 @@ import (
 // mux is a Router over a plain ServeMux that records the guards.
 type mux struct {
 	*http.ServeMux
-	guards map[string]api.Guard
+	guards   map[string]api.Guard
+	notFound http.Handler
 }
+
+func (m *mux) HandleNotFound(h http.Handler) { m.notFound = h }
 
 func (m *mux) Handle(p string, g api.Guard, h http.Handler) { m.guards[p] = g; m.ServeMux.Handle(p, h) }
 
 func served(t *testing.T) *mux {
-	m := &mux{http.NewServeMux(), map[string]api.Guard{}}
+	m := &mux{ServeMux: http.NewServeMux(), guards: map[string]api.Guard{}}
 	now := time.Date(2026, 3, 2, 1, 2, 3, 0, time.UTC)
 	Register(m, Deps{Now: func() time.Time { return now }, Estates: func() []string { return []string{"yixian", "guyuan"} },
 		Clocks: func(e string) Clocks {
@@ -135,21 +138,7 @@ func TestScriptsWriteTextOnly(t *testing.T) {
 // TestEveryStringInBothLanguages: each key the pages and scripts use is
 // translated in zh and en, and the two dictionaries have the same keys.
 func TestEveryStringInBothLanguages(t *testing.T) {
-	src, _ := files.ReadFile("assets/js/i18n.js")
-	s := string(src)
-	zhAt, enAt := strings.Index(s, "\n  zh: {"), strings.Index(s, "\n  en: {")
-	if zhAt < 0 || enAt < zhAt {
-		t.Fatal("i18n.js: zh and en dictionaries not found")
-	}
-	key := regexp.MustCompile(`'([a-z_]+\.[a-z_.]+)':`)
-	keys := func(part string) map[string]bool {
-		out := map[string]bool{}
-		for _, m := range key.FindAllStringSubmatch(part, -1) {
-			out[m[1]] = true
-		}
-		return out
-	}
-	zh, en := keys(s[zhAt:enAt]), keys(s[enAt:])
+	zh, en := Labels()
 	if len(zh) < 100 {
 		t.Fatalf("only %d zh keys found: the parser is wrong", len(zh))
 	}
@@ -205,5 +194,28 @@ func TestClock(t *testing.T) {
 	want := ClockView{Now: "2026-03-02T01:02:03.000Z", Default: ClocksView{300, 1800}, Estates: map[string]ClocksView{"guyuan": {180, 1200}}}
 	if v.Now != want.Now || v.Default != want.Default || len(v.Estates) != 1 || v.Estates["guyuan"] != want.Estates["guyuan"] {
 		t.Fatalf("clock %+v, want %+v", v, want)
+	}
+}
+
+// TestNotFoundPage: Register gives the router its "page not found": a 404
+// HTML page with the security headers, no script or inline style, both
+// languages and a link home.
+func TestNotFoundPage(t *testing.T) {
+	m := served(t)
+	if m.notFound == nil {
+		t.Fatal("Register set no not-found page")
+	}
+	w := get(t, m.notFound, "/alerts")
+	body := w.Body.String()
+	if w.Code != 404 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || w.Header().Get("Content-Security-Policy") != CSP {
+		t.Fatalf("not found: %d %v", w.Code, w.Header())
+	}
+	for _, want := range []string{`href="/"`, "页面不存在", "Page not found"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("not-found page lacks %q", want)
+		}
+	}
+	if scriptNoSrc.MatchString(body) || inlineHandler.MatchString(body) || inlineStyle.MatchString(body) {
+		t.Error("not-found page has a script, a handler or an inline style")
 	}
 }

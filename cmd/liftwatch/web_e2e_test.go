@@ -290,10 +290,11 @@ type woSummary struct {
 func (s *webServer) assignedOrder(t testing.TB) woSummary {
 	t.Helper()
 	var list []woSummary
-	s.apiJSON(t, "GET", "/api/v1/work-orders?state=assigned&limit=1&contractor="+url.QueryEscape(jw42Contractor), "", 200, &list)
-	if len(list) == 0 {
-		t.Fatalf("no assigned work order of %s", jw42Contractor)
-	}
+	// The planner's first sweep runs after the server is up: wait for it.
+	itest.WaitUntil(t, time.Minute, "an assigned work order of "+jw42Contractor, func() bool {
+		s.apiJSON(t, "GET", "/api/v1/work-orders?state=assigned&limit=1&contractor="+url.QueryEscape(jw42Contractor), "", 200, &list)
+		return len(list) > 0
+	})
 	return list[0]
 }
 
@@ -374,6 +375,46 @@ func TestWebBoardRescue(t *testing.T) {
 	fmt.Sscan(attr(t, a, card, "data-alert-id"), &id)
 	alert := s.alert(t, id)
 
+	// Supervision notices (the seeded overdue visits raise them) are not
+	// cards among the rescue: one line each in a collapsed section below.
+	notices := func() int {
+		var open []struct{ Type, Estate string }
+		s.apiJSON(t, "GET", "/api/v1/alerts?open=true&limit=1000", "", 200, &open)
+		n := 0
+		for _, x := range open {
+			if strings.HasPrefix(x.Type, "supervision.") && x.Estate == "yixian" {
+				n++
+			}
+		}
+		return n
+	}
+	itest.WaitUntil(t, time.Minute, "a supervision notice in yixian", func() bool { return notices() > 0 })
+	before := notices()
+	do(t, a, "reload A for the notices", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(card)), chromedp.WaitReady(chromedp.CSS("#notices:not([hidden])")))
+	var board struct {
+		Cards, Lines int
+		Open, Below  bool
+		First        string
+	}
+	board = run1(t, a, "the notices", chromedp.Evaluate[struct {
+		Cards, Lines int
+		Open, Below  bool
+		First        string
+	}](`({cards: document.querySelectorAll('#alerts .card[data-type^="supervision."]').length,
+		lines: document.querySelectorAll('#notice-list li[data-type^="supervision."]').length,
+		open: document.getElementById('notices').open,
+		below: !!(document.getElementById('alerts').compareDocumentPosition(document.getElementById('notices')) & Node.DOCUMENT_POSITION_FOLLOWING),
+		first: (document.querySelector('#alerts .card') || {dataset: {}}).dataset.type || ''})`))
+	after := notices()
+	// Every notice and card in words: no raw label key (type.…, fault.…).
+	if raw := run1(t, a, "raw keys", chromedp.Evaluate[string](`(document.getElementById('main').textContent.match(/\b(type|fault|door|mode)\.[a-z_.]+/) || [''])[0]`)); raw != "" {
+		t.Errorf("the board shows the raw key %q", raw)
+	}
+	if board.Cards != 0 || board.Lines < before || board.Lines > after || board.Open || !board.Below || board.First != "entrapment" {
+		t.Errorf("board: %d supervision cards among the rescue cards (want 0), %d notice lines (API: %d..%d), section open %v (want collapsed), below the cards %v, first card %q",
+			board.Cards, board.Lines, before, after, board.Open, board.Below, board.First)
+	}
+
 	// The clocks on the pinned clock: 4 minutes in, the notify clock is
 	// amber; 6 minutes in, red (the board re-reads the server's clock on load).
 	clockClass := func(ctx context.Context, which string) string {
@@ -440,8 +481,20 @@ func TestWebBoardRescue(t *testing.T) {
 		t.Errorf("English card: %q", got)
 	}
 	screenshot(t, a, "board-en")
-	do(t, a, "resolve",
+	// Resolve: "all passengers out" starts unticked (the manager confirms
+	// it deliberately), and the form warns while the lift still reports
+	// the entrapment (the fault was never cleared).
+	do(t, a, "resolve: the form",
 		chromedp.Click(chromedp.CSS(card+` button[data-action="resolve"]`)),
+		chromedp.WaitVisible(chromedp.CSS(card+` button[data-confirm="resolve"]`)))
+	if ticked := run1(t, a, "released ticked?", chromedp.Evaluate[bool](`document.querySelector('.card[data-type="entrapment"] input[name="released"]').checked`)); ticked {
+		t.Errorf("the resolve form starts with the passengers released ticked")
+	}
+	if got := text(t, a, card+" .confirm .still"); !strings.Contains(got, "entrapment") {
+		t.Errorf("the resolve form's warning is %q, want that the lift still reports the entrapment", got)
+	}
+	do(t, a, "resolve",
+		chromedp.Click(chromedp.CSS(card+` input[name="released"]`)),
 		chromedp.Click(chromedp.CSS(card+` button[data-confirm="resolve"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(card)))
 	final := s.alert(t, id)
@@ -470,7 +523,7 @@ func TestWebContractorVisit(t *testing.T) {
 	s.login(t, ctx, "tech1", "/work-orders")
 	do(t, ctx, "the lists", chromedp.WaitVisible(chromedp.CSS(`#overdue li`)), chromedp.WaitVisible(chromedp.CSS(`#today li`)))
 	id := run1(t, ctx, "a visit to start", chromedp.Evaluate[string](
-		`((document.querySelector('#overdue li[data-state="assigned"]') || document.querySelector('#today li[data-state="assigned"]') || {}).dataset || {}).wo || ''`))
+		`(([...document.querySelectorAll('#overdue li[data-state="assigned"], #today li[data-state="assigned"]')].find(e => e.textContent.includes('逸仙小区')) || {}).dataset || {}).wo || ''`)) // an estate mgr1 manages (the sign-off below)
 	if id == "" {
 		t.Fatalf("no assigned visit among today's and the overdue:\n%s", text(t, ctx, "main"))
 	}
@@ -491,6 +544,10 @@ func TestWebContractorVisit(t *testing.T) {
 
 	do(t, ctx, "open #"+id, chromedp.Click(chromedp.CSS(`li[data-wo="`+id+`"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#start button`)))
+	// The technician is typed, not the account's name.
+	if v := run1(t, ctx, "technician prefilled?", chromedp.Evaluate[string](`document.getElementById('technician').value`)); v != "" {
+		t.Errorf("the technician field starts as %q, want empty", v)
+	}
 	tech := "张师傅 " + xss
 	do(t, ctx, "start", chromedp.SetValue(chromedp.CSS("#technician"), tech), chromedp.Click(chromedp.CSS("#start button")),
 		chromedp.WaitVisible(chromedp.CSS(`.wo-state[data-state="in_progress"]`)), chromedp.WaitVisible(chromedp.CSS("#save")))
@@ -499,6 +556,24 @@ func TestWebContractorVisit(t *testing.T) {
 	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
 	if wo.State != "in_progress" || wo.Technician != tech || len(wo.Checklist) == 0 {
 		t.Fatalf("after start: state %s, technician %q, %d checklist items", wo.State, wo.Technician, len(wo.Checklist))
+	}
+	// A test item saved as pass without a value: the API's 400 (results[0].value)
+	// shows next to that item, in Chinese, highlighted.
+	var testItem string
+	for _, it := range wo.Checklist {
+		if it.Needs {
+			testItem = it.Code
+			break
+		}
+	}
+	if testItem == "" {
+		t.Fatal("the visit's checklist has no test item")
+	}
+	bad := `#items li[data-item="` + testItem + `"]`
+	do(t, ctx, "save a test item without a value", chromedp.Click(chromedp.CSS(bad+` input[value="pass"]`), chromedp.NodeReady),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS(bad+`.invalid .itemerr`)))
+	if got := text(t, ctx, bad+" .itemerr"); !strings.Contains(got, "需填写测量值或照片编号") {
+		t.Errorf("the item's error is %q, want the need for a value or photo in Chinese", got)
 	}
 	// Every item: pass; a test item also gets a measured value and a photo.
 	var acts []chromedp.Action[chromedp.Void]
@@ -564,6 +639,25 @@ func TestWebContractorVisit(t *testing.T) {
 		t.Errorf("the work order is %d px wide on a 360-px phone", width)
 	}
 	screenshot(t, ctx, "phone-work-order-done-zh")
+
+	// The manager finds it under "awaiting sign-off" and accepts in two
+	// taps: the first only asks.
+	m := browser(t, 1280, 900)
+	s.login(t, m, "mgr1", "/work-orders")
+	do(t, m, "awaiting sign-off", chromedp.WaitVisible(chromedp.CSS(`#signoff li[data-wo="`+id+`"]`)))
+	do(t, m, "open it", chromedp.Click(chromedp.CSS(`#signoff li[data-wo="`+id+`"] a`)), chromedp.WaitVisible(chromedp.CSS("#accept")),
+		chromedp.Click(chromedp.CSS("#accept")), chromedp.WaitVisible(chromedp.CSS("#signmsg .msg")))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.State != "unverified" {
+		t.Fatalf("one tap on accept changed the order to %s", wo.State)
+	}
+	// An unverified visit is accepted with a note (the API asks for one).
+	do(t, m, "accept", chromedp.SendKeys(chromedp.CSS("#signnote"), "现场照片已核对"), chromedp.Click(chromedp.CSS("#accept")),
+		chromedp.WaitVisible(chromedp.CSS(`.wo-state[data-state="verified"]`)))
+	s.apiJSON(t, "GET", "/api/v1/work-orders/"+id, "", 200, &wo)
+	if wo.State != "verified" {
+		t.Fatalf("after the second tap the order is %s, want verified", wo.State)
+	}
 }
 
 // TestWebOwner: an owner logs in and sees their lift and their household's
@@ -642,6 +736,14 @@ func TestWebOwner(t *testing.T) {
 	if loc := run1(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/login?next=%2Fowner") {
 		t.Errorf("the owner's page without a session went to %s, want /login?next=%%2Fowner", loc)
 	}
+	// An unknown page is a page, not the API's JSON.
+	do(t, ctx, "unknown page", chromedp.Navigate(s.base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("a#home")))
+	if got := text(t, ctx, "h1"); got != "页面不存在" {
+		t.Errorf("unknown page heading %q", got)
+	}
+	if href := attr(t, ctx, "a#home", "href"); href != "/" {
+		t.Errorf("unknown page links to %q, want /", href)
+	}
 	w.noDialogs(t)
 }
 
@@ -715,5 +817,48 @@ func TestWebPhoneViewport(t *testing.T) {
 			t.Errorf("%s is %d px wide on a 360-px phone; sticking out: %v", p.path, width, wide)
 		}
 		screenshot(t, ctx, "phone-"+p.name+"-zh")
+	}
+}
+
+// TestWebSupervisionAndLogin: the supervision page opens on all estates,
+// lists every lift's fund balance (the first 40, the count of all, and all
+// after "show all"), and shows each supervision situation once; the login
+// page's lock-out message says the wait the server's Retry-After gives.
+func TestWebSupervisionAndLogin(t *testing.T) {
+	s := startWeb(t)
+	ctx := browser(t, 1280, 900)
+	s.login(t, ctx, "sub1", "/supervision")
+	do(t, ctx, "fund balances", chromedp.WaitVisible(chromedp.CSS("#fund table")), chromedp.WaitVisible(chromedp.CSS("#events li")))
+	if v := run1(t, ctx, "estate", chromedp.Evaluate[string](`document.getElementById('estate').value`)); v != "" {
+		t.Errorf("the supervision page opens on estate %q, want all estates", v)
+	}
+	total := attr(t, ctx, "#fund", "data-total")
+	var n int
+	fmt.Sscan(total, &n)
+	if n <= 40 {
+		t.Fatalf("the subdistrict has %d lifts: the test needs more than 40", n)
+	}
+	if shown := attr(t, ctx, "#fund", "data-shown"); shown != "40" || !strings.Contains(text(t, ctx, "#fund .fundmore"), total) {
+		t.Errorf("fund first shows %s lifts, and says %q; want 40 and the count of all (%s)", shown, text(t, ctx, "#fund .fundmore"), total)
+	}
+	do(t, ctx, "show all", chromedp.Click(chromedp.CSS("#fund-all")), chromedp.WaitVisible(chromedp.CSS(`#fund[data-shown="`+total+`"]`)))
+	if rows := run1(t, ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll('#fund tbody tr').length`)); rows != n {
+		t.Errorf("after show all: %d rows, want %d", rows, n)
+	}
+	if dup := run1(t, ctx, "duplicates", chromedp.Evaluate[string](`(() => { const seen = new Set(); for (const li of document.querySelectorAll('#events li[data-kind]')) {
+		const k = li.dataset.kind + '|' + li.querySelector('a').textContent + '|' + (li.querySelector('a[href^="/work-orders/"]') || {}).textContent;
+		if (seen.has(k)) return k; seen.add(k); } return ''; })()`)); dup != "" {
+		t.Errorf("supervision event shown twice: %s", dup)
+	}
+
+	// Locked out: the page says the server's wait (minutes), not a made-up one.
+	lc := browser(t, 1280, 900)
+	do(t, lc, "login page", chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	for i := 0; i < 6; i++ {
+		do(t, lc, "bad login", chromedp.SetValue(chromedp.CSS("#name"), "nobody"), chromedp.SetValue(chromedp.CSS("#password"), "wrong"),
+			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#msg .msg-error")), chromedp.WaitEnabled(chromedp.CSS("#submit")))
+	}
+	if got := text(t, lc, "#msg"); !strings.Contains(got, "分钟") || strings.Contains(got, "60 秒") {
+		t.Errorf("lock-out message %q: want the server's wait in minutes", got)
 	}
 }

@@ -43,6 +43,12 @@ function clocks(a) {
     h('div', { class: 'clock ' + on.cls, dataset: { clock: 'onsite' } }, h('small', { text: t('board.clock.onsite') }), h('b', { text: on.text })));
 }
 
+// isNotice: a supervision alert (paperwork for the manager: contracts,
+// unverified or overdue visits, inspections, the fund, problem lifts). It
+// is listed apart, below the rescue and fault cards, without clocks or the
+// big action buttons (docs/web.md).
+export const isNotice = (a) => a.type.startsWith('supervision.');
+
 function card(a) {
   const phone = a.contractor_phone;
   const el = h('article', { class: `card sev-${a.severity}`, dataset: { alertId: String(a.id), state: a.state, type: a.type, lift: a.lift } },
@@ -50,7 +56,8 @@ function card(a) {
       h('span', { class: `badge sev-${a.severity}`, text: t('sev.' + a.severity) }),
       h('span', { class: 'title', text: alertTitle(a.type) }),
       h('a', { href: '', text: a.lift, attrs: { href: '/lifts/' + encodeURIComponent(a.lift) } }),
-      h('span', { class: 'badge state', text: t('state.' + a.state) })),
+      h('span', { class: 'badge state', text: t('state.' + a.state) }),
+      a.tier > 1 ? h('span', { class: 'badge tier', dataset: { tier: String(a.tier) }, text: t('board.tier', { n: a.tier }) }) : null),
     h('div', { class: 'where' }, h('b', { text: [a.estate_name, a.building, a.unit].filter(Boolean).join(' ') }), h('div', { class: 'muted', text: a.address })),
     h('div', { class: 'who' },
       h('span', { text: t('board.contractor') + ': ' }), h('span', { class: 'contractor', text: a.contractor || '—' }),
@@ -65,14 +72,33 @@ function card(a) {
   return el;
 }
 
-// progress says who took the alert and to whom it went (free text: as text).
+// progress says who did each step and when (free text: as text). The
+// engine acknowledges an open alert on a dispatch or an arrival too; the
+// card then says the step that was taken, not an acknowledgement no one
+// made on its own.
 function progress(a) {
   const parts = [];
-  if (a.acknowledged_by) parts.push(h('span', { class: 'ackby', text: t('board.ack_by', { who: a.acknowledged_by, at: fmtTime(a.acknowledged_at, { timeStyle: 'short' }) }) }));
-  if (a.dispatched_to) parts.push(h('span', { class: 'dispatched', text: t('board.dispatched_to', { to: a.dispatched_to }) }));
-  if (a.on_site_by) parts.push(h('span', { class: 'onsiteby', text: t('board.on_site_by', { who: a.on_site_by }) }));
+  const at = (x) => fmtTime(x, { timeStyle: 'short' });
+  const implicit = a.acknowledged_at && (a.acknowledged_at === a.dispatched_at || a.acknowledged_at === a.on_site_at);
+  if (a.acknowledged_by && !implicit) parts.push(h('span', { class: 'ackby', text: t('board.ack_by', { who: a.acknowledged_by, at: at(a.acknowledged_at) }) }));
+  if (a.dispatched_to) {
+    const by = a.acknowledged_at && a.acknowledged_at === a.dispatched_at ? a.acknowledged_by : '';
+    parts.push(h('span', { class: 'dispatched', text: by ? t('board.dispatched_by', { who: by, to: a.dispatched_to, at: at(a.dispatched_at) })
+      : t('board.dispatched_to', { to: a.dispatched_to, at: at(a.dispatched_at) }) }));
+  }
+  if (a.on_site_by) parts.push(h('span', { class: 'onsiteby', text: t('board.on_site_by', { who: a.on_site_by, at: at(a.on_site_at) }) }));
   if (!parts.length) return null;
   return h('div', { class: 'progress muted' }, parts.flatMap((p, i) => (i ? [' · ', p] : [p])));
+}
+
+// notice is a supervision alert's line in the notices section: no clocks,
+// no action buttons.
+function notice(a) {
+  return h('li', { class: 'notice', dataset: { alertId: String(a.id), type: a.type, lift: a.lift } },
+    h('b', { class: 'title', text: alertTitle(a.type) }), ' ',
+    h('a', { text: a.lift, attrs: { href: '/lifts/' + encodeURIComponent(a.lift) } }),
+    h('span', { class: 'muted', text: ` ${[a.estate_name, a.building, a.unit].filter(Boolean).join(' ')} · ${fmtTime(a.opened_at)}` }),
+    h('div', { class: 'muted', text: a.summary }));
 }
 
 function actions(a) {
@@ -93,8 +119,10 @@ function actions(a) {
     conf.append(input);
   }
   if (next === 'resolve' && a.rescue) {
-    released = h('input', { attrs: { type: 'checkbox', checked: true, name: 'released' } });
+    // Unticked: the manager confirms deliberately that everyone is out.
+    released = h('input', { attrs: { type: 'checkbox', name: 'released' } });
     conf.append(h('label', {}, released, ' ', t('board.released')));
+    if (a.condition_active) conf.append(h('p', { class: 'msg msg-error still', attrs: { role: 'alert' }, text: t('board.still_active') }));
   }
   conf.append(h('div', { class: 'actions' },
     h('button', { class: next === 'resolve' ? 'danger' : 'primary', text: t('common.confirm'), dataset: { confirm: next }, attrs: { type: 'button' },
@@ -140,16 +168,28 @@ function upsert(a) {
     if (old && old.version !== undefined && a.version !== undefined && a.version < old.version) return; // older news
     alerts.set(a.id, a);
   }
-  render();
+  if (isNotice(a)) renderNotices(); else render();
 }
 
 function render() {
-  const list = [...alerts.values()].sort(order);
+  const all = [...alerts.values()].sort(order);
+  const list = all.filter((a) => !isNotice(a));
   const box = document.getElementById('alerts');
   const fresh = new Set([...box.querySelectorAll('.card.new')].map((e) => e.dataset.alertId));
   box.replaceChildren(...list.map((a) => { const c = card(a); if (fresh.has(String(a.id))) c.classList.add('new'); return c; }));
   document.getElementById('count').textContent = list.length ? t('board.count', { n: list.length }) : '';
   if (!list.length) message(box, t('board.empty'));
+  renderNotices();
+}
+
+// renderNotices redraws only the notices section: a notice arriving live
+// leaves the rescue cards (and a confirm strip being tapped) alone.
+function renderNotices() {
+  const ns = [...alerts.values()].filter(isNotice).sort(order);
+  const sec = document.getElementById('notices');
+  sec.hidden = !ns.length;
+  document.getElementById('notices-count').textContent = t('board.notices', { n: ns.length });
+  document.getElementById('notice-list').replaceChildren(...ns.map(notice));
 }
 
 // tick updates only the clocks, once a second.

@@ -102,7 +102,12 @@ export async function api(path, { method = 'GET', body, headers = {}, raw = fals
   const ct = res.headers.get('Content-Type') || '';
   if (ct.includes('json')) data = await res.json().catch(() => null);
   if (res.status === 401 && !noLogin) { toLogin(); throw new ApiError(401, data); }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    const ra = res.headers.get('Retry-After');
+    if (ra !== null && /^\d+$/.test(ra.trim())) err.retryAfter = Number(ra.trim()); // seconds
+    throw err;
+  }
   return { data, headers: res.headers };
 }
 
@@ -221,7 +226,10 @@ export function stream(url, names, on, status = () => {}, reopened = () => {}) {
 export function liveBadge(ok) {
   const live = document.getElementById('live');
   if (!live) return;
-  live.textContent = ok ? t('common.live') : t('common.offline_stream');
+  // data-i18n: a language switch re-labels it (applyI18n) without waiting
+  // for the stream's next change.
+  live.dataset.i18n = ok ? 'common.live' : 'common.offline_stream';
+  live.textContent = t(live.dataset.i18n);
   live.classList.toggle('down', !ok);
 }
 
@@ -248,10 +256,14 @@ export function liftState(l) {
   return 'idle';
 }
 
+// faultName is a fault code of the telemetry catalogue in words (the code
+// itself for one the pages do not know).
+export const faultName = (code) => t('fault.' + code);
+
 // alertTitle is an alert's type in words.
 export function alertTitle(type) {
-  if (type.startsWith('fault.')) return t('type.fault', { code: type.slice(6) });
-  if (type.startsWith('repeated_fault.')) return t('type.repeated_fault', { code: type.slice(15) });
+  if (type.startsWith('fault.')) return t('type.fault', { code: faultName(type.slice(6)) });
+  if (type.startsWith('repeated_fault.')) return t('type.repeated_fault', { code: faultName(type.slice(15)) });
   return t('type.' + type);
 }
 

@@ -1,6 +1,6 @@
 // One lift: live status, recent events, and its charts (trips, door cycles,
 // faults per day, monthly availability).
-import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock, liveBadge } from './core.js';
+import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock, liveBadge, faultName } from './core.js';
 import { points, perDay, availability, bars } from './charts.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
@@ -21,8 +21,8 @@ function info() {
   const s = lift.status || {};
   document.getElementById('status').replaceChildren(
     h('dt', { text: t('lift.floor') }), h('dd', { text: s.floor ?? '—' }),
-    h('dt', { text: t('lift.door') }), h('dd', { text: s.door ?? '—' }),
-    h('dt', { text: t('lift.mode') }), h('dd', { text: s.mode ?? '—' }),
+    h('dt', { text: t('lift.door') }), h('dd', { text: s.door ? t('door.' + s.door) : '—' }),
+    h('dt', { text: t('lift.mode') }), h('dd', { text: s.mode ? t('mode.' + s.mode) : '—' }),
     h('dt', { text: t('lift.last_seen') }), h('dd', { text: fmtTime(lift.last_seen) || '—' }),
     h('dt', { text: t('lift.open_alerts') }), h('dd', { text: lift.open_alerts ?? 0 }));
 }
@@ -32,7 +32,7 @@ function events() {
   if (!history.recent.length) { ol.replaceChildren(h('li', { class: 'muted', text: t('lift.noevents') })); return; }
   ol.replaceChildren(...history.recent.map((p) => h('li', {},
     h('b', { text: t('lift.kind.' + p.kind) }), ' ', h('span', { class: 'muted', text: fmtTime(p.time) }), ' ',
-    h('span', { text: [p.code, p.state, p.source, p.detail, p.from !== undefined ? `${p.from}→${p.to}` : null].filter((x) => x !== undefined && x !== null).join(' ') }))));
+    h('span', { text: [p.code ? faultName(p.code) : p.code, p.state && p.kind === 'fault' ? t('fstate.' + p.state) : p.state, p.source, p.detail, p.from !== undefined ? `${p.from}→${p.to}` : null].filter((x) => x !== undefined && x !== null).join(' ') }))));
 }
 
 function charts() {

@@ -6,6 +6,14 @@ const form = document.getElementById('form');
 const msg = document.getElementById('msg');
 bindLangOnly(() => { msg.replaceChildren(); });
 
+// limited says when to try again, as the server said: its Retry-After
+// (seconds; minutes once over two), else its message.
+export function limited(err) {
+  const s = err.retryAfter;
+  if (typeof s === 'number') return s > 120 ? t('login.limited_min', { m: Math.ceil(s / 60) }) : t('login.limited', { s });
+  return t('login.limited_msg', { msg: err.message });
+}
+
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   const btn = document.getElementById('submit');
@@ -18,7 +26,7 @@ form.addEventListener('submit', async (e) => {
     location.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : home(data.user.role));
   } catch (err) {
     if (err.status === 401) message(msg, t('login.failed'), 'error');
-    else if (err.status === 429) message(msg, t('login.limited', { s: '60' }), 'error');
+    else if (err.status === 429) message(msg, limited(err), 'error');
     else message(msg, t('login.error', { msg: err.message }), 'error');
     btn.disabled = false;
   }

@@ -84,27 +84,57 @@ async function availabilityTable(month, estate) {
   ], estatesOf(estate).filter(([s]) => by.has(s)).map(([s, name]) => ({ name, n: by.get(s).n, pct: by.get(s).sum / by.get(s).n }))));
 }
 
+// FUND_FIRST is how many lifts' balances load at first (one request each);
+// the count of all and a "show all" button say the rest is there.
+const FUND_FIRST = 40;
+let fundAll = false;
+
 async function fund(estate) {
   const el = document.getElementById('fund');
   if (!may(me.user.role, 'read_fund')) { el.replaceChildren(h('p', { class: 'muted', text: t('common.forbidden') })); return; }
-  const chosen = lifts.filter((l) => !estate || l.estate === estate).slice(0, estate ? 200 : 40);
+  const all = lifts.filter((l) => !estate || l.estate === estate);
+  const chosen = fundAll ? all : all.slice(0, FUND_FIRST);
   const rows = await pool(chosen, 6, async (l) => ({ lift: l, f: (await api(`/api/v1/lifts/${encodeURIComponent(l.id)}/fund`)).data }));
   const ok = rows.filter(Boolean);
   if (!ok.length) { message(el, t('common.none')); return; }
-  el.replaceChildren(table([
+  const more = chosen.length < all.length ? h('p', { class: 'fundmore' },
+    h('span', { class: 'muted', text: t('sup.showing', { n: chosen.length, total: all.length }) + ' ' }),
+    h('button', { attrs: { type: 'button', id: 'fund-all' }, text: t('sup.show_all', { n: all.length }),
+      on: { click: (e) => { e.target.disabled = true; fundAll = true; fund(estate).catch((x) => message(el, errorText(x), 'error')); } } })) : null;
+  el.replaceChildren(more || '', table([
     { label: 'ID', get: (r) => r.lift.id }, { label: t('common.estate'), get: (r) => `${r.lift.estate_name} ${r.lift.building}${r.lift.unit}` },
     { label: t('sup.balance'), num: true, get: (r) => yuan(r.f.balance_fen) },
   ], ok));
+  el.dataset.shown = String(ok.length);
+  el.dataset.total = String(all.length);
+}
+
+// dedupe keeps one line per situation: the same kind on the same lift (and
+// work order) from the maintenance record and from the contracts' findings
+// (a contract about to expire is both) is shown once, the finding first
+// (it carries the cover and days left).
+export function dedupe(list) {
+  const seen = new Set();
+  const ranked = [...list].sort((a, b) => (a.source === 'trusteeship' ? 0 : 1) - (b.source === 'trusteeship' ? 0 : 1));
+  const keep = new Set();
+  for (const e of ranked) {
+    const k = `${e.kind}|${e.lift}|${e.work_order || ''}`;
+    if (seen.has(k)) continue;
+    seen.add(k); keep.add(e);
+  }
+  return list.filter((e) => keep.has(e));
 }
 
 async function events(estate) {
   const el = document.getElementById('events');
   try {
-    const list = await getAll('/api/v1/supervision' + (estate ? '?estate=' + encodeURIComponent(estate) : ''), 3);
+    const list = dedupe(await getAll('/api/v1/supervision' + (estate ? '?estate=' + encodeURIComponent(estate) : ''), 3));
     el.replaceChildren(...(list.length ? list.slice(0, 100).map((e) => h('li', { dataset: { kind: e.kind } },
       h('b', { text: t('sup.kind.' + e.kind) }), ' ', h('a', { text: e.lift, attrs: { href: '/lifts/' + encodeURIComponent(e.lift) } }),
       e.work_order ? h('span', {}, ' · ', h('a', { text: '#' + e.work_order, attrs: { href: '/work-orders/' + e.work_order } })) : null,
-      h('span', { class: 'muted', text: ` ${fmtTime(e.at)} ${e.contractor || ''}` }), h('div', { text: e.summary || '' })))
+      h('span', { class: 'muted', text: ` ${fmtTime(e.at)} ${e.contractor || ''}` }),
+      typeof e.days_left === 'number' ? h('span', { class: 'badge', text: t('sup.days_left', { n: e.days_left, d: e.covered_until || '' }) }) : null,
+      h('div', { text: e.summary || '' })))
       : [h('li', { class: 'muted', text: t('common.none') })]));
   } catch (e) { el.replaceChildren(h('li', { class: 'muted', text: errorText(e) })); }
 }
@@ -131,8 +161,8 @@ boot('supervision', async (m, again) => {
   try { lifts = await getAll('/api/v1/lifts?limit=1000'); } catch (e) { message(document.getElementById('msg'), errorText(e), 'error'); return; }
   const sel = document.getElementById('estate');
   sel.replaceChildren(h('option', { text: t('common.all'), attrs: { value: '' } }), ...estatesOf('').map(([v, name]) => h('option', { text: name, attrs: { value: v } })));
-  if (estatesOf('').length > 1) sel.value = estatesOf('')[0][0];
+  // Opens on all estates: the subdistrict's first look is the whole area.
   month.addEventListener('change', refresh);
-  sel.addEventListener('change', refresh);
+  sel.addEventListener('change', () => { fundAll = false; refresh(); });
   refresh();
 });

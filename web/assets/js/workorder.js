@@ -61,8 +61,8 @@ function forms() {
   const writer = may(me.user.role, 'write_work_order');
   const signer = may(me.user.role, 'sign_off_work_order');
   document.getElementById('start').hidden = !(writer && wo.state === 'assigned');
-  const tech = document.getElementById('technician');
-  if (!tech.value) tech.value = me.user.name;
+  // The technician is typed: the account is the company's, not the person
+  // on site.
   document.getElementById('save').hidden = !(writer && wo.state === 'in_progress');
   document.getElementById('complete').hidden = !(writer && wo.state === 'in_progress');
   document.getElementById('signoff').hidden = !(signer && ['completed', 'unverified'].includes(wo.state));
@@ -98,6 +98,32 @@ async function load() {
   render();
 }
 
+// itemText is a checklist row's error in the page's language: the API names
+// the field (results[i].value, .result, .item); its message is English.
+function itemText(e) {
+  const m = /^results\[\d+\]\.(\w+)$/.exec(e.field || '');
+  if (m && (m[1] === 'value' || m[1] === 'photo') && /give a measured value or a photo/.test(e.message)) return t('wo.needs_value_or_photo');
+  if (m && m[1] === 'result') return t('wo.choose');
+  return t('wo.item_error', { msg: e.message });
+}
+
+// markItem shows a 400 naming results[i] next to the item sent as the
+// i-th result, highlighted and scrolled to; false if the error names no row.
+function markItem(e, body) {
+  for (const li of document.querySelectorAll('#items li.invalid')) { li.classList.remove('invalid'); li.querySelector('.itemerr')?.remove(); }
+  const m = /^results\[(\d+)\]\.(\w+)$/.exec(e.field || '');
+  const r = m && body && body.results && body.results[Number(m[1])];
+  const li = r && document.querySelector(`#items li[data-item="${CSS.escape(r.item)}"]`);
+  if (!li) return false;
+  li.classList.add('invalid');
+  li.dataset.field = m[2];
+  li.append(h('p', { class: 'msg msg-error itemerr', attrs: { role: 'alert' }, text: itemText(e) }));
+  const input = li.querySelector(m[2] === 'photo' ? '.photo' : m[2] === 'value' ? '.value' : 'input');
+  if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+  li.scrollIntoView({ block: 'center' });
+  return true;
+}
+
 // post sends an action; the answer is the order as it is now. A 409 shows
 // the state it is in; a 400 names the field.
 async function post(path, body, out) {
@@ -109,6 +135,8 @@ async function post(path, body, out) {
     if (e.status === 409) {
       message(out, t('wo.conflict', { state: t('wo.state.' + (e.state || '')) }), 'error');
       load().catch(() => {});
+    } else if (e.status === 400 && markItem(e, body)) {
+      message(out, t('wo.bad', { msg: itemText(e) }), 'error');
     } else {
       message(out, e.status === 400 ? t('wo.bad', { msg: e.message }) : errorText(e), 'error');
     }
@@ -149,8 +177,20 @@ boot('workorder', async (m, again) => {
     if (await post('complete', { findings: document.getElementById('findings').value, parts_fen: parts, labour_fen: labour,
       signature: document.getElementById('signature').value.trim() }, out)) message(msg, t('wo.completed'), 'ok');
   });
-  document.getElementById('accept').addEventListener('click', async () => {
-    await post('accept', { note: document.getElementById('signnote').value }, document.getElementById('signmsg'));
+  // Accept in two taps, like the alert actions: the first asks, the second sends.
+  const accept = document.getElementById('accept');
+  accept.addEventListener('click', async () => {
+    const out = document.getElementById('signmsg');
+    if (accept.dataset.armed !== '1') {
+      accept.dataset.armed = '1';
+      accept.textContent = t('common.confirm') + ': ' + t('wo.accept');
+      message(out, t('wo.confirm_accept'));
+      return;
+    }
+    delete accept.dataset.armed;
+    accept.textContent = t('wo.accept');
+    accept.disabled = true;
+    try { await post('accept', { note: document.getElementById('signnote').value }, out); } finally { accept.disabled = false; }
   });
   document.getElementById('reject').addEventListener('click', async () => {
     const out = document.getElementById('signmsg');

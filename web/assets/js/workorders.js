@@ -1,8 +1,10 @@
 // Work orders, phone first: overdue, today's and upcoming visits, each with
 // where the lift is (from the lift list) and what is due.
-import { boot, h, t, fmtTime, message, errorText, serverClock, shanghaiDay, getAll, woTitle } from './core.js';
+import { boot, h, t, fmtTime, message, errorText, serverClock, shanghaiDay, getAll, woTitle, may } from './core.js';
 
 const OPEN = ['planned', 'assigned', 'in_progress'];
+// SIGNOFF are the states a manager accepts or rejects.
+const SIGNOFF = ['completed', 'unverified'];
 let groups = null;
 let where = new Map(); // lift id → lift view
 
@@ -16,6 +18,7 @@ function item(w) {
 }
 
 function render() {
+  document.getElementById('signoff-sec').hidden = !groups.signoff;
   for (const [k, ws] of Object.entries(groups)) {
     document.getElementById(k).replaceChildren(...(ws.length ? ws.map(item) : [h('li', { class: 'muted', text: t('wo.empty') })]));
   }
@@ -37,6 +40,11 @@ boot('workorders', async (me, again) => {
   const now = serverClock.now();
   const today = shanghaiDay(new Date(now));
   groups = { overdue: [], today: [], upcoming: [] };
+  // Whoever signs off (manager, admin) finds the completed visits to accept
+  // first; the oldest completion first.
+  if (may(me.user.role, 'sign_off_work_order')) {
+    groups = { signoff: list.filter((x) => SIGNOFF.includes(x.state)).sort((a, b) => ((a.completed_at || a.due) < (b.completed_at || b.due) ? -1 : 1)), ...groups };
+  }
   for (const w of list.filter((x) => OPEN.includes(x.state)).sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.id - b.id))) {
     const due = Date.parse(w.due);
     const start = Date.parse(w.window_start);
