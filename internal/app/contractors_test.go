@@ -2,11 +2,8 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,15 +83,7 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 		{ID: "MT-B", Estate: "yixian", Landings: 6, RatedSpeed: 1, InstallDate: installed, PropertyManager: "江湾物业", Contractor: "丙维保"},
 		{ID: "MT-C", Estate: "yixian", Landings: 6, RatedSpeed: 1, InstallDate: installed, PropertyManager: "江湾物业", Contractor: "乙维保"},
 	}
-	dir := t.TempDir()
-	regFile := filepath.Join(dir, "fleet.json")
-	b, _ := json.Marshal(fleet)
-	if err := os.WriteFile(regFile, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t, broker.URL)
-	cfg.Registry.File = regFile
-	cfg.Debug = DebugConfig{Listen: "127.0.0.1:0", FakeClock: true}
+	cfg := fleetConfig(t, broker.URL, fleet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

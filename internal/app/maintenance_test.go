@@ -105,15 +105,7 @@ func TestMaintenanceThroughServe(t *testing.T) {
 		{ID: "MT-A", Estate: "yixian", Landings: 6, RatedSpeed: 1, InstallDate: installed, PropertyManager: "虹房物业", Contractor: "三菱维保"},
 		{ID: "MT-B", Estate: "yixian", Landings: 6, RatedSpeed: 1, InstallDate: installed, PropertyManager: "江湾物业", Contractor: "三菱维保"},
 	}
-	dir := t.TempDir()
-	regFile := filepath.Join(dir, "fleet.json")
-	b, _ := json.Marshal(fleet)
-	if err := os.WriteFile(regFile, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t, broker.URL)
-	cfg.Registry.File = regFile
-	cfg.Debug = DebugConfig{Listen: "127.0.0.1:0", FakeClock: true}
+	cfg := fleetConfig(t, broker.URL, fleet)
 	ctx := context.Background()
 
 	a, _, stop := runApp(t, cfg, t0)
@@ -260,3 +252,22 @@ events:
 
 // sweeps counts the maintenance sweeps done.
 func sweeps(a *App) int64 { return a.maint.swept.Load() }
+
+// fleetConfig is the test configuration for broker with fleet as the
+// register (written to a file, as an operator gives it) and the alert
+// clocks on the fake clock of the debug listener.
+func fleetConfig(t *testing.T, broker string, fleet []registry.Lift) Config {
+	t.Helper()
+	regFile := filepath.Join(t.TempDir(), "fleet.json")
+	b, err := json.Marshal(fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(regFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, broker)
+	cfg.Registry.File = regFile
+	cfg.Debug = DebugConfig{Listen: "127.0.0.1:0", FakeClock: true}
+	return cfg
+}
