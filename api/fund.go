@@ -173,11 +173,7 @@ func (s *Server) getFund(w http.ResponseWriter, r *http.Request) int {
 	if code != 0 {
 		return code
 	}
-	q := r.URL.Query()
-	if err := params(q, nil, []string{"from", "to"}); err != nil {
-		return writeBad(w, err)
-	}
-	from, to, err := period(q, false)
+	from, to, err := periodQuery(r.URL.Query(), false)
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -472,11 +468,7 @@ func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) int {
 	if code != 0 {
 		return code
 	}
-	q := r.URL.Query()
-	if err := params(q, nil, []string{"from", "to"}); err != nil {
-		return writeBad(w, err)
-	}
-	from, to, err := period(q, true)
+	from, to, err := periodQuery(r.URL.Query(), true)
 	if err != nil {
 		return writeBad(w, err)
 	}

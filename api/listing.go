@@ -93,6 +93,15 @@ func dateParam(q url.Values, name string) (civil.Date, error) {
 	return d, nil
 }
 
+// periodQuery is period for a query whose only parameters are from, to
+// and extra: any other parameter is refused.
+func periodQuery(q url.Values, required bool, extra ...string) (from, to civil.Date, err error) {
+	if err = params(q, nil, append([]string{"from", "to"}, extra...)); err != nil {
+		return
+	}
+	return period(q, required)
+}
+
 // period reads from and to (inclusive dates); both are required when
 // required is set, and to must not be before from.
 func period(q url.Values, required bool) (from, to civil.Date, err error) {
