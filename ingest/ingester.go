@@ -76,6 +76,10 @@ type Config struct {
 	// Consume returns (the alert outbox): a message is acked only once it is
 	// in the spool and the changes its consumers queued are written.
 	WriteBehind WriteBehind
+	// TraceLift, if set, logs (at info) when each message of this lift
+	// passed each hop of the pipeline (trace.go): to find where an alert's
+	// latency goes.
+	TraceLift string
 }
 
 // WriteBehind is a queue that persists changes after whoever made them has
@@ -110,6 +114,7 @@ type Ingester struct {
 	dispatch []chan dispatchItem
 	seqs     []map[string]*liftSeq // per shard, under seqMu[shard]: its worker and the gap sweep
 	seqMu    []sync.Mutex
+	laneSeen []laneSeen // per shard, its worker's only
 	gaps     gapReport
 	unacked  atomic.Int64
 	sinkErr  atomic.Pointer[error]
@@ -123,6 +128,8 @@ type inbound struct {
 	ack     func()
 	recv    time.Time
 	shard   int
+	lane    uint8       // Delivery.Lane
+	trace   *traceTimes // nil unless its lift is traced (Config.TraceLift)
 }
 
 type accepted struct {
@@ -142,6 +149,8 @@ type dispatchItem struct {
 	consume bool
 	dup     bool
 	batch   *batch // told when the consumers are done with msg
+	trace   *traceTimes
+	lane    uint8
 }
 
 // New builds an ingester; Run starts it. Consumers must be added before Run.
@@ -212,6 +221,7 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 		ing.seqs = append(ing.seqs, map[string]*liftSeq{})
 	}
 	ing.seqMu = make([]sync.Mutex, cfg.Shards)
+	ing.laneSeen = make([]laneSeen, cfg.Shards)
 	if promReg == nil {
 		promReg = prometheus.NewRegistry()
 	}
@@ -277,6 +287,10 @@ func (ing *Ingester) seq(shard int, lift string) *liftSeq {
 // messages are outstanding and returns false if the ingester is stopping
 // (the message is then not acked and the broker will redeliver it).
 func (ing *Ingester) Offer(topic string, payload []byte, ack func()) bool {
+	return ing.offer(topic, payload, ack, LaneMain)
+}
+
+func (ing *Ingester) offer(topic string, payload []byte, ack func(), lane uint8) bool {
 	select {
 	case ing.sem <- struct{}{}:
 	case <-ing.stop:
@@ -289,7 +303,7 @@ func (ing *Ingester) Offer(topic string, payload []byte, ack func()) bool {
 		return false
 	}
 	ing.m.unacked.Set(float64(ing.unacked.Add(1)))
-	in := &inbound{topic: topic, payload: payload, ack: ack, recv: ing.now()}
+	in := &inbound{topic: topic, payload: payload, ack: ack, recv: ing.now(), lane: lane}
 	// Shard by the lift level of the topic without a full parse; a topic that
 	// does not parse goes to shard 0 to be rejected there.
 	lift := ""
@@ -297,6 +311,9 @@ func (ing *Ingester) Offer(topic string, payload []byte, ack func()) bool {
 		lift, _, _ = strings.Cut(rest, "/")
 	}
 	in.shard = ing.shardOf(lift)
+	if ing.cfg.TraceLift != "" && lift == ing.cfg.TraceLift {
+		in.trace = &traceTimes{received: time.Now()}
+	}
 	ing.shards[in.shard] <- in
 	return true
 }
@@ -348,10 +365,21 @@ func (ing *Ingester) work(shard int) {
 		boot, newest := sq.newest()
 		ing.seqMu[shard].Unlock()
 		ing.countGaps(l.ID, c, in.recv)
+		if in.trace != nil {
+			in.trace.checked = time.Now()
+		}
+		// A fault or alarm comes on both lanes of an input that has an
+		// urgent one: the second is a lane copy, not a duplicate.
+		laneCopy := (kind == telemetry.KindFault || kind == telemetry.KindAlarm) &&
+			ing.laneSeen[shard].see(laneKey{l.ID, m.Boot, m.Seq}, in.lane)
 		switch v {
 		case duplicate:
-			ing.m.duplicates.Inc()
-			ing.state.AddDuplicate(l.ID)
+			if laneCopy {
+				ing.m.laneCopies.Inc()
+			} else {
+				ing.m.duplicates.Inc()
+				ing.state.AddDuplicate(l.ID)
+			}
 			if kind != telemetry.KindFault && kind != telemetry.KindAlarm {
 				ing.release(in)
 				continue
@@ -429,7 +457,10 @@ func (ing *Ingester) spoolWriter(toSync chan<- *batch) {
 		b := &batch{items: items, done: make(chan struct{})}
 		b.left.Store(int64(len(items)))
 		for _, a := range items {
-			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume, dup: a.dup, batch: b}
+			if a.in.trace != nil {
+				a.in.trace.dispatched = time.Now()
+			}
+			ing.dispatch[a.in.shard] <- dispatchItem{msg: a.msg, recv: a.in.recv, consume: a.consume, dup: a.dup, batch: b, trace: a.in.trace, lane: a.in.lane}
 		}
 		toSync <- b
 	}
@@ -554,6 +585,9 @@ func (ing *Ingester) dispatchLoop(shard int) {
 			for _, f := range ing.onChange {
 				f(StateChange{Lift: m.Lift, Online: true, Seq: u.Came, LastSeen: it.recv})
 			}
+		}
+		if it.trace != nil {
+			ing.logTrace(&m, it)
 		}
 		if it.consume {
 			for _, c := range ing.consumers {

@@ -11,7 +11,12 @@ import "context"
 // contract:
 //   - Order: for each lift, messages are delivered in the order the lift
 //     sent them (as the broker or log holds them), within a batch and across
-//     batches. Different lifts may interleave freely.
+//     batches. Different lifts may interleave freely. An input may carry
+//     faults and alarms in a lane of their own as well (Delivery.Lane): they
+//     may then overtake the lift's routine messages sent before them, and
+//     arrive a second time in the main lane (a lane copy, recognised by
+//     (lift, boot, seq)); the live state and the alert rules judge by event
+//     time and tolerate it.
 //   - One owner per lift: all of a lift's messages go to one liftwatch
 //     instance at a time (a partition), because duplicate detection, the
 //     live state and the alert rules are per lift and in memory.
@@ -38,7 +43,16 @@ type Delivery struct {
 	// Ack acknowledges the message to its source; called at most once,
 	// from any goroutine. nil: the source needs no ack.
 	Ack func()
+	// Lane is the lane the message came in on (LaneMain unless the input
+	// has an urgent lane for faults and alarms).
+	Lane uint8
 }
+
+// The lanes of an input.
+const (
+	LaneMain   uint8 = iota // every message under the root
+	LaneUrgent              // faults and alarms only, also sent in the main lane
+)
 
 // Intake takes what an input delivers: a batch of messages, in the input's
 // order (see Input for the contract). It returns false if it is stopping;
@@ -55,7 +69,7 @@ var (
 // Deliver hands a batch to the pipeline, in order; see Intake.
 func (ing *Ingester) Deliver(batch []Delivery) bool {
 	for i := range batch {
-		if !ing.Offer(batch[i].Topic, batch[i].Payload, batch[i].Ack) {
+		if !ing.offer(batch[i].Topic, batch[i].Payload, batch[i].Ack, batch[i].Lane) {
 			return false
 		}
 	}

@@ -48,6 +48,14 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, fleet []registry.Lift, spoolDir string) *pipeline {
 	t.Helper()
+	return startPipelineWith(t, broker, influx, fleet, spoolDir, ingest.ReceiverConfig{})
+}
+
+// startPipelineWith is startPipeline with the receiver's settings (its
+// client ID and broker are filled in) and extra consumers.
+func startPipelineWith(t *testing.T, broker *testrig.Mosquitto, influx *testrig.InfluxDB, fleet []registry.Lift, spoolDir string,
+	rcfg ingest.ReceiverConfig, consumers ...ingest.Consumer) *pipeline {
+	t.Helper()
 	sink, err := influxhistory.New(influxhistory.Config{URL: influx.URL, Bucket: influx.Bucket})
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +67,12 @@ func startPipeline(t *testing.T, broker *testrig.Mosquitto, influx *testrig.Infl
 		t.Fatal(err)
 	}
 	p.ing.AddConsumer(p.consumer)
-	p.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{ClientID: "liftwatch-test",
-		Conn: mqttconn.Options{Broker: broker.URL, MaxReconnect: 500 * time.Millisecond}}, p.ing)
+	for _, c := range consumers {
+		p.ing.AddConsumer(c)
+	}
+	rcfg.ClientID = "liftwatch-test"
+	rcfg.Conn = mqttconn.Options{Broker: broker.URL, MaxReconnect: 500 * time.Millisecond}
+	p.rcv, err = ingest.NewReceiver(rcfg, p.ing)
 	if err != nil {
 		t.Fatal(err)
 	}

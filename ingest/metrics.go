@@ -11,6 +11,7 @@ type metrics struct {
 	accepted      *prometheus.CounterVec
 	rejected      *prometheus.CounterVec
 	duplicates    prometheus.Counter
+	laneCopies    prometheus.Counter
 	stale         prometheus.Counter
 	backwards     prometheus.Counter
 	gaps          prometheus.Counter
@@ -42,6 +43,8 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 			Help: "Messages accepted and spooled (not duplicates), by kind."}, []string{"kind"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_ingest_messages_rejected_total",
 			Help: "Messages rejected, by reason."}, []string{"reason"}),
+		laneCopies: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_lane_copies_total",
+			Help: "Faults and alarms received a second time on the other lane of the input (urgent and main): handed on marked, not stored twice."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_duplicates_total",
 			Help: "Messages dropped as repeats of (lift, boot, seq) already received."}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_stale_total",
@@ -87,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 	for _, r := range telemetry.Reasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.stale, m.backwards, m.gaps, m.gapsFilled, m.unacked, m.writeLatency, m.ackWait,
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.laneCopies, m.stale, m.backwards, m.gaps, m.gapsFilled, m.unacked, m.writeLatency, m.ackWait,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.writeErrors, m.storeOK, m.connected, m.reconnects, m.stateChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),

@@ -10,7 +10,9 @@
 // while liftwatch's own session (Options.Subscriber) has HoldAt messages
 // unacknowledged, every publisher's PUBACK waits, so a publisher with a
 // bounded window of unacknowledged publishes (the simulator) is paced by
-// ingest's acknowledgements and nothing is dropped.
+// ingest's acknowledgements and nothing is dropped. Ingest's urgent lane
+// (a second session, faults and alarms only) is not paced: its few messages
+// are far from the quota, and each of them also comes on the main session.
 package embedded
 
 import (
