@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/config"
@@ -40,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "liftwatch serve: invalid configuration:\n%v\n", err)
 		return 2
+	}
+	if cfg.Runtime.GCPercent != 0 {
+		debug.SetGCPercent(cfg.Runtime.GCPercent)
 	}
 	a, err := app.New(ctx, *cfg, log)
 	if err != nil {

@@ -53,13 +53,14 @@ type Config struct {
 	// trusteeship, the fund) inside serve.
 	Maintenance MaintenanceConfig `flag:"maintenance."`
 	Debug       DebugConfig       `flag:"debug."`
+	Runtime     RuntimeConfig     `flag:"runtime."`
 }
 
 // Validate checks the configuration and says precisely what is wrong: every
 // problem at once, each naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug} {
+	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug, &c.Runtime} {
 		errs = append(errs, g.Validate()...)
 	}
 	return errors.Join(errs...)
@@ -219,6 +220,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.index = registry.NewIndex(stored)
+	if l := cfg.Debug.TraceLift; l != "" {
+		if _, ok := a.index.Get(l); !ok {
+			a.db.Close()
+			return nil, &ConfigError{fmt.Errorf("debug.trace-lift %q: no such lift in the register", l)}
+		}
+	}
 	if m := set.contractors.Missing(stored); len(m) > 0 && set.contractors != nil {
 		log.Warn("the contractor directory has no duty phone for some contractors of the register: their lifts and alerts show none",
 			"contractors", m, "flag", "--registry.contractors")
@@ -259,7 +266,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.sink = hist
-	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox,
+	a.ing, err = ingest.New(ingest.Config{WriteBehind: a.outbox, TraceLift: cfg.Debug.TraceLift,
 		Root: cfg.Telemetry.Root, MaxUnacked: cfg.Ingest.MaxUnacked, Shards: cfg.Ingest.Shards, BatchPoints: cfg.Ingest.BatchPoints, FlushInterval: cfg.Ingest.FlushEvery,
 		SpoolDir: filepath.Join(cfg.Data.Dir, "spool"), DeadLetterDir: filepath.Join(cfg.Data.Dir, "deadletter"), Spool: ingest.SpoolOptions{MaxBytes: cfg.Ingest.SpoolMax, RetainBytes: 64 << 20},
 		OfflineAfter: cfg.Ingest.OfflineAfter, FlushTimeout: cfg.Ingest.ShutdownWait, GapGrace: cfg.Ingest.GapGrace, Logger: log.With("component", "ingest"),
@@ -277,7 +284,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT.Options, ClientID: cfg.MQTT.ClientID, SharedGroup: cfg.MQTT.SharedGroup}, a.ing)
+	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT.Options, ClientID: cfg.MQTT.ClientID, SharedGroup: cfg.MQTT.SharedGroup,
+		UrgentLane: cfg.MQTT.UrgentLane}, a.ing)
 	if err != nil {
 		a.db.Close()
 		return nil, err

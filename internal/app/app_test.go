@@ -194,3 +194,15 @@ func TestHandleKeepsAPIConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceLiftMustBeInTheRegister: a typo in --debug.trace-lift is a bad
+// setting (exit 2), not a trace that silently never appears.
+func TestTraceLiftMustBeInTheRegister(t *testing.T) {
+	cfg := testConfig(t, "tcp://127.0.0.1:1")
+	cfg.Debug.TraceLift = "LW-NOPE"
+	_, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `debug.trace-lift "LW-NOPE": no such lift in the register`) {
+		t.Fatalf("New: %v, want a ConfigError naming debug.trace-lift", err)
+	}
+}

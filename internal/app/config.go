@@ -63,6 +63,10 @@ type MQTTConfig struct {
 	mqttconn.Options
 	ClientID    string `flag:"client-id" help:"MQTT client ID; keep it stable: the broker queues messages for it while liftwatch is away"`
 	SharedGroup string `flag:"shared-group" help:"subscribe as $share/<group>/... so several instances split the load"`
+	// UrgentLane takes faults and alarms on a second session of their own
+	// (client ID <client-id>-urgent), so they never queue behind routine
+	// telemetry (ingest.Receiver).
+	UrgentLane bool `flag:"urgent-lane" help:"also take faults and alarms on a session of their own (client ID <client-id>-urgent), so that an entrapment never waits behind routine telemetry in the broker; false: one session"`
 }
 
 // Validate checks the group.
@@ -186,6 +190,9 @@ type DebugConfig struct {
 	// (POST /debug/clock?advance=5m), for tests of escalation across
 	// restarts. Never in production.
 	FakeClock bool `flag:"fake-clock" help:"run alert clocks on a fake clock moved by POST /debug/clock?advance=5m on --debug.listen (tests only)"`
+	// TraceLift logs when each message of one lift passes each hop of the
+	// ingest pipeline (ingest/trace.go); BenchmarkAlertLatency uses it.
+	TraceLift string `flag:"trace-lift" help:"log (at info, msg=trace) when each message of this lift passed each hop of the ingest pipeline: received, checked, dispatched, to the consumers; empty: off"`
 }
 
 // Validate checks the group.
@@ -206,6 +213,24 @@ func (c *DebugConfig) Validate() []error {
 	return nil
 }
 
+// RuntimeConfig tunes the Go runtime of the process.
+type RuntimeConfig struct {
+	// GCPercent is the garbage collector's target (GOGC). At 20,000 msg/s
+	// on two cores the default 100 collects every second or two, and
+	// each cycle's mark phase takes one of the two CPUs from the pipeline:
+	// the alert latency's tail (docs/benchmarks.md). 400 collects a
+	// quarter as often for about four times the live heap.
+	GCPercent int `flag:"gc-percent" help:"Go garbage collector target (as GOGC; overrides it): heap growth in percent before a collection; higher trades memory for fewer pauses in the alert path; 0: leave it to GOGC (default 100); -1: off (not for production)"`
+}
+
+// Validate checks the group.
+func (c *RuntimeConfig) Validate() []error {
+	if c.GCPercent < -1 || (c.GCPercent > 0 && c.GCPercent < 10) {
+		return []error{fmt.Errorf("runtime.gc-percent %d: want at least 10, 0 (GOGC decides) or -1 (off)", c.GCPercent)}
+	}
+	return nil
+}
+
 // DefaultConfig is the configuration with every default: the flags'
 // defaults are these values.
 func DefaultConfig() Config {
@@ -213,12 +238,13 @@ func DefaultConfig() Config {
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
 		Data:     DataConfig{Dir: "./data"},
 		Registry: RegistryConfig{Subdistrict: "jiangwan"},
-		MQTT:     MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest"},
+		MQTT:     MQTTConfig{Options: mqttconn.Defaults("tcp://127.0.0.1:1883"), ClientID: "liftwatch-ingest", UrgentLane: true},
 		Telemetry: TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload,
 			Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
 		Ingest: IngestConfig{MaxUnacked: 20000, GapGrace: ingest.DefaultGapGrace, BatchPoints: 5000, FlushEvery: time.Second, SpoolMax: 2 << 30,
 			OfflineAfter: 3 * time.Minute, ShutdownWait: 5 * time.Second},
 		Influx:      InfluxConfig{Bucket: "liftwatch"},
 		Maintenance: MaintenanceConfig{SweepInterval: 5 * time.Minute, ContractFen: 360000},
+		Runtime:     RuntimeConfig{GCPercent: 400},
 	}
 }

@@ -34,3 +34,15 @@ func TestDefaultConfigIsValidAndGroupsNameTheirFlags(t *testing.T) {
 		t.Errorf("%d problems reported, want 7:\n%v", n, err)
 	}
 }
+
+func TestRuntimeGCPercent(t *testing.T) {
+	for v, ok := range map[int]bool{400: true, 100: true, 10: true, 0: true, -1: true, 5: false, -2: false} {
+		errs := (&RuntimeConfig{GCPercent: v}).Validate()
+		if ok != (len(errs) == 0) {
+			t.Errorf("gc-percent %d: errors %v, want ok=%v", v, errs, ok)
+		}
+		if !ok && !strings.Contains(errs[0].Error(), "runtime.gc-percent") {
+			t.Errorf("gc-percent %d: %v does not name the flag", v, errs[0])
+		}
+	}
+}
