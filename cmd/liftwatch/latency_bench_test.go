@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,8 +77,12 @@ func BenchmarkAlertLatency(b *testing.B) {
 	base := "http://" + addr
 	tokens.Store(base, adminToken(b, filepath.Join(dir, "data")))
 	serve := exec.Command(binary, "serve", "--data.dir", filepath.Join(dir, "data"), "--http.listen", addr, "--registry.file", reg,
-		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--alerts.config", cfg, "--log.level", "error")
-	serve.Stderr = os.Stderr
+		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--alerts.config", cfg, "--log.level", "info",
+		"--debug.trace-lift", probeLift)
+	// serve traces the probe lift's messages through the pipeline
+	// (--debug.trace-lift): their hop times are read off its log.
+	traces := newTraceLog()
+	serve.Stderr = traces
 	if err := serve.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -146,7 +151,10 @@ func BenchmarkAlertLatency(b *testing.B) {
 	// Each probe's time split in two hops: publish → engine raises (broker,
 	// receiver, shard, spool/dispatch, engine), and engine → SSE client
 	// (persistence or queueing, hub, HTTP).
-	type hops struct{ total, toEngine, toStream time.Duration }
+	type hops struct {
+		total, toEngine, toStream time.Duration
+		trace                     []time.Duration // publish → received → checked → dispatched → consumers
+	}
 	var split []hops
 	seq := int64(0)
 	b.ResetTimer()
@@ -169,7 +177,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 		itest.WaitUntil(b, 30*time.Second, "webhook", func() bool { hookMu.Lock(); defer hookMu.Unlock(); _, ok := hookAt[id]; return ok })
 		sseMu.Lock()
 		sseLat = append(sseLat, sseAt[id].Sub(t0))
-		split = append(split, hops{sseAt[id].Sub(t0), openedAt[id].Sub(t0), sseAt[id].Sub(openedAt[id])})
+		split = append(split, hops{sseAt[id].Sub(t0), openedAt[id].Sub(t0), sseAt[id].Sub(openedAt[id]), traces.hops(seq, t0)})
 		sseMu.Unlock()
 		hookMu.Lock()
 		hookLat = append(hookLat, hookAt[id].Sub(t0))
@@ -210,9 +218,106 @@ func BenchmarkAlertLatency(b *testing.B) {
 	b.ReportMetric(pct(toStream, 0.99), "stream-p99-ms")
 	sort.Slice(split, func(i, j int) bool { return split[i].total > split[j].total })
 	for _, h := range split[:min(5, len(split))] {
-		b.Logf("slow probe: %v = publish→engine %v + engine→SSE %v", h.total, h.toEngine, h.toStream)
+		b.Logf("slow probe: %v = publish→engine %v + engine→SSE %v; publish→engine by hop: %s", h.total, h.toEngine, h.toStream, hopString(h.trace))
+	}
+	// Each hop of publish → engine, from serve's trace of the probe lift.
+	for i, name := range hopNames {
+		var d []time.Duration
+		for _, h := range split {
+			if len(h.trace) == len(hopNames) {
+				d = append(d, h.trace[i])
+			}
+		}
+		if len(d) > 0 {
+			b.ReportMetric(pct(d, 0.5), "hop-"+name+"-p50-ms")
+			b.ReportMetric(pct(d, 0.99), "hop-"+name+"-p99-ms")
+		}
 	}
 	b.ReportMetric(pct(hookLat, 0.5), "webhook-p50-ms")
 	b.ReportMetric(pct(hookLat, 0.99), "webhook-p99-ms")
 	b.ReportMetric(pct(hookLat, 1), "webhook-max-ms")
+}
+
+// hopNames name the hops of publish → engine that serve's trace splits:
+// broker (publish to liftwatch's input, through Mosquitto and the client
+// library), check (the shard worker's queue and checks), spool (the queue
+// to the spool writer), dispatch (the dispatcher's queue, up to the
+// consumers).
+var hopNames = []string{"broker", "check", "spool", "dispatch"}
+
+func hopString(d []time.Duration) string {
+	if len(d) != len(hopNames) {
+		return "(no trace)"
+	}
+	parts := make([]string, len(d))
+	for i, x := range d {
+		parts[i] = fmt.Sprintf("%s %v", hopNames[i], x.Round(10*time.Microsecond))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// traceLog takes serve's log: the probe lift's trace lines are kept by
+// sequence number (the first copy handed on, whichever lane), the rest is
+// passed to os.Stderr.
+type traceLog struct {
+	mu   sync.Mutex
+	seqs map[int64][4]int64 // received, checked, dispatched, consumers (unix µs)
+	rest *os.File
+	part []byte
+}
+
+func newTraceLog() *traceLog { return &traceLog{seqs: map[int64][4]int64{}, rest: os.Stderr} }
+
+func (l *traceLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.part = append(l.part, p...)
+	for {
+		i := bytes.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(l.part[:i])
+		l.part = l.part[i+1:]
+		if !strings.Contains(line, " msg=trace ") {
+			if !strings.Contains(line, " level=INFO ") {
+				fmt.Fprintln(l.rest, line)
+			}
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Fields(line) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				f[k] = v
+			}
+		}
+		seq, _ := strconv.ParseInt(f["seq"], 10, 64)
+		if _, seen := l.seqs[seq]; seen || f["duplicate"] == "true" {
+			continue
+		}
+		var t [4]int64
+		for i, k := range []string{"received_us", "checked_us", "dispatched_us", "consumers_us"} {
+			t[i], _ = strconv.ParseInt(f[k], 10, 64)
+		}
+		l.seqs[seq] = t
+	}
+	return len(p), nil
+}
+
+// hops is the probe seq's time per hop from its publish at t0, or nil if
+// serve did not trace it.
+func (l *traceLog) hops(seq int64, t0 time.Time) []time.Duration {
+	l.mu.Lock()
+	t, ok := l.seqs[seq]
+	l.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	prev := t0.UnixMicro()
+	d := make([]time.Duration, len(t))
+	for i, at := range t {
+		d[i] = time.Duration(at-prev) * time.Microsecond
+		prev = at
+	}
+	return d
 }
