@@ -10,25 +10,25 @@ type laneKey struct {
 	boot, seq int64
 }
 
-// laneSeen remembers which lanes delivered each recent fault and alarm of a
-// shard, to tell a lane copy (the same message from the other lane of the
-// input) from a duplicate (the same message again on one lane: a terminal
-// sending it twice, or the broker redelivering it). Used by the shard's
-// worker only.
+// laneSeen counts how often each lane delivered each recent fault and alarm
+// of a shard, to tell a lane copy (the same message from the other lane of
+// the input) from a duplicate (the same message once more: a terminal
+// sending it twice, or the broker redelivering it, which then comes on both
+// lanes too). Used by the shard's worker only.
 type laneSeen struct {
-	lanes map[laneKey]uint8 // a bit per lane
+	lanes map[laneKey][2]uint8 // deliveries per lane (saturating)
 	ring  []laneKey
 	next  int
 }
 
-// see records that lane delivered k and reports whether another lane
-// delivered it before and this lane had not: a lane copy.
+// see records that lane delivered k and reports whether this delivery is
+// the other lane's catching up (this lane has now delivered k no more often
+// than the other): a lane copy.
 func (s *laneSeen) see(k laneKey, lane uint8) bool {
-	bit := uint8(1) << lane
 	if s.lanes == nil {
-		s.lanes = make(map[laneKey]uint8)
+		s.lanes = make(map[laneKey][2]uint8)
 	}
-	had, ok := s.lanes[k]
+	n, ok := s.lanes[k]
 	if !ok {
 		if len(s.ring) < laneMemory {
 			s.ring = append(s.ring, k)
@@ -38,6 +38,10 @@ func (s *laneSeen) see(k laneKey, lane uint8) bool {
 			s.next = (s.next + 1) % laneMemory
 		}
 	}
-	s.lanes[k] = had | bit
-	return had != 0 && had&bit == 0
+	other := 1 - lane&1
+	if n[lane&1] < 255 {
+		n[lane&1]++
+	}
+	s.lanes[k] = n
+	return n[lane&1] <= n[other]
 }

@@ -64,8 +64,8 @@ func TestUrgentLaneOvertakesBacklog(t *testing.T) {
 			}
 			last.Wait()
 			trapped := fleet[0].ID
-			if tok := pub.Publish(telemetry.DefaultRoot+"/"+trapped+"/fault", 1, false, fmt.Sprintf(
-				`{"v":1,"boot":1,"seq":%d,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, backlog, now.UnixMilli())); tok.Wait() && tok.Error() != nil {
+			fault := fmt.Sprintf(`{"v":1,"boot":1,"seq":%d,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, backlog, now.UnixMilli())
+			if tok := pub.Publish(telemetry.DefaultRoot+"/"+trapped+"/fault", 1, false, fault); tok.Wait() && tok.Error() != nil {
 				t.Fatal(tok.Error())
 			}
 
@@ -89,6 +89,18 @@ func TestUrgentLaneOvertakesBacklog(t *testing.T) {
 			if d := p.counter("liftwatch_ingest_duplicates_total"); d != 0 {
 				t.Errorf("duplicates_total = %v: a lane copy counted as a duplicate", d)
 			}
+			// The terminal sends the fault once more: one duplicate (and, with
+			// the urgent lane, its lane copy), not two.
+			if tok := pub.Publish(telemetry.DefaultRoot+"/"+trapped+"/fault", 1, false, fault); tok.Wait() && tok.Error() != nil {
+				t.Fatal(tok.Error())
+			}
+			copies := 0.0
+			if urgent {
+				copies = 2
+			}
+			itest.WaitUntil(t, 10*time.Second, "the resend counted", func() bool {
+				return p.counter("liftwatch_ingest_duplicates_total") == 1 && p.counter("liftwatch_ingest_lane_copies_total") == copies
+			})
 			if f := p.counter("liftwatch_ingest_messages_accepted_total", "kind", "fault"); f != 1 {
 				t.Errorf("faults accepted = %v, want 1 (the lane copy is not stored twice)", f)
 			}

@@ -12,8 +12,9 @@ func TestLaneSeen(t *testing.T) {
 	}{
 		{LaneUrgent, false, "first delivery"},
 		{LaneMain, true, "the same message from the other lane"},
-		{LaneMain, false, "again on a lane that had it: a duplicate, not a copy"},
-		{LaneUrgent, false, "both lanes had it: a duplicate"},
+		{LaneMain, false, "once more (a terminal's resend): a duplicate, not a copy"},
+		{LaneUrgent, true, "the resend's copy on the other lane"},
+		{LaneUrgent, false, "a third time, first on this lane: a duplicate"},
 	}
 	for _, st := range steps {
 		if got := s.see(k, st.lane); got != st.copy {
