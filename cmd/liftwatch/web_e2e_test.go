@@ -437,6 +437,13 @@ func TestWebBoardRescue(t *testing.T) {
 		t.Errorf("ack clock at 6 min: class %q, want red", c)
 	}
 	do(t, b, "reload B", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(card)))
+	// The escalation to tier 2 (unacknowledged past 5 min) comes over the
+	// stream when the engine's tick sees the new time. Wait for it on both
+	// boards: a re-render between the taps below would replace the confirm
+	// button under the click (seen once, on a loaded machine).
+	for _, ctx := range []context.Context{a, b} {
+		do(t, ctx, "the escalation shown", chromedp.WaitVisible(chromedp.CSS(card+` [data-tier="2"]`)))
+	}
 	setLangNoNav(t, a, "zh")
 	screenshot(t, a, "board-zh")
 
