@@ -39,7 +39,9 @@ func startHandoff(t *testing.T, cfg ingest.Config, consumers ...ingest.Consumer)
 	h := &handoff{lift: fleet[0].ID, at: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC), done: make(chan error, 1)}
 	cfg.SpoolDir = t.TempDir()
 	cfg.Clock = func() time.Time { return h.at }
-	cfg.Logger = quietLogger(&logBuffer{})
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger(&logBuffer{})
+	}
 	if cfg.FlushTimeout == 0 {
 		cfg.FlushTimeout = 200 * time.Millisecond
 	}
