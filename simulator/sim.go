@@ -18,7 +18,6 @@
 package simulator
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -261,7 +260,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 			s.accept(tr)
 		default:
 		}
-		ev := heap.Pop(&s.events).(*event)
+		ev := s.events.pop()
 		if !end.IsZero() && ev.at.After(end) {
 			break
 		}
@@ -270,7 +269,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 			return nil
 		}
 		if again { // a trigger came in while waiting: it may come first
-			heap.Push(&s.events, ev)
+			s.events.push(ev)
 			continue
 		}
 		s.now = ev.at
@@ -478,7 +477,7 @@ func (s *Simulator) accept(tr *trigger) {
 
 func (s *Simulator) at(t time.Time, fn func(time.Time)) {
 	s.evSeq++
-	heap.Push(&s.events, &event{at: t, seq: s.evSeq, fn: fn})
+	s.events.push(event{key: t.UnixNano(), seq: s.evSeq, at: t, fn: fn})
 }
 
 // send hands one message to the sink, then maybe a resend and a hostile one.
@@ -506,27 +505,65 @@ func (s *Simulator) deliver(o *Out) {
 	s.stats.add(o)
 }
 
+// event is a callback due at a virtual time. key is at in Unix
+// nanoseconds, so that ordering the heap compares integers held in the
+// slice instead of loading two times through pointers: at 20,000 msg/s
+// the heap's comparisons were 8% of the simulator's CPU.
 type event struct {
-	at  time.Time
+	key int64
 	seq uint64
+	at  time.Time
 	fn  func(time.Time)
 }
 
-type eventHeap []*event
+// eventHeap is a min-heap of events by (at, seq), typed so that pushing and
+// popping neither boxes an event nor calls through an interface.
+type eventHeap []event
 
 func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+
+func (h eventHeap) less(i, j int) bool {
+	if h[i].key != h[j].key {
+		return h[i].key < h[j].key
 	}
 	return h[i].seq < h[j].seq
 }
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(*event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+
+func (h *eventHeap) push(e event) {
+	*h = append(*h, e)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+// pop removes and returns the earliest event; the heap must not be empty.
+func (h *eventHeap) pop() event {
+	q := *h
+	n := len(q) - 1
+	e := q[0]
+	q[0] = q[n]
+	q[n] = event{} // let the callback go
+	q = q[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && q.less(c+1, c) {
+			c++
+		}
+		if !q.less(c, i) {
+			break
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
+	*h = q
 	return e
 }
