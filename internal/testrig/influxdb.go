@@ -29,7 +29,21 @@ type InfluxDB struct {
 // the server at cleanup.
 func StartInfluxDB(t testing.TB) *InfluxDB {
 	t.Helper()
-	db := StartInfluxDBEmpty(t)
+	return StartInfluxDBWith(t, InfluxOptions{})
+}
+
+// InfluxOptions tune a test server.
+type InfluxOptions struct {
+	// Nice, if not 0, runs influxd at that CPU niceness (see Nice): the
+	// alert-latency benchmark runs it below liftwatch, as docker-compose.yml
+	// weighs it on a shared host (docs/deploy.md).
+	Nice int
+}
+
+// StartInfluxDBWith is StartInfluxDB with options.
+func StartInfluxDBWith(t testing.TB, o InfluxOptions) *InfluxDB {
+	t.Helper()
+	db := startInfluxDB(t, o)
 	if _, err := db.Query(context.Background(), "CREATE DATABASE "+db.Database); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
@@ -40,6 +54,11 @@ func StartInfluxDB(t testing.TB) *InfluxDB {
 // database: Database and Bucket name one that does not exist yet, as on a
 // fresh install.
 func StartInfluxDBEmpty(t testing.TB) *InfluxDB {
+	t.Helper()
+	return startInfluxDB(t, InfluxOptions{})
+}
+
+func startInfluxDB(t testing.TB, o InfluxOptions) *InfluxDB {
 	t.Helper()
 	gobin := os.Getenv("GOBIN")
 	if gobin == "" {
@@ -84,7 +103,7 @@ bind-address = "127.0.0.1:%d"
 	db := &InfluxDB{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Database: "liftwatch", Dir: dir}
 	db.Bucket = db.Database + "/autogen"
 	db.p = &process{t: t, name: "influxd", bin: bin, args: []string{"run", "-config", cf},
-		log: filepath.Join(dir, "influxd.log"), ready: db.ping}
+		log: filepath.Join(dir, "influxd.log"), ready: db.ping, nice: o.Nice}
 	db.p.start()
 	t.Cleanup(func() { db.p.stop(syscall.SIGTERM) })
 	return db

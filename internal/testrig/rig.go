@@ -62,6 +62,8 @@ type process struct {
 	log   string
 	cmd   *exec.Cmd
 	ready func(context.Context) error
+	// nice, if not 0, runs the server at that CPU niceness (Nice).
+	nice int
 }
 
 func (p *process) start() {
@@ -70,7 +72,7 @@ func (p *process) start() {
 	if err != nil {
 		p.t.Fatalf("%s log: %v", p.name, err)
 	}
-	cmd := exec.Command(p.bin, p.args...)
+	cmd := Nice(p.nice, p.bin, p.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -145,3 +147,15 @@ func dialReady(addr string) func(context.Context) error {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Nice makes a command that runs bin at CPU niceness n (through coreutils'
+// nice, which execs it: the command's process is bin's, and every thread
+// bin starts inherits the niceness); n == 0 runs bin as it is. Benchmarks
+// use it to give load generators, and servers that stand for machines of
+// their own in production, a lower priority than the service measured.
+func Nice(n int, bin string, args ...string) *exec.Cmd {
+	if n == 0 {
+		return exec.Command(bin, args...)
+	}
+	return exec.Command("nice", append([]string{"-n", strconv.Itoa(n), bin}, args...)...)
+}

@@ -1,13 +1,16 @@
 package testrig
 
 import (
-	"time"
-
 	"context"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 func TestInfluxDBWriteCountRestart(t *testing.T) {
@@ -69,5 +72,38 @@ func TestMosquittoRestartKeepsQueuedMessages(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("queued message lost across the restart; broker log:\n%s", m.Log())
+	}
+}
+
+// A server started at a niceness runs at it, in every thread: the latency
+// benchmark's priorities are real, not a flag that does nothing.
+func TestNice(t *testing.T) {
+	for _, n := range []int{0, 7} {
+		out, err := Nice(n, "sh", "-c", "nice").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(out)); got != strconv.Itoa(n) {
+			t.Errorf("Nice(%d): the command runs at niceness %s", n, got)
+		}
+	}
+	db := StartInfluxDBWith(t, InfluxOptions{Nice: 7})
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", db.p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", db.p.cmd.Process.Pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		// after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if f[16] != "7" {
+			t.Errorf("influxd thread %s runs at niceness %s, want 7", task.Name(), f[16])
+		}
+	}
+	if len(tasks) < 2 {
+		t.Errorf("influxd has %d threads; the check wants a running server", len(tasks))
 	}
 }
