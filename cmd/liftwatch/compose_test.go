@@ -31,6 +31,7 @@ type compose struct {
 		Ports       []string          `yaml:"ports"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
+		CPUShares   int               `yaml:"cpu_shares"` // 0: Docker's default, 1024
 		DependsOn   map[string]struct {
 			Condition string `yaml:"condition"`
 		} `yaml:"depends_on"`
@@ -419,5 +420,31 @@ func TestComposeHostPortsAreNoSettings(t *testing.T) {
 	}
 	if code, _, errs := runCLI([]string{"fleet", "--lifts", "1"}, environ...); code != 0 {
 		t.Errorf("liftwatch with .env's variables set: exit %d: %s", code, errs)
+	}
+}
+
+// TestComposeWeighsTheAlertPathFirst: on a shared host the alert path
+// (Mosquitto, liftwatch) outweighs history (InfluxDB), and the simulator,
+// standing for terminals elsewhere, weighs least (docs/deploy.md, "CPU on a
+// shared host").
+func TestComposeWeighsTheAlertPathFirst(t *testing.T) {
+	c := readCompose(t)
+	weight := func(name string) int {
+		s, ok := c.Services[name]
+		if !ok {
+			t.Fatalf("docker-compose.yml has no service %s", name)
+		}
+		if s.CPUShares == 0 {
+			return 1024
+		}
+		return s.CPUShares
+	}
+	for _, alert := range []string{"mosquitto", "liftwatch"} {
+		if weight("influxdb") >= weight(alert) {
+			t.Errorf("influxdb's cpu_shares %d is not below %s's %d", weight("influxdb"), alert, weight(alert))
+		}
+	}
+	if weight("simulator") >= weight("influxdb") {
+		t.Errorf("the simulator's cpu_shares %d is not below influxdb's %d", weight("simulator"), weight("influxdb"))
 	}
 }
