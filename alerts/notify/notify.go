@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
@@ -156,6 +158,7 @@ type Dispatcher struct {
 	wg        sync.WaitGroup
 	backoff   time.Duration
 	onResult  func(Record)
+	outcomes  *prometheus.CounterVec
 }
 
 type job struct {
@@ -181,6 +184,9 @@ type Options struct {
 	// after it is logged, never from within Handle's caller: the engine
 	// records it on the alert.
 	OnResult func(Record)
+	// Registerer takes liftwatch_notifications_total{receiver,outcome}
+	// (nil: not registered).
+	Registerer prometheus.Registerer
 }
 
 // New validates receivers and makes a dispatcher; Run starts its workers.
@@ -200,7 +206,15 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1000
 	}
-	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff, onResult: o.OnResult}
+	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff, onResult: o.OnResult,
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_notifications_total",
+			Help: "Notifications by receiver and outcome: delivered, failed (after its attempts, or not retryable) or dropped (the receiver's queue was full); each is also in GET /api/v1/notifications and on its alert."},
+			[]string{"receiver", "outcome"})}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(d.outcomes); err != nil {
+			return nil, fmt.Errorf("notify metrics: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range receivers {
 		if err := r.Validate(); err != nil {
@@ -325,6 +339,7 @@ func (d *Dispatcher) record(rec *Record) {
 }
 
 func (d *Dispatcher) logRecord(rec *Record) {
+	d.outcomes.WithLabelValues(rec.Receiver, rec.Outcome).Inc()
 	if rec.Outcome != "delivered" {
 		d.logger.Warn("notification not delivered", "receiver", rec.Receiver, "alert", rec.AlertID, "event", rec.Event,
 			"outcome", rec.Outcome, "attempts", rec.Attempts, "retryable", rec.Retryable, "err", rec.Error)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/store"
@@ -222,5 +224,58 @@ func TestAlertmanagerSink(t *testing.T) {
 	labels := posts[0][0]["labels"].(map[string]any)
 	if labels["alertname"] != "liftwatch_entrapment" || labels["lift"] != "JW-0042" || labels["severity"] != "critical" {
 		t.Fatalf("labels %v", labels)
+	}
+}
+
+// A burst larger than a receiver's queue drops notifications, and every
+// drop is counted by receiver and outcome (as well as logged and recorded):
+// the first sweep of a 10,000-lift register raised about 2,000 supervision
+// alerts at once, and half of their notifications were dropped with no
+// metric to show it.
+func TestDroppedNotificationsAreCounted(t *testing.T) {
+	got := make(chan struct{}, 10)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	reg := prometheus.NewRegistry()
+	d, err := notify.New([]notify.Receiver{{Name: "maintainer", URL: srv.URL}}, notify.Options{QueueSize: 1, Registerer: reg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	d.Handle(change(1, "opened", telemetry.SeverityCritical, 1, "yixian"))
+	<-got                                                                  // the worker is busy with the first
+	d.Handle(change(2, "opened", telemetry.SeverityCritical, 1, "yixian")) // queued
+	d.Handle(change(3, "opened", telemetry.SeverityCritical, 1, "yixian")) // dropped
+	d.Handle(change(4, "opened", telemetry.SeverityCritical, 1, "yixian")) // dropped
+	c, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0.0
+	for _, mf := range c {
+		if mf.GetName() != "liftwatch_notifications_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["receiver"] == "maintainer" && labels["outcome"] == "dropped" {
+				dropped = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if dropped != 2 {
+		t.Errorf("liftwatch_notifications_total{receiver=maintainer,outcome=dropped} = %v, want 2", dropped)
 	}
 }
