@@ -47,7 +47,8 @@ import (
 //
 // Probing starts once the first maintenance sweep is done: on a new
 // 10,000-lift register it raises about 2,000 supervision alerts at once,
-// a start-up burst measured apart (sweep-s says when it ran).
+// a start-up burst measured apart (sweep-s: seconds from the simulator's
+// start until the sweep was seen done).
 func BenchmarkAlertLatency(b *testing.B) {
 	rate, _ := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_RATE"))
 	if rate <= 0 {
