@@ -25,11 +25,23 @@ import (
 
 // benchMessages is how many messages the drain benchmarks queue
 // (LIFTWATCH_BENCH_MESSAGES, default 300,000).
-func benchMessages() int {
-	if v, err := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_MESSAGES")); err == nil && v > 0 {
-		return v
+func benchMessages(b *testing.B) int {
+	return benchEnvInt(b, "LIFTWATCH_BENCH_MESSAGES", 300_000, 1, 1<<31-1)
+}
+
+// benchEnvInt reads a whole number from the environment: unset or empty is
+// def; anything else must be a number from lo to hi, or the benchmark stops
+// with a message naming the variable (a typo must not run the defaults).
+func benchEnvInt(b testing.TB, env string, def, lo, hi int) int {
+	v := os.Getenv(env)
+	if v == "" {
+		return def
 	}
-	return 300_000
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		b.Fatalf("%s=%q: want a whole number from %d to %d", env, v, lo, hi)
+	}
+	return n
 }
 
 // queue publishes about n messages of the Jiangwan fleet (realistic mix)
@@ -82,7 +94,7 @@ func drain(b *testing.B, hostile float64, embedded bool, extra ...string) {
 		waitSubscribed(b, p)
 		p.cmd.Process.Signal(syscall.SIGTERM) // the session and its subscription now exist
 		p.cmd.Wait()
-		sent := queue(b, broker, benchMessages(), hostile)
+		sent := queue(b, broker, benchMessages(b), hostile)
 		total := float64(sent.TotalSent())
 
 		b.ResetTimer()
@@ -166,7 +178,7 @@ func BenchmarkDrainRawPaho(b *testing.B) {
 		}
 		c.Subscribe("lifts/+/+", 1, nil).Wait()
 		c.Disconnect(100)
-		sent := queue(b, broker, benchMessages(), 0)
+		sent := queue(b, broker, benchMessages(b), 0)
 		total := sent.TotalSent() + sent.TotalHostile()
 		for _, v := range sent.Resent {
 			total += v

@@ -123,8 +123,9 @@ var testEnv = []string{
 	"LIFTWATCH_BENCH_PROBES", "LIFTWATCH_BENCH_RATE", "LIFTWATCH_BENCH_WINDOW",
 	"LIFTWATCH_BENCH_INFLIGHT",                                // the broker's inflight window in the latency benchmark
 	"LIFTWATCH_BENCH_SIM_NICE", "LIFTWATCH_BENCH_INFLUX_NICE", // the latency benchmark's priorities
-	"LIFTWATCH_BENCH_LIFTS", // lifts in the maintenance plan benchmarks
-	"LIFTWATCH_TEST_OUT",    // where the browser tests save their screenshots
+	"LIFTWATCH_BENCH_SWEEP_WAIT", // 0: the latency benchmark probes without waiting for the first sweep
+	"LIFTWATCH_BENCH_LIFTS",      // lifts in the maintenance plan benchmarks
+	"LIFTWATCH_TEST_OUT",         // where the browser tests save their screenshots
 }
 
 // flagCollector is the stdout knownEnv gives a command with --help:

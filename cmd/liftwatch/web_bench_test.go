@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,10 +21,7 @@ import (
 // LIFTWATCH_BENCH_PROBES (default 50). Figures: docs/benchmarks.md.
 func BenchmarkBoardLatency(b *testing.B) {
 	requireChromium(b)
-	probes, _ := strconv.Atoi(os.Getenv("LIFTWATCH_BENCH_PROBES"))
-	if probes <= 0 {
-		probes = 50
-	}
+	probes := benchEnvInt(b, "LIFTWATCH_BENCH_PROBES", 50, 1, 100_000)
 	broker := testrig.StartMosquitto(b, testrig.MosquittoOptions{})
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "alerts.yaml")
