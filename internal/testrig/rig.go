@@ -148,9 +148,10 @@ func dialReady(addr string) func(context.Context) error {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// Nice makes a command that runs bin at CPU niceness n (through coreutils'
-// nice, which execs it: the command's process is bin's, and every thread
-// bin starts inherits the niceness); n == 0 runs bin as it is. Benchmarks
+// Nice makes a command that runs bin n niceness steps below the caller
+// (through coreutils' nice, which adds n to the caller's niceness and execs
+// bin: the command's process is bin's, and every thread bin starts
+// inherits the niceness); n == 0 runs bin as it is. Benchmarks
 // use it to give load generators, and servers that stand for machines of
 // their own in production, a lower priority than the service measured.
 func Nice(n int, bin string, args ...string) *exec.Cmd {
