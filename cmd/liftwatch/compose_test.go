@@ -440,11 +440,13 @@ func TestComposeWeighsTheAlertPathFirst(t *testing.T) {
 		}
 		return s.CPUShares
 	}
-	const nice0, nice10 = 1024, 110 // the kernel's sched_prio_to_weight
-	for name, want := range map[string]int{"mosquitto": nice0, "liftwatch": nice0, "influxdb": nice10, "simulator": nice10} {
-		if got := weight(name); got != want {
-			t.Errorf("%s's cpu_shares is %d, want %d (the weight of niceness %d, as BenchmarkAlertLatency runs it)", name, got, want,
-				map[int]int{nice0: 0, nice10: 10}[want])
+	// The kernel's sched_prio_to_weight: niceness 0 is 1024, 10 is 110.
+	for _, c := range []struct {
+		name         string
+		nice, weight int
+	}{{"mosquitto", 0, 1024}, {"liftwatch", 0, 1024}, {"influxdb", 10, 110}, {"simulator", 10, 110}} {
+		if got := weight(c.name); got != c.weight {
+			t.Errorf("%s's cpu_shares is %d, want %d (the weight of niceness %d, as BenchmarkAlertLatency runs it)", c.name, got, c.weight, c.nice)
 		}
 	}
 }
