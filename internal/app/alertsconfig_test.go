@@ -141,3 +141,45 @@ func TestCheckAlertsFileRefusesUnknownReceiverEstates(t *testing.T) {
 		t.Fatalf("every estate in the register: %v", err)
 	}
 }
+
+// TestAlertsConfigReceiverTypes: a receiver's types, exclude_types and
+// public_url are read, and a bad entry is refused at its key's line.
+func TestAlertsConfigReceiverTypes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "a.yaml")
+	os.WriteFile(good, []byte(`receivers:
+  - name: am
+    type: alertmanager
+    url: "http://127.0.0.1:9093"
+    public_url: "https://liftwatch.example"
+    types: [entrapment, "fault.", "supervision.contract_expiring"]
+    exclude_types: ["fault.power_loss"]
+`), 0o644)
+	cfg, err := LoadAlertsConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Receivers[0]
+	if len(r.Types) != 3 || r.ExcludeTypes[0] != "fault.power_loss" || r.PublicURL != "https://liftwatch.example" {
+		t.Fatalf("receiver %+v", r)
+	}
+	bad := filepath.Join(dir, "b.yaml")
+	os.WriteFile(bad, []byte(`receivers:
+  - name: am
+    type: alertmanager
+    url: "http://127.0.0.1:9093"
+    types: [entrapment]
+    exclude_types: [supervison.]
+    public_url: "liftwatch.example"
+`), 0o644)
+	_, err = LoadAlertsConfig(bad)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"line 6: receiver am: exclude_types[supervison.]: not an alert type",
+		`line 7: receiver am: public_url "liftwatch.example"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
