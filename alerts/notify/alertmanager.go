@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/liftwatch/liftwatch/alerts"
@@ -87,28 +88,99 @@ func (d *Dispatcher) alertURL(r Receiver, a *alerts.Alert) string {
 }
 
 // ResendFiring posts every open, unsuppressed alert to the Alertmanager
-// receivers, which Alertmanager needs while alerts fire.
+// receivers, which Alertmanager needs while alerts fire. The posts go
+// through each receiver's queue, after the changes already in it, and an
+// alert resolved since open was listed is left out: a list taken just
+// before a resolve never makes the resolved alert fire again. It returns
+// once every receiver has posted (or given up), or when ctx ends.
 func (d *Dispatcher) ResendFiring(ctx context.Context, open []*alerts.Alert) {
+	var pending []chan struct{}
 	for _, w := range d.receivers {
 		if w.r.Type != "alertmanager" {
 			continue
 		}
-		var batch []amAlert
+		var batch []*alerts.Alert
 		for _, a := range open {
 			if a.Suppressed == "" && w.r.matches(a) {
-				batch = append(batch, d.toAM(w.r, a))
+				batch = append(batch, a)
 			}
 		}
 		if len(batch) == 0 {
 			continue
 		}
-		body, err := json.Marshal(batch)
-		if err != nil {
-			d.logger.Error("alertmanager resend: encode", "receiver", w.r.Name, "err", err)
-			continue
+		done := make(chan struct{})
+		select {
+		case w.queue <- job{resend: batch, done: done}:
+			pending = append(pending, done)
+		default:
+			d.logger.Warn("alertmanager resend skipped: the receiver's queue is full", "receiver", w.r.Name, "alerts", len(batch))
 		}
-		if ae := d.post(ctx, w.r, strings.TrimSuffix(w.r.URL, "/")+"/api/v2/alerts", body, "firing"); ae != nil {
-			d.logger.Warn("alertmanager resend failed", "receiver", w.r.Name, "err", ae.err)
+	}
+	for _, done := range pending {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// resend posts the alerts of batch that liftwatch has not resolved since.
+func (d *Dispatcher) resend(ctx context.Context, r Receiver, batch []*alerts.Alert) {
+	now := d.clock()
+	d.ended.prune(now.Add(-endedKept))
+	var out []amAlert
+	for _, a := range batch {
+		if !d.ended.has(a.ID) {
+			out = append(out, d.toAM(r, a))
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		d.logger.Error("alertmanager resend: encode", "receiver", r.Name, "err", err)
+		return
+	}
+	if ae := d.post(ctx, r, strings.TrimSuffix(r.URL, "/")+"/api/v2/alerts", body, "firing"); ae != nil {
+		d.logger.Warn("alertmanager resend failed", "receiver", r.Name, "err", ae.err)
+	}
+}
+
+// endedKept is how long a resolved alert is remembered against stale
+// resend lists: far longer than a list waits in a receiver's queue.
+const endedKept = time.Hour
+
+// endedAlerts are the alerts liftwatch resolved lately, by id, with when.
+type endedAlerts struct {
+	mu sync.Mutex
+	at map[int64]time.Time
+}
+
+func (e *endedAlerts) add(id int64, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.at == nil {
+		e.at = map[int64]time.Time{}
+	}
+	e.at[id] = now
+}
+
+func (e *endedAlerts) has(id int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.at[id]
+	return ok
+}
+
+// prune forgets the alerts resolved before cutoff.
+func (e *endedAlerts) prune(cutoff time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, t := range e.at {
+		if t.Before(cutoff) {
+			delete(e.at, id)
 		}
 	}
 }

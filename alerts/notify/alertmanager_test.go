@@ -175,6 +175,9 @@ func TestAlertmanagerOneAlertPerIncident(t *testing.T) {
 		t.Errorf("the rescue is open, yet Alertmanager has it ending at %v (%s)", got[0].EndsAt, got[0].Status.State)
 	}
 
+	// The minute resend takes its list of open alerts just before the
+	// rescue is resolved, and posts it after the resolve went out.
+	stale := r.e.Open()
 	for _, step := range []func(int64, alerts.Action) (*alerts.Alert, error){r.e.Acknowledge, r.e.Dispatch, r.e.Arrive, r.e.Resolve} {
 		if _, err := step(a.ID, alerts.Action{Actor: "wang", To: "station 3", Note: "out", PassengersReleased: true}); err != nil {
 			t.Fatal(err)
@@ -183,6 +186,10 @@ func TestAlertmanagerOneAlertPerIncident(t *testing.T) {
 	r.delivered(a.ID, "resolved", "am")
 	if got := r.query("lift=JW-0042"); len(got) != 0 {
 		t.Fatalf("after liftwatch resolved the rescue Alertmanager still shows %d active: %+v", len(got), got)
+	}
+	r.d.ResendFiring(context.Background(), stale)
+	if got := r.query("lift=JW-0042"); len(got) != 0 {
+		t.Fatalf("a resend of a list taken before the resolve made the resolved rescue fire again: %+v", got)
 	}
 
 }

@@ -189,10 +189,16 @@ type Dispatcher struct {
 	publicURL string
 	place     func(lift string) (Place, bool)
 	dutyPhone func(lift string) string
+	ended     endedAlerts // kept only with an alertmanager receiver (hasAM)
+	hasAM     bool
 }
 
+// job is a change to deliver, or a resend of firing alerts to an
+// alertmanager receiver (done is closed once it is posted or given up).
 type job struct {
 	change alerts.Change
+	resend []*alerts.Alert
+	done   chan struct{}
 }
 
 type worker struct {
@@ -273,6 +279,7 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 		}
 		seen[r.Name] = true
 		d.receivers = append(d.receivers, &worker{r: r, queue: make(chan job, o.QueueSize)})
+		d.hasAM = d.hasAM || r.Type == "alertmanager"
 	}
 	return d, nil
 }
@@ -298,6 +305,9 @@ func (d *Dispatcher) Recipients(a *alerts.Alert) []string {
 // Handle is the engine listener: it enqueues the change for every matching
 // receiver without blocking; a full queue drops it, and the drop is logged.
 func (d *Dispatcher) Handle(c alerts.Change) {
+	if d.hasAM && c.Alert.State == alerts.StateResolved {
+		d.ended.add(c.Alert.ID, d.clock())
+	}
 	if c.Alert.Suppressed != "" || !notified[c.Event.Action] {
 		return
 	}
@@ -335,6 +345,11 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		case <-ctx.Done():
 			return
 		case j := <-w.queue:
+			if j.done != nil {
+				d.resend(ctx, w.r, j.resend)
+				close(j.done)
+				continue
+			}
 			d.deliver(ctx, w.r, j.change)
 		}
 	}
