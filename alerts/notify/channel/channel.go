@@ -165,6 +165,8 @@ func (c *Config) Validate(name string) error {
 		switch {
 		case value != "" && env != "":
 			bad("%s: give %s or %s, not both", envKey, key, envKey)
+		case strings.HasPrefix(env, "LIFTWATCH_"):
+			bad("%s: %s: names starting LIFTWATCH_ are liftwatch's own settings (an unknown one stops the service); use another, such as %s", envKey, env, strings.TrimPrefix(env, "LIFTWATCH_"))
 		case env != "":
 			if v, ok := os.LookupEnv(env); !ok || v == "" {
 				bad("%s: environment variable %s is not set", envKey, env)
@@ -207,6 +209,8 @@ func (c *Config) Validate(name string) error {
 		secret("access_token", c.AccessToken, "access_token_env", c.AccessTokenEnv)
 		if c.Secret != "" && c.SecretEnv != "" {
 			bad("secret_env: give secret or secret_env, not both")
+		} else if strings.HasPrefix(c.SecretEnv, "LIFTWATCH_") {
+			secret("secret", "", "secret_env", c.SecretEnv)
 		} else if c.SecretEnv != "" {
 			if v, ok := os.LookupEnv(c.SecretEnv); !ok || v == "" {
 				bad("secret_env: environment variable %s is not set", c.SecretEnv)

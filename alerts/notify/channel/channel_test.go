@@ -51,6 +51,8 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 			"channel mail: host is required", "channel mail: port 70000", `channel mail: from "not an address"`,
 			"channel mail: username is required with a password", `channel mail: starttls "maybe"`, "channel mail: ca_file: " + garbage + ": no PEM certificate"}},
 		{"mail", Config{Type: Email, Host: "h", From: "a@b", Username: "u"}, []string{"channel mail: password is required (or password_env"}},
+		{"group", Config{Type: WeCom, KeyEnv: "LIFTWATCH_WECOM_KEY"}, []string{"channel group: key_env: LIFTWATCH_WECOM_KEY: names starting LIFTWATCH_ are liftwatch's own settings"}},
+		{"ding", Config{Type: DingTalk, AccessToken: "t", SecretEnv: "LIFTWATCH_DING"}, []string{"channel ding: secret_env: LIFTWATCH_DING: names starting LIFTWATCH_"}},
 		{"bad name", Config{Type: WeCom, Key: "k"}, []string{"channel bad name: name: want letters, digits, - and _"}},
 	}
 	for _, c := range cases {
