@@ -57,6 +57,10 @@ type SMS struct {
 	Account
 	SignName     string
 	TemplateCode string
+	// Params are the template's variables, taken from Message.Params (a
+	// page without one of them is refused, not sent with a blank); empty:
+	// all of Message.Params.
+	Params []string
 }
 
 // Notify sends one SMS.
@@ -64,7 +68,7 @@ func (s *SMS) Notify(ctx context.Context, m notify.Message) error {
 	if m.To == "" {
 		return &notify.Error{Channel: "aliyun_sms", Err: errors.New("no mobile number to send to")}
 	}
-	params, err := templateParam(m.Params)
+	params, err := templateParam(m.Params, s.Params)
 	if err != nil {
 		return &notify.Error{Channel: "aliyun_sms", Err: err}
 	}
@@ -84,7 +88,8 @@ type Voice struct {
 	Account
 	CalledShowNumber string
 	TtsCode          string
-	PlayTimes        int // 1 to 3; 0: the provider's default
+	PlayTimes        int      // 1 to 3; 0: the provider's default
+	Params           []string // the TTS template's variables, as SMS.Params
 }
 
 // Notify places one voice notification call.
@@ -92,7 +97,7 @@ func (v *Voice) Notify(ctx context.Context, m notify.Message) error {
 	if m.To == "" {
 		return &notify.Error{Channel: "aliyun_voice", Err: errors.New("no phone number to call")}
 	}
-	params, err := templateParam(m.Params)
+	params, err := templateParam(m.Params, v.Params)
 	if err != nil {
 		return &notify.Error{Channel: "aliyun_voice", Err: err}
 	}
@@ -110,9 +115,27 @@ func (v *Voice) Notify(ctx context.Context, m notify.Message) error {
 	return v.call(ctx, "aliyun_voice", VoiceEndpoint, p)
 }
 
-func templateParam(p map[string]string) (string, error) {
+// templateParam is the JSON of the template's variables: names of p, or
+// all of p when names is empty.
+func templateParam(p map[string]string, names []string) (string, error) {
 	if p == nil {
 		p = map[string]string{}
+	}
+	if len(names) > 0 {
+		sel := make(map[string]string, len(names))
+		for _, n := range names {
+			v, ok := p[n]
+			if !ok {
+				have := make([]string, 0, len(p))
+				for k := range p {
+					have = append(have, k)
+				}
+				sort.Strings(have)
+				return "", fmt.Errorf("template variable %s: the page has no such parameter (it has %s)", n, strings.Join(have, ", "))
+			}
+			sel[n] = v
+		}
+		p = sel
 	}
 	b, err := json.Marshal(p) // keys sorted: the same page gives the same request
 	if err != nil {

@@ -200,6 +200,29 @@ func TestVoiceRequest(t *testing.T) {
 	checkParams(t, "TtsParam", f.Get("TtsParam"))
 }
 
+// TestTemplateParamsSelected: with the template's variables named, only
+// they are sent; a page lacking one is refused before any request.
+func TestTemplateParamsSelected(t *testing.T) {
+	st := &standIn{secret: "s3cret"}
+	srv := httptest.NewServer(st)
+	defer srv.Close()
+	v := &Voice{Account: account(srv.URL), CalledShowNumber: "021", TtsCode: "TTS_1", Params: []string{"lift", "address"}}
+	if err := v.Notify(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.forms[0].Get("TtsParam"), `{"address":"逸仙路 25 弄 3 号","lift":"JW-0042"}`; got != want {
+		t.Errorf("TtsParam %s, want %s", got, want)
+	}
+	sms := &SMS{Account: account(srv.URL), SignName: "s", TemplateCode: "t", Params: []string{"lift", "unit"}}
+	err := sms.Notify(context.Background(), page)
+	if err == nil || notify.Retryable(err) || !strings.Contains(err.Error(), "template variable unit: the page has no such parameter (it has address, kind, lift, link)") {
+		t.Errorf("missing variable: %v", err)
+	}
+	if len(st.forms) != 1 {
+		t.Errorf("%d requests, want none for the refused page", len(st.forms)-1)
+	}
+}
+
 // TestWrongSecretIsRejectedAndNotRetried: the stand-in really checks the
 // signature; a bad one is not worth a retry.
 func TestWrongSecretIsRejectedAndNotRetried(t *testing.T) {

@@ -58,6 +58,9 @@ type Config struct {
 	CalledShowNumber   string `yaml:"called_show_number"` // aliyun_voice
 	TtsCode            string `yaml:"tts_code"`           // aliyun_voice
 	PlayTimes          int    `yaml:"play_times"`         // aliyun_voice
+	// TemplateParams names the template's variables, taken from the page's
+	// parameters (lift, address, kind, link); unset: all of them.
+	TemplateParams []string `yaml:"template_params"`
 
 	// wecom and dingtalk: URL is the robot's endpoint without its key or
 	// token (the public one unless set).
@@ -82,7 +85,7 @@ type Config struct {
 	Hello       string `yaml:"hello"`
 }
 
-var aliyunKeys = []string{"endpoint", "region_id", "access_key_id", "access_key_secret", "access_key_secret_env"}
+var aliyunKeys = []string{"endpoint", "region_id", "access_key_id", "access_key_secret", "access_key_secret_env", "template_params"}
 
 // keysOf lists the keys each type takes besides type and timeout.
 var keysOf = map[string][]string{
@@ -188,6 +191,11 @@ func (c *Config) Validate(name string) error {
 		httpURL("endpoint", c.Endpoint)
 		required("access_key_id", c.AccessKeyID)
 		secret("access_key_secret", c.AccessKeySecret, "access_key_secret_env", c.AccessKeySecretEnv)
+		for i, p := range c.TemplateParams {
+			if p == "" || slices.Contains(c.TemplateParams[:i], p) {
+				bad("template_params: %q: want distinct names of the page's parameters (lift, address, kind, link)", p)
+			}
+		}
 		if c.Type == AliyunSMS {
 			required("sign_name", c.SignName)
 			required("template_code", c.TemplateCode)
@@ -288,9 +296,9 @@ func Build(name string, c Config, clock func() time.Time, client *http.Client) (
 		AccessKeySecret: secretOf(c.AccessKeySecret, c.AccessKeySecretEnv), Client: client, Now: clock}
 	switch c.Type {
 	case AliyunSMS:
-		n = &aliyun.SMS{Account: account, SignName: c.SignName, TemplateCode: c.TemplateCode}
+		n = &aliyun.SMS{Account: account, SignName: c.SignName, TemplateCode: c.TemplateCode, Params: c.TemplateParams}
 	case AliyunVoice:
-		n = &aliyun.Voice{Account: account, CalledShowNumber: c.CalledShowNumber, TtsCode: c.TtsCode, PlayTimes: c.PlayTimes}
+		n = &aliyun.Voice{Account: account, CalledShowNumber: c.CalledShowNumber, TtsCode: c.TtsCode, PlayTimes: c.PlayTimes, Params: c.TemplateParams}
 	case WeCom:
 		n = &wecom.Robot{URL: c.URL, Key: secretOf(c.Key, c.KeyEnv), MsgType: c.MsgType, Client: client}
 	case DingTalk:

@@ -40,7 +40,8 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		{"sms", Config{Type: AliyunSMS, AccessKeyID: "a", AccessKeySecret: "s", AccessKeySecretEnv: "LW_TEST_SET", SignName: "s", TemplateCode: "t", TtsCode: "x", Endpoint: "ftp://h"}, []string{
 			"channel sms: access_key_secret_env: give access_key_secret or access_key_secret_env, not both",
 			"channel sms: tts_code: not a key of type aliyun_sms", `channel sms: endpoint "ftp://h": want http(s)://host/path`}},
-		{"voice", Config{Type: AliyunVoice, AccessKeyID: "a", AccessKeySecretEnv: "LW_TEST_UNSET", PlayTimes: 5, Timeout: -time.Second}, []string{
+		{"voice", Config{Type: AliyunVoice, AccessKeyID: "a", AccessKeySecretEnv: "LW_TEST_UNSET", PlayTimes: 5, Timeout: -time.Second, TemplateParams: []string{"lift", "lift"}}, []string{
+			`channel voice: template_params: "lift": want distinct names`,
 			"channel voice: access_key_secret_env: environment variable LW_TEST_UNSET is not set", "channel voice: called_show_number is required",
 			"channel voice: tts_code is required", "channel voice: play_times 5: want 1 to 3", "channel voice: timeout -1s: must not be negative"}},
 		{"group", Config{Type: WeCom, MsgType: "card", Host: "h"}, []string{
