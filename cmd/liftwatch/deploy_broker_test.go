@@ -311,6 +311,25 @@ func TestDeployBrokerSessionCannotBeTaken(t *testing.T) {
 		t.Fatalf("no attacking connection was accepted (%d tried): the attack did not happen, the test proves nothing\nbroker log:\n%s",
 			attempts.Load(), b.Log())
 	}
+	// The broker's own account of it: every connection under liftwatch's
+	// client IDs is liftwatch's, and the attackers were connected under
+	// their user names.
+	brokerLog := readFile(t, filepath.Join(b.Dir, "mosquitto.log"))
+	asTerminal := 0
+	for _, line := range strings.Split(brokerLog, "\n") {
+		if !strings.Contains(line, "New client connected") {
+			continue
+		}
+		if strings.Contains(line, " as liftwatch-ingest") && !strings.Contains(line, "u'liftwatch')") {
+			t.Errorf("the broker let another account use liftwatch's client ID: %s", line)
+		}
+		if strings.Contains(line, " as JW-0001 (") || strings.Contains(line, " as JW-0002 (") {
+			asTerminal++
+		}
+	}
+	if asTerminal == 0 {
+		t.Errorf("the broker's log shows no attacker connected under its user name:\n%s", b.Log())
+	}
 	if n := metric(base, "liftwatch_ingest_broker_reconnects_total"); n != 0 {
 		t.Errorf("liftwatch reconnected %v times: its session was taken", n)
 	}
