@@ -397,7 +397,8 @@ func (e *Engine) save(a *Alert, ev Event) {
 
 // Tick runs the clocks at the engine's current time: the rules waiting on
 // the clock (derived entrapments and out-of-service conditions that have
-// lasted long enough), escalation of rescue alerts, and re-notification of
+// lasted long enough), the still-reported conditions' countdown,
+// escalation of rescue and critical fault alerts, and re-notification of
 // unacknowledged critical alerts. Production calls it every second; tests
 // call it after moving a fake clock.
 func (e *Engine) Tick() {
@@ -471,8 +472,8 @@ func (e *Engine) recipients(a *Alert) []string {
 // suppresses goes live and is notified now ("unsilenced", which the
 // notifiers send). Its clocks run from now: LastNotified is set, so
 // re-notification counts from the moment people were first told. (Tier
-// escalation counts from OpenedAt, but it applies only to rescue alerts,
-// which are never suppressed.) One that something else suppresses now
+// escalation counts from OpenedAt, but it applies only to rescue and
+// critical fault alerts, which are never suppressed.) One that something else suppresses now
 // records the new reason. how is "ended" or "ended (deleted)".
 func (e *Engine) silencesEnded(open []*Alert, now time.Time, how string) {
 	for _, a := range open {
