@@ -203,6 +203,9 @@ func TestStillReportedClosesWhenTheTerminalStops(t *testing.T) {
 	if s == nil {
 		t.Fatal("the still-reported alert closed while the car is still occupied and stuck")
 	}
+	if !s.Derived || !hasEvent(r.one(lift, alerts.TypeStillReported), "condition_changed", "the car shows: occupied car stopped outside the door zone") {
+		t.Fatalf("the fault cleared, the car still stuck: the alert should say the car (not the terminal's fault) reports it: %+v", s)
+	}
 	l.send(telemetry.KindStatus, emptyAtLanding)
 	if got := r.openOf(lift, alerts.TypeStillReported); got != nil {
 		t.Fatalf("still open after the terminal stopped reporting: %+v", got)

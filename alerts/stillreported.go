@@ -77,6 +77,13 @@ func (e *Engine) stillReported(lift string, car *liftstate.Car, now time.Time, o
 		e.forget(s)
 		return
 	}
+	if derived := !car.FaultActive(telemetry.FaultEntrapment); derived != s.Derived {
+		// What is reported changed (the terminal cleared its fault, the
+		// car still shows the condition; or the reverse): the record and
+		// the pages' text follow.
+		s.Derived = derived
+		e.save(s, Event{At: now, Action: "condition_changed", Actor: "system", Note: "still reported: " + why})
+	}
 	p := e.cfg.Policies.For(s.Estate)
 	switch {
 	case alarm && car.Occupied:

@@ -99,6 +99,11 @@ func TestStillReportedLiftIsNeverNormal(t *testing.T) {
 
 	// The terminal clears its fault; the car is emptied at a landing.
 	send(telemetry.KindFault, func(m *telemetry.Message) { m.Code, m.State = telemetry.FaultEntrapment, telemetry.FaultCleared })
+	f.get(t, "/api/v1/lifts/"+lift, &l)
+	f.get(t, "/api/v1/alerts?open=true&lift="+lift, &open)
+	if !l.ReportsEntrapment || len(open) != 1 || open[0].Text == nil || open[0].Text.Code != "text.still_reported_car" {
+		t.Fatalf("fault cleared, the car still occupied and stuck: reports_entrapment %v, open %+v; want the car's text", l.ReportsEntrapment, open)
+	}
 	send(telemetry.KindStatus, func(m *telemetry.Message) { m.Occupied, m.Floor = false, 1 })
 	f.get(t, "/api/v1/lifts/"+lift, &l)
 	f.get(t, "/api/v1/alerts?open=true&lift="+lift, &open)
