@@ -84,8 +84,10 @@ type Decision struct {
 	OutOfScope bool
 }
 
-func allow(format string, args ...any) Decision { return Decision{Allow: true, Reason: fmt.Sprintf(format, args...)} }
-func deny(format string, args ...any) Decision  { return Decision{Reason: fmt.Sprintf(format, args...)} }
+func allow(format string, args ...any) Decision {
+	return Decision{Allow: true, Reason: fmt.Sprintf(format, args...)}
+}
+func deny(format string, args ...any) Decision { return Decision{Reason: fmt.Sprintf(format, args...)} }
 func outside(format string, args ...any) Decision {
 	return Decision{Reason: fmt.Sprintf(format, args...), OutOfScope: true}
 }
