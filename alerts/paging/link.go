@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -232,14 +233,24 @@ var linkPage = template.Must(template.New("k").Parse(`<!doctype html>
 </html>
 `))
 
+// InvalidLink answers a link when paging is off: as a link that is no
+// longer valid.
+func InvalidLink(w http.ResponseWriter, r *http.Request) {
+	renderLink(w, http.StatusGone, pageLang(r, ""), linkView{Invalid: true}, nil)
+}
+
 func (p *Pager) renderLink(w http.ResponseWriter, status int, lg string, v linkView) {
+	renderLink(w, status, lg, v, p.log)
+}
+
+func renderLink(w http.ResponseWriter, status int, lg string, v linkView, log *slog.Logger) {
 	v.Lang, v.T = lg, linkTexts[lg]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	if err := linkPage.Execute(w, v); err != nil {
-		p.log.Error("render link page", "err", err)
+	if err := linkPage.Execute(w, v); err != nil && log != nil {
+		log.Error("render link page", "err", err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/liftwatch/liftwatch/alerts/notify"
 )
@@ -223,5 +222,3 @@ func attempts(n int) string {
 	}
 	return fmt.Sprintf("%d attempts", n)
 }
-
-var _ = time.Second

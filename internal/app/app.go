@@ -20,6 +20,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/history"
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
@@ -110,6 +111,8 @@ type App struct {
 	feed     *liftstate.Feed
 	now      func() time.Time // the service's clock: a.fake's with --debug.fake-clock
 	maint    *maint
+	pager    *paging.Pager // nil until EnablePaging
+	paging   paging.Config
 }
 
 // settings are the files a Config names, read and checked.
@@ -322,11 +325,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			// Degraded, not failed: without receivers liftwatch still
 			// ingests and records alerts, but nobody is told of them.
 			"notify": func(context.Context) error {
-				if a.notifier.Receivers() == 0 {
+				if a.notifier.Receivers() == 0 && (a.pager == nil || a.pager.Channels() == 0) {
 					return &api.DegradedError{Reason: "no receivers configured: nobody is notified of alerts (--alerts.config receivers)"}
 				}
 				return nil
 			},
+			"paging": a.pagingReady,
 			"store": func(ctx context.Context) error {
 				if err := a.ing.SinkError(); err != nil {
 					return fmt.Errorf("writes failing, data kept in the spool and retried: %w", err)
@@ -345,6 +349,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return nil
 			},
 		}})
+	a.paging = set.alerts.Paging
+	a.pagingRoutes()
 	// The pages: shells and assets beside the API; the board's clock is the
 	// alert engine's (fake under --debug.fake-clock).
 	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
@@ -439,6 +445,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
+	if a.pager != nil {
+		g.Add("paging", a.pager.Run)
+	}
 	g.Add("lift-feed", func(ctx context.Context) error { return a.feed.Run(ctx, time.Second) })
 	g.Add("session-purge", func(ctx context.Context) error {
 		purge := func() {
