@@ -12,8 +12,8 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/paging"
-	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/maintenance"
+	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/telemetry"
 	"github.com/liftwatch/liftwatch/web"
 )
