@@ -521,7 +521,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		WorkOrders: inProgress{a},
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
-		Recipients: a.notifier.Recipients})
+		Recipients: a.recipients})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
@@ -29,6 +30,17 @@ func (a *App) EnablePaging(ctx context.Context, roster paging.Roster, channels m
 	a.engine.Listen(p.Handle)
 	a.log.Info("paging on", "channels", len(channels), "public_url", a.PublicURL())
 	return nil
+}
+
+// recipients names whom a change of an alert reaches at its tier: the
+// notification receivers, and the on-call chain when the pager pages the
+// alert (escalation notes say so instead of "nobody was notified").
+func (a *App) recipients(al *alerts.Alert) []string {
+	to := a.notifier.Recipients(al)
+	if a.pager != nil && a.paging.Pages(al.Type, al.Severity) {
+		to = append(to, "the on-call chain (paged)")
+	}
+	return to
 }
 
 // Pager is the pager (nil until EnablePaging).
