@@ -169,7 +169,7 @@ func (p *Pager) Handle(c alerts.Change) {
 		return
 	}
 	switch c.Event.Action {
-	case "paged", "page_failed", "page_acknowledged", "notified", "notify_failed", "comment", "repeated", "condition_cleared", "condition_returned":
+	case "paged", "page_failed", "page_next", "page_acknowledged", "notified", "notify_failed", "comment", "repeated", "condition_cleared", "condition_returned":
 		if c.Alert.State == alerts.StateOpen {
 			return // changes nothing for paging
 		}
@@ -268,6 +268,9 @@ func (p *Pager) reconcile(ctx context.Context) {
 		switch {
 		case !ok:
 			p.finish(ctx, c, nil, "the alert was resolved")
+			if err := p.o.Store.ExpireTokens(ctx, id, p.now()); err != nil {
+				p.log.Error("expire page links", "alert", id, "err", err)
+			}
 		case a.State != alerts.StateOpen:
 			p.finish(ctx, c, a, "acknowledged by "+a.AckBy)
 		}

@@ -337,3 +337,82 @@ func openOf(g *rig, typ string) []*alerts.Alert {
 	}
 	return out
 }
+
+// TestAckExpiresPagesNotSent: a page waiting for its retry when the alert
+// is acknowledged is not sent: it expires, and nobody more is paged.
+func TestAckExpiresPagesNotSent(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		ph := &phone{fail: func(notify.Message, int) error { return retryable("busy") }}
+		g := newRig(t, open, chain(), map[string]notify.Notifier{"sms": ph, "voice": ph})
+		a := g.trap()
+		if _, err := g.e.Acknowledge(a.ID, alerts.Action{Actor: "desk"}); err != nil {
+			t.Fatal(err)
+		}
+		g.advance(5 * time.Minute)
+		rows := g.pages(a.ID)
+		if len(ph.messages()) != 1 || len(rows) != 1 || rows[0].State != paging.Expired || !strings.Contains(rows[0].LastError, "acknowledged by desk") {
+			t.Fatalf("after the acknowledgement: %d sent, rows %+v", len(ph.messages()), rows)
+		}
+	})
+}
+
+// blocking is a channel whose provider never answers until released.
+type blocking struct {
+	got     chan notify.Message
+	release chan struct{}
+}
+
+func (b *blocking) Notify(ctx context.Context, m notify.Message) error {
+	b.got <- m
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestProviderThatHangsDelaysNothing: while a provider holds a page, the
+// engine goes on (its listener only queues) and another alert's page is
+// sent.
+func TestProviderThatHangsDelaysNothing(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		hang := &blocking{got: make(chan notify.Message, 10), release: make(chan struct{})}
+		ok := &phone{}
+		ro := &roster{tiers: map[int][]oncall.Person{1: {person("a", "甲", oncall.RoleTechnician, "", oncall.Contact{Channel: "hang", To: "13800000011"}),
+			person("b", "乙", oncall.RoleManager, "", sms("13800000012"))}}}
+		g := newRig(t, open, ro, map[string]notify.Notifier{"hang": hang, "sms": ok})
+		g.cfg.AttemptTimeout = time.Hour
+		g.crash()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { g.p.Run(ctx); close(done) }()
+		defer func() { close(hang.release); cancel(); <-done }()
+		m := &telemetry.Message{Kind: telemetry.KindFault, Lift: lift, Boot: 1, Seq: 1, TS: g.clk.Now().UnixMilli(), BatteryPct: -1, LoadPct: -1,
+			DoorZone: true, Code: "entrapment"}
+		u, _ := g.lifts.Observe(m, g.clk.Now(), true)
+		g.e.Consume(m, &u)
+		select {
+		case <-hang.got:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the page never reached the provider")
+		}
+		// The provider holds it; the engine still acts, and a critical
+		// fault on another lift pages its own chain.
+		m2 := &telemetry.Message{Kind: telemetry.KindFault, Lift: "JW-0007", Boot: 1, Seq: 1, TS: g.clk.Now().UnixMilli(), BatteryPct: -1,
+			LoadPct: -1, DoorZone: true, Code: "overspeed"}
+		u2, _ := g.lifts.Observe(m2, g.clk.Now(), true)
+		g.e.Consume(m2, &u2)
+		if n := len(g.e.Open()); n != 2 {
+			t.Fatalf("%d open alerts", n)
+		}
+		select {
+		case got := <-hang.got:
+			if got.Params["lift"] != "JW-0007" {
+				t.Fatalf("page %+v", got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the second alert's page waited for the first provider")
+		}
+	})
+}

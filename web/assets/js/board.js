@@ -95,7 +95,7 @@ function progress(a) {
 }
 
 // paging says whether the alert is one the pager pages people for.
-const paging = (a) => a.rescue || a.severity === 'critical';
+const paging = (a) => (a.rescue || a.severity === 'critical') && a.type !== 'paging_failed';
 
 // pagesList says who was paged for the alert, on which channel, and what
 // became of each page (delivered, failed, acknowledged).

@@ -66,7 +66,7 @@ async function pages() {
   const panel = document.getElementById('pages-panel');
   try {
     const { data: open } = await api(`/api/v1/alerts?open=true&lift=${encodeURIComponent(id)}`);
-    const paging = open.filter((a) => a.rescue || a.severity === 'critical');
+    const paging = open.filter((a) => (a.rescue || a.severity === 'critical') && a.type !== 'paging_failed');
     const lists = await Promise.all(paging.map((a) => api(`/api/v1/alerts/${a.id}/pages`).then((r) => r.data)));
     const items = paging.flatMap((a, i) => lists[i].map((p) => h('li', { class: 'page', dataset: { alert: String(a.id), state: p.state } },
       h('b', { text: alertTitle(a.type) }), ' · ', h('span', { text: `${p.person} · ${t('page.role.' + p.role)}` }), ' · ',
