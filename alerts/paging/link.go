@@ -170,11 +170,15 @@ func (p *Pager) LinkHandler(csrf func(*http.Request) string) http.Handler {
 	})
 }
 
-// pageLang is the link page's language: the person's if English, else
-// the browser's first choice if English, else Chinese.
+// pageLang is the link page's language: the person's if English; else
+// the language chosen in liftwatch's pages on this browser (the lw_lang
+// cookie); else the browser's first choice if English; else Chinese.
 func pageLang(r *http.Request, person string) string {
 	if lang(person) == "en" {
 		return "en"
+	}
+	if c, err := r.Cookie("lw_lang"); err == nil && (c.Value == "zh" || c.Value == "en") {
+		return c.Value
 	}
 	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
 	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(first)), "en") {
