@@ -95,6 +95,9 @@ func TestRetryWithBackoff(t *testing.T) {
 		if n := len(ph.messages()); n != 1 {
 			t.Fatalf("%d attempts at once", n)
 		}
+		if m := g.metric("liftwatch_page_outbox_pending", ""); m != 1 {
+			t.Fatalf("outbox pending %v, want 1", m)
+		}
 		r := g.pages(a.ID)[0]
 		if r.State != paging.Pending || r.Attempts != 1 || !r.Retryable || !r.NextAt.Equal(g.clk.Now().Add(2*time.Second)) ||
 			!strings.Contains(r.LastError, "provider busy") {
@@ -116,6 +119,10 @@ func TestRetryWithBackoff(t *testing.T) {
 		rows := g.pages(a.ID)
 		if len(ph.messages()) != 3 || len(rows) != 1 || rows[0].State != paging.Delivered || rows[0].Attempts != 3 {
 			t.Fatalf("rows %+v after %d attempts", rows, len(ph.messages()))
+		}
+		if r, d, p := g.metric("liftwatch_pages_total", `channel="sms",outcome="retry"`), g.metric("liftwatch_pages_total", `channel="sms",outcome="delivered"`),
+			g.metric("liftwatch_page_outbox_pending", ""); r != 2 || d != 1 || p != 0 {
+			t.Fatalf("metrics: retry %v delivered %v pending %v", r, d, p)
 		}
 		for _, m := range ph.messages() {
 			if m.Key != rows[0].Key {

@@ -11,9 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
@@ -184,6 +187,7 @@ type rig struct {
 	chans  map[string]notify.Notifier
 	cfg    paging.Config
 	seq    int64
+	reg    *prometheus.Registry
 }
 
 func newRig(t *testing.T, open func() *store.DB, r *roster, chans map[string]notify.Notifier) *rig {
@@ -203,6 +207,7 @@ func (g *rig) start() {
 	g.t.Helper()
 	g.db = g.open()
 	g.lifts = liftstate.New(g.fleet, liftstate.Options{})
+	g.reg = prometheus.NewRegistry()
 	var err error
 	g.e, err = alerts.New(context.Background(), alerts.Config{Policies: alerts.Policies{Default: alerts.DefaultPolicy()}, Store: g.db.Alerts(),
 		Clock: g.clk.Now, Lifts: g.lifts, Estates: g.fleet.Estate, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -211,7 +216,7 @@ func (g *rig) start() {
 	}
 	g.p, err = paging.New(context.Background(), paging.Options{Store: g.db.Pages(), Roster: g.roster, Lifts: g.fleet, Engine: g.e,
 		Channels: g.chans, Config: g.cfg, PublicURL: "http://liftwatch.test", Clock: g.clk.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: g.reg})
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -282,4 +287,33 @@ func (g *rig) events(id int64, action string) []alerts.Event {
 		}
 	}
 	return out
+}
+
+// metric is the value of a metric of the pager's registry with labels
+// (name="value" pairs as Prometheus' text shows them), 0 if absent.
+func (g *rig) metric(name, labels string) float64 {
+	g.t.Helper()
+	mfs, err := g.reg.Gather()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"=\""+l.GetValue()+"\"")
+			}
+			if strings.Join(ls, ",") != labels {
+				continue
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
 }
