@@ -304,5 +304,10 @@ func (l *misuse) blocked(host string) bool {
 func (l *misuse) fail(host string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.m) > 10000 { // many addresses: forget those whose failures aged out
+		for h := range l.m {
+			l.live(h)
+		}
+	}
 	l.m[host] = append(l.live(host), l.now())
 }

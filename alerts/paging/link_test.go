@@ -1,10 +1,12 @@
 package paging_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,39 @@ func TestLinksExpire(t *testing.T) {
 		if code, body := fetch(t, "GET", liLink, ""); code != http.StatusGone || body != unknown {
 			t.Fatalf("link of a resolved alert: %d %s", code, body)
 		}
+	})
+}
+
+// TestLinkMisuseIsLimited: 20 invalid links from one address in 10 minutes
+// block it (429) for the rest of the window, valid links included; the
+// window passing lifts the block.
+func TestLinkMisuseIsLimited(t *testing.T) {
+	// The limiter is in memory: one backend is enough.
+	file := filepath.Join(t.TempDir(), "lw.db")
+	func(open func() *store.DB) {
+		ph := &phone{}
+		g := newRig(t, open, chain(), map[string]notify.Notifier{"sms": ph, "voice": ph})
+		srv := linkServer(t, g)
+		g.trap()
+		good := srv.URL + strings.TrimPrefix(ph.messages()[0].Link, "http://liftwatch.test")
+		for i := 0; i < 20; i++ {
+			if code, _ := fetch(t, "GET", srv.URL+"/k/"+strings.Repeat("c", 26), ""); code != http.StatusGone {
+				t.Fatalf("guess %d: %d", i, code)
+			}
+		}
+		if code, _ := fetch(t, "GET", good, ""); code != http.StatusTooManyRequests {
+			t.Fatalf("after 20 guesses: %d, want 429", code)
+		}
+		g.clk.Advance(10 * time.Minute)
+		if code, _ := fetch(t, "GET", good, ""); code != http.StatusOK {
+			t.Fatalf("after the window: %d", code)
+		}
+	}(func() *store.DB {
+		db, err := store.OpenSQLite(context.Background(), file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
 	})
 }
