@@ -2,6 +2,7 @@ package paging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -169,7 +170,12 @@ func (p *Pager) contact(ctx context.Context, c *Chain, i, k int) {
 		p.exhausted(ctx, c, i)
 		return
 	}
-	if err := p.newPage(ctx, c, i, k); err != nil {
+	err := p.newPage(ctx, c, i, k)
+	if errors.Is(err, errAlertGone) {
+		p.finish(ctx, c, nil, "the alert was resolved")
+		return
+	}
+	if err != nil {
 		p.log.Error("page not written: trying the next contact", "alert", c.AlertID, "person", t.Person.ID, "err", err)
 		p.o.Engine.Record(c.AlertID, "page_failed", fmt.Sprintf("page to %s by %s NOT written to the outbox: %v",
 			who(t.Person.Name, t.Person.Role), t.Person.Contacts[k].Channel, err))

@@ -423,3 +423,38 @@ func TestProviderThatHangsDelaysNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestResolvedWhileSendingEndsTheChain: the alert is resolved while a page
+// is with the provider, which then fails: nobody more is paged and no
+// paging_failed is raised (the chain ended, it did not fail).
+func TestResolvedWhileSendingEndsTheChain(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *store.DB) {
+		var g *rig
+		ph := &phone{}
+		ph.fail = func(m notify.Message, _ int) error {
+			for _, step := range []func(int64, alerts.Action) (*alerts.Alert, error){g.e.Arrive, g.e.Resolve} {
+				if _, err := step(m.AlertID, alerts.Action{Actor: "desk", Note: "passengers out", PassengersReleased: true}); err != nil {
+					t.Error(err)
+				}
+			}
+			return permanent("unreachable")
+		}
+		g = newRig(t, open, chain(), map[string]notify.Notifier{"sms": ph, "voice": ph})
+		g.seq++
+		m := &telemetry.Message{Kind: telemetry.KindFault, Lift: lift, Boot: 1, Seq: g.seq, TS: g.clk.Now().UnixMilli(), BatteryPct: -1, LoadPct: -1,
+			DoorZone: true, Code: "entrapment"}
+		u, _ := g.lifts.Observe(m, g.clk.Now(), true)
+		g.e.Consume(m, &u)
+		g.settle()
+		g.advance(3 * time.Minute)
+		if n := len(ph.messages()); n != 1 {
+			t.Fatalf("%d pages after the alert was resolved: want the one in flight only", n)
+		}
+		if pf := openOf(g, paging.TypePagingFailed); len(pf) != 0 {
+			t.Fatalf("paging_failed raised for a resolved alert: %+v", pf)
+		}
+		if d := g.p.Degraded(); d != "" {
+			t.Fatalf("degraded: %s", d)
+		}
+	})
+}

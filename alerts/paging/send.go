@@ -6,10 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/liftwatch/liftwatch/alerts/notify"
 )
+
+// errAlertGone: the alert was resolved (its change not applied yet).
+var errAlertGone = errors.New("the alert is resolved")
 
 // newToken is a link's token (128 random bits, base32 without padding,
 // lower case: 26 characters) and its stored hash.
@@ -68,7 +72,7 @@ func (p *Pager) newPage(ctx context.Context, c *Chain, i, k int) error {
 	}
 	a, ok := p.o.Engine.Get(c.AlertID)
 	if !ok {
-		return fmt.Errorf("alert %d is not open", c.AlertID)
+		return errAlertGone
 	}
 	l, _ := p.o.Lifts.Get(c.Lift)
 	r := &Page{AlertID: c.AlertID, Lift: c.Lift, Tier: t.Tier, PersonID: t.Person.ID, PersonName: t.Person.Name, Role: t.Person.Role,
