@@ -114,14 +114,18 @@ func validToken(raw string) bool {
 	return true
 }
 
-// LinkHandler serves GET and POST /k/{token}: a small page for a phone
-// with the alert and one button; the POST acknowledges as the person
-// paged. csrf gives the session's CSRF token when the request has one (a
+// LinkHandler serves GET /k/{token}: a small page for a phone with the
+// alert and one button, and POST /k (the button: the token is a form
+// field, so it is in no URL a request log or the audit keeps), which
+// acknowledges as the person paged. csrf gives the session's CSRF token when the request has one (a
 // signed-in browser), for the form.
 func (p *Pager) LinkHandler(csrf func(*http.Request) string) http.Handler {
 	lim := &misuse{now: p.now, m: map[string][]time.Time{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.PathValue("token")
+		if r.Method == http.MethodPost {
+			raw = r.PostFormValue("token")
+		}
 		lg := pageLang(r, "")
 		host := remoteHost(r)
 		if lim.blocked(host) {
@@ -158,7 +162,7 @@ func (p *Pager) LinkHandler(csrf func(*http.Request) string) http.Handler {
 		lg = pageLang(r, info.Page.Lang)
 		v := linkView{Lift: info.Page.Lift, Address: info.Page.Params["address"], Estate: info.Page.Params["estate"],
 			Kind: kindText(info.Page.Params["type"], lg), At: info.Page.Params["at"], Person: info.Page.PersonName,
-			Action: "/k/" + raw, Done: done}
+			Token: raw, Done: done}
 		if csrf != nil {
 			v.CSRF = csrf(r)
 		}
@@ -190,7 +194,7 @@ func pageLang(r *http.Request, person string) string {
 type linkView struct {
 	Invalid, TooMany, Done, Taken bool
 	Lift, Address, Estate, Kind   string
-	At, Person, Action, CSRF      string
+	At, Person, Token, CSRF       string
 	AckBy                         string
 	T                             map[string]string
 	Lang                          string
@@ -228,7 +232,7 @@ var linkPage = template.Must(template.New("k").Parse(`<!doctype html>
 </dl>
 {{if .Done}}<p id="done" class="ok">{{.T.done}}</p>
 {{else if .Taken}}<p id="taken">{{.T.taken}} {{.AckBy}}</p>
-{{else}}<form method="post" action="{{.Action}}">{{if .CSRF}}<input type="hidden" name="csrf_token" value="{{.CSRF}}">{{end}}
+{{else}}<form method="post" action="/k"><input type="hidden" name="token" value="{{.Token}}">{{if .CSRF}}<input type="hidden" name="csrf_token" value="{{.CSRF}}">{{end}}
 <button type="submit" id="ack" class="primary">{{.T.button}}</button></form>
 <p class="hint">{{.T.preview}}</p>{{end}}
 {{end}}

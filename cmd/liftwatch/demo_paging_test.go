@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,7 +136,13 @@ func TestDemoPagesItsEntrapment(t *testing.T) {
 	if alert["state"] != "open" {
 		t.Fatalf("opening the link acknowledged: %v", alert["state"])
 	}
-	resp, err = anon.Post(page.Link, "application/x-www-form-urlencoded", nil)
+	if !strings.Contains(string(body), `<form method="post" action="/k">`) || strings.Contains(string(body), `action="/k/`) {
+		t.Fatalf("the button must post the token in the form, to /k: %s", body)
+	}
+	press := func() (*http.Response, error) {
+		return anon.PostForm(base+"/k", url.Values{"token": {strings.TrimPrefix(page.Link, base+"/k/")}})
+	}
+	resp, err = press()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +160,7 @@ func TestDemoPagesItsEntrapment(t *testing.T) {
 		return get(mgr, fmt.Sprintf("/api/v1/alerts/%d/pages", page.AlertID), &pages) == 200 && len(pages) > 0 && pages[0]["state"] == "acknowledged"
 	})
 	// Spent: the second use answers as an unknown link.
-	resp, err = anon.Post(page.Link, "application/x-www-form-urlencoded", nil)
+	resp, err = press()
 	if err != nil {
 		t.Fatal(err)
 	}

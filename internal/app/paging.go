@@ -56,7 +56,7 @@ func (a *App) PublicURL() string {
 }
 
 // pagingRoutes are the acknowledge links (public: the token is the
-// credential) and an alert's pages, served whether paging is on or not.
+// credential; the button posts it in the form, to /k) and an alert's pages, served whether paging is on or not.
 func (a *App) pagingRoutes() {
 	csrf := func(r *http.Request) string { return identity.CSRFToken(r.Context()) }
 	var link http.Handler
@@ -71,7 +71,7 @@ func (a *App) pagingRoutes() {
 		link.ServeHTTP(w, r)
 	})
 	a.api.Handle("GET /k/{token}", api.Guard{Public: true}, h)
-	a.api.Handle("POST /k/{token}", api.Guard{Public: true}, h)
+	a.api.Handle("POST /k", api.Guard{Public: true}, h)
 	a.api.HandleAlertPages(pagesOf{a})
 }
 
