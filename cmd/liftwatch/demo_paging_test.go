@@ -98,6 +98,9 @@ func TestDemoPagesItsEntrapment(t *testing.T) {
 		}
 		return false
 	})
+	itest.WaitUntil(t, time.Minute, "the demo to say who is paged for its incident", func() bool {
+		return strings.Contains(out.String(), fmt.Sprintf("Incident: its duty technician is paged (who and how: %s/api/v1/alerts/%d/pages)", base, page.AlertID))
+	})
 	if page.Channel != "demo" || page.To != "13800000001" || page.State != "delivered" || page.At == "" ||
 		!strings.HasPrefix(page.Link, base+"/k/") || !strings.Contains(page.Text, page.Link) {
 		t.Fatalf("outbox entry %+v", page)
