@@ -165,8 +165,8 @@ func New(ctx context.Context, o Options) (*Pager, error) {
 // Handle takes an alert change (register it with Engine.Listen). It runs
 // under the engine's lock: it only queues the change for the worker.
 func (p *Pager) Handle(c alerts.Change) {
-	if c.Alert == nil || c.Alert.Type == TypePagingFailed {
-		return
+	if c.Alert == nil || !p.cfg.Pages(c.Alert.Type, c.Alert.Severity) {
+		return // never paged (paging_failed included): nothing to do
 	}
 	switch c.Event.Action {
 	case "paged", "page_failed", "page_next", "page_acknowledged", "notified", "notify_failed", "comment", "repeated", "condition_cleared", "condition_returned":
