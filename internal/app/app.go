@@ -20,6 +20,7 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
 	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/history"
@@ -111,8 +112,11 @@ type App struct {
 	feed     *liftstate.Feed
 	now      func() time.Time // the service's clock: a.fake's with --debug.fake-clock
 	maint    *maint
-	pager    *paging.Pager // nil until EnablePaging
-	paging   paging.Config
+	// contractors is the contractor directory (duty phones).
+	contractors registry.Contractors
+	pager       *paging.Pager // nil until EnablePaging
+	paging      paging.Config
+	channelCfg  map[string]channel.Config // the alerts file's paging channels
 }
 
 // settings are the files a Config names, read and checked.
@@ -279,6 +283,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.contractors = set.contractors
 	if err := a.buildAlerts(ctx, cfg, set.alerts, log); err != nil {
 		a.db.Close()
 		return nil, err
@@ -349,7 +354,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return nil
 			},
 		}})
-	a.paging = set.alerts.Paging
+	a.paging, a.channelCfg = set.alerts.Paging, set.alerts.Channels
 	a.pagingRoutes()
 	// The pages: shells and assets beside the API; the board's clock is the
 	// alert engine's (fake under --debug.fake-clock).
@@ -506,7 +511,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
-		Registerer: a.prom,
+		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors),
 		OnResult: func(r notify.Record) {
 			a.engine.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver,
 				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})

@@ -3,22 +3,35 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
 	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/identity"
 )
 
-// EnablePaging starts paging people (alerts/paging) with roster and the
-// paging channels by name (sms, voice, wecom, …, demo): every rescue and
-// critical alert pages its chain from now on, and pages a previous run left
-// are resumed. Call it after New, before Run.
-func (a *App) EnablePaging(ctx context.Context, roster paging.Roster, channels map[string]notify.Notifier) error {
+// EnablePaging starts paging people (alerts/paging) with roster over the
+// paging channels of the alerts file (channels:, built here) and extra
+// ones by name (the demo's gateway): every rescue and critical alert pages
+// its chain from now on, and pages a previous run left are resumed. Call
+// it after New, before Run.
+func (a *App) EnablePaging(ctx context.Context, roster paging.Roster, extra map[string]notify.Notifier) error {
 	if a.pager != nil {
 		return errors.New("paging is enabled already")
+	}
+	channels, err := channel.BuildAll(a.channelCfg, a.now, nil)
+	if err != nil {
+		return &ConfigError{Err: fmt.Errorf("alerts config %s: %w", a.cfg.Alerts.File, err)}
+	}
+	for name, n := range extra {
+		if _, dup := channels[name]; dup {
+			return &ConfigError{Err: fmt.Errorf("alerts config %s: channels.%s: the name is taken by a built-in channel", a.cfg.Alerts.File, name)}
+		}
+		channels[name] = n
 	}
 	p, err := paging.New(ctx, paging.Options{Store: a.db.Pages(), Roster: roster, Lifts: a.index,
 		Engine: syncedActions{a.engine, a.outbox}, Channels: channels, Config: a.paging, PublicURL: a.PublicURL(),
