@@ -189,7 +189,7 @@ func (e *endedAlerts) prune(cutoff time.Time) {
 // exactly, and under these prefixes (a prefix alone, as "fault.", names
 // every type under it).
 var (
-	knownTypes = []string{alerts.TypeEntrapment, alerts.TypeAlarm, alerts.TypeOffline, alerts.TypeOutOfService,
+	knownTypes = []string{alerts.TypeEntrapment, alerts.TypeStillReported, alerts.TypeAlarm, alerts.TypeOffline, alerts.TypeOutOfService,
 		alerts.TypeLowBattery}
 	knownPrefixes = []string{alerts.TypeFaultPrefix, alerts.TypeRepeatPrefix, alerts.TypeSupervisionPrefix}
 )

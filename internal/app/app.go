@@ -361,7 +361,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
 		Clocks: func(estate string) web.Clocks {
 			p := a.policies.For(estate)
-			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin}
+			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin, CriticalOnSite: p.CriticalOnSiteWithin, StillReported: p.StillReportedAfter}
 		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
