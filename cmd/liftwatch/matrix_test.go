@@ -204,6 +204,15 @@ var matrix = []row{
 
 	{"POST /demo/trigger", actors, object, post("/demo/trigger?lift="+inLift, ""), post("/demo/trigger?lift="+outLift, "")},
 	{"GET /demo/simulator", readers, none, get("/demo/simulator"), call{}},
+	// Paging: the acknowledge link is public (its one-time token is the
+	// credential; an unknown one answers 410); an alert's pages are scoped
+	// as the alert; the demo's gateway outbox and inbox need a sign-in.
+	{"GET /k/{token}", everyone, none, get("/k/" + strings.Repeat("a", 26)), call{}},
+	{"POST /k", everyone, none, post("/k", ""), call{}},
+	{"GET /api/v1/alerts/{id}/pages", alertSeen, object, alertCall("GET", "in", "/pages", ""), alertCall("GET", "out", "/pages", "")},
+	{"GET /demo/outbox", signedIn, none, get("/demo/outbox"), call{}},
+	{"GET /demo/inbox", signedIn, none, get("/demo/inbox"), call{}},
+	{"GET /inbox", everyone, none, get("/inbox"), call{}},
 }
 
 func silenceBody(lift string) string {
@@ -352,6 +361,9 @@ func startWorld(t *testing.T) *world {
 	}
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
 	ds.routes(w.a)
+	if err := demoPaging(ctx, w.a, inLift); err != nil {
+		t.Fatal(err)
+	}
 	scopes := map[identity.Role]identity.Scope{
 		identity.RoleAdmin:       {},
 		identity.RoleManager:     {Estates: []string{"yixian"}},

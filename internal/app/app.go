@@ -20,6 +20,8 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
+	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/history"
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
@@ -112,6 +114,9 @@ type App struct {
 	maint    *maint
 	// contractors is the contractor directory (duty phones).
 	contractors registry.Contractors
+	pager       *paging.Pager // nil until EnablePaging
+	paging      paging.Config
+	channelCfg  map[string]channel.Config // the alerts file's paging channels
 }
 
 // settings are the files a Config names, read and checked.
@@ -325,11 +330,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			// Degraded, not failed: without receivers liftwatch still
 			// ingests and records alerts, but nobody is told of them.
 			"notify": func(context.Context) error {
-				if a.notifier.Receivers() == 0 {
+				if a.notifier.Receivers() == 0 && (a.pager == nil || a.pager.Channels() == 0) {
 					return &api.DegradedError{Reason: "no receivers configured: nobody is notified of alerts (--alerts.config receivers)"}
 				}
 				return nil
 			},
+			"paging": a.pagingReady,
 			"store": func(ctx context.Context) error {
 				if err := a.ing.SinkError(); err != nil {
 					return fmt.Errorf("writes failing, data kept in the spool and retried: %w", err)
@@ -348,6 +354,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return nil
 			},
 		}})
+	a.paging, a.channelCfg = set.alerts.Paging, set.alerts.Channels
+	a.pagingRoutes()
 	// The pages: shells and assets beside the API; the board's clock is the
 	// alert engine's (fake under --debug.fake-clock).
 	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
@@ -442,6 +450,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
+	if a.pager != nil {
+		g.Add("paging", a.pager.Run)
+	}
 	g.Add("lift-feed", func(ctx context.Context) error { return a.feed.Run(ctx, time.Second) })
 	g.Add("session-purge", func(ctx context.Context) error {
 		purge := func() {
@@ -515,7 +526,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		WorkOrders: inProgress{a},
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
-		Recipients: a.notifier.Recipients})
+		Recipients: a.recipients})
 	if err != nil {
 		return err
 	}
