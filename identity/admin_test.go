@@ -210,10 +210,18 @@ func TestWatchRechecksTheStore(t *testing.T) {
 	}
 	wctx, stop := e.svc.Watch(ctx, a)
 	defer stop()
-	ticks <- start // the goroutine took it: a check ran
-	ticks <- start // and this one waits for the first check's end
+	// An open stream is use of its session: 100 minutes of nothing but
+	// the stream outlive the hour of idle timeout.
+	for range 2 {
+		e.clk.Advance(50 * time.Minute)
+		ticks <- start // the goroutine took it: a check runs
+	}
+	ticks <- start // and this one waits for the last check's end
 	if ended(wctx) {
 		t.Fatal("a stream with a good session ended")
+	}
+	if _, _, err := e.svc.SessionActor(ctx, res.RawID); err != nil {
+		t.Fatalf("the session of an open stream timed out idle: %v", err)
 	}
 	cli, err := identity.NewService(e.db.Identity(), identity.Config{Now: e.clk.Now, Params: fast})
 	if err != nil {
@@ -232,17 +240,32 @@ func TestWatchRechecksTheStore(t *testing.T) {
 	}
 }
 
+// lifts is a Directory of fixed lifts' estates.
+type lifts map[string]string
+
+func (l lifts) LiftScope(_ context.Context, lift string) (identity.LiftScope, error) {
+	if e, ok := l[lift]; ok {
+		return identity.LiftScope{Estate: e}, nil
+	}
+	return identity.LiftScope{}, identity.ErrNotFound
+}
+
+func (l lifts) EstateSubdistrict(context.Context, string) (string, error) {
+	return "", identity.ErrNotFound
+}
+
 // TestManagerSeesAccountsOfTheirEstates: a manager lists the managers
-// sharing an estate (and themselves), not contractors, admins or
-// managers of other estates; an account they may not see answers like an
-// unknown one.
+// sharing an estate (and themselves) and the owners of lifts in their
+// estates, not contractors, admins, managers or owners of other estates;
+// an account they may not see answers like an unknown one.
 func TestManagerSeesAccountsOfTheirEstates(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *identity.Config) { c.Directory = lifts{"JW-0001": "JW", "YX-0001": "YX"} })
 	ctx := context.Background()
 	for _, nu := range []identity.NewUser{
 		{Name: "zhao", Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"YX", "JW"}}},
 		{Name: "qian", Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"YX"}}},
 		{Name: "acme", Role: identity.RoleContractor, Scope: identity.Scope{Company: "ACME"}},
+		{Name: "yx-owner", Role: identity.RoleOwner, Scope: identity.Scope{Lift: "YX-0001", Household: "1-101"}},
 	} {
 		nu.Password = pw
 		u, err := e.svc.CreateUser(ctx, identity.System("test"), nu, "")
@@ -260,11 +283,13 @@ func TestManagerSeesAccountsOfTheirEstates(t *testing.T) {
 	for _, u := range us {
 		names = append(names, u.Name)
 	}
-	if !slices.Equal(names, []string{"manager", "zhao"}) {
+	if !slices.Equal(names, []string{"manager", "owner", "zhao"}) {
 		t.Fatalf("manager sees %v", names)
 	}
-	if _, err := e.svc.User(ctx, m, e.ids["qian"]); !errors.Is(err, identity.ErrNotFound) {
-		t.Fatalf("another estate's manager: %v", err)
+	for _, other := range []string{"qian", "yx-owner", "acme", "admin"} {
+		if _, err := e.svc.User(ctx, m, e.ids[other]); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("%s: %v", other, err)
+		}
 	}
 	if u, err := e.svc.User(ctx, m, e.ids["zhao"]); err != nil || u.Name != "zhao" {
 		t.Fatalf("a fellow manager: %v", err)
@@ -274,7 +299,7 @@ func TestManagerSeesAccountsOfTheirEstates(t *testing.T) {
 		t.Fatalf("an owner listed accounts: %v", err)
 	}
 	all, err := e.svc.Users(ctx, actorOf(t, e, "admin"))
-	if err != nil || len(all) != 6 {
+	if err != nil || len(all) != 7 {
 		t.Fatalf("admin sees %d %v", len(all), err)
 	}
 }

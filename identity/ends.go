@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -105,7 +106,15 @@ func (s *Service) stillValid(ctx context.Context, a Actor) error {
 	var err error
 	switch a.Via {
 	case ViaSession:
-		_, u, err = s.sessionByHash(ctx, a.Cred)
+		var sess *Session
+		if sess, u, err = s.sessionByHash(ctx, a.Cred); err == nil && s.cfg.Now().Sub(sess.LastSeen) >= touchEvery {
+			// An open stream is use of its session: a wall display on the
+			// fleet page is not signed out by the idle timeout (the
+			// absolute expiry still holds).
+			if err := s.repo.TouchSession(ctx, a.Cred, s.cfg.Now()); err != nil {
+				return fmt.Errorf("session: %w", err)
+			}
+		}
 	case ViaToken:
 		_, u, err = s.tokenByHash(ctx, a.Cred)
 	default:
