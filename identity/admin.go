@@ -180,3 +180,26 @@ func scopeText(sc Scope) string {
 	}
 	return "none"
 }
+
+// DisableUser disables account id (admins; not their own): it cannot sign
+// in, and its sessions, tokens and streams end. Audited as user.disable.
+func (s *Service) DisableUser(ctx context.Context, by Actor, id int64, remote string) error {
+	yes := true
+	_, err := s.UpdateUser(ctx, by, id, UserChange{Disabled: &yes}, remote)
+	return err
+}
+
+// EnableUser enables account id again (admins). Its revoked tokens stay
+// revoked. Audited as user.enable.
+func (s *Service) EnableUser(ctx context.Context, by Actor, id int64, remote string) error {
+	no := false
+	_, err := s.UpdateUser(ctx, by, id, UserChange{Disabled: &no}, remote)
+	return err
+}
+
+// SetRoleScope gives account id another role and scope (admins; not their
+// own): its sessions, tokens and streams end. Audited as user.role.
+func (s *Service) SetRoleScope(ctx context.Context, by Actor, id int64, role Role, scope Scope, remote string) error {
+	_, err := s.UpdateUser(ctx, by, id, UserChange{Role: &role, Scope: &scope}, remote)
+	return err
+}

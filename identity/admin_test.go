@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"testing"
@@ -121,6 +123,10 @@ func TestDisableAndRoleChangeEndEverything(t *testing.T) {
 		{"role", identity.UserChange{Role: ptr(identity.RoleSubdistrict), Scope: &identity.Scope{Subdistrict: "jiangwan"}}},
 		{"disable", identity.UserChange{Disabled: ptr(true)}},
 	} {
+		if step.name == "disable" {
+			// through the named method, as the others through UpdateUser
+			step.change = identity.UserChange{}
+		}
 		res := e.login(t, "manager")
 		sa, _, err := e.svc.SessionActor(ctx, res.RawID)
 		if err != nil {
@@ -137,8 +143,14 @@ func TestDisableAndRoleChangeEndEverything(t *testing.T) {
 		sctx, stop1 := e.svc.Watch(ctx, sa)
 		tctx, stop2 := e.svc.Watch(ctx, ta)
 		other, stop3 := e.svc.Watch(ctx, actorOf(t, e, "owner"))
-		if _, err := e.svc.UpdateUser(ctx, admin, id, step.change, "192.0.2.9"); err != nil {
-			t.Fatalf("%s: %v", step.name, err)
+		var err2 error
+		if step.name == "disable" {
+			err2 = e.svc.DisableUser(ctx, admin, id, "192.0.2.9")
+		} else {
+			_, err2 = e.svc.UpdateUser(ctx, admin, id, step.change, "192.0.2.9")
+		}
+		if err2 != nil {
+			t.Fatalf("%s: %v", step.name, err2)
 		}
 		if !ended(sctx) || !ended(tctx) {
 			t.Errorf("%s: streams still open: session %v token %v", step.name, ended(sctx), ended(tctx))
@@ -159,7 +171,7 @@ func TestDisableAndRoleChangeEndEverything(t *testing.T) {
 	if _, err := e.svc.Login(ctx, "manager", pw, "192.0.2.1"); !errors.Is(err, identity.ErrInvalidCredentials) {
 		t.Fatalf("disabled account signed in: %v", err)
 	}
-	if _, err := e.svc.UpdateUser(ctx, admin, id, identity.UserChange{Disabled: ptr(false)}, ""); err != nil {
+	if err := e.svc.EnableUser(ctx, admin, id, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Login(ctx, "manager", pw, "192.0.2.1"); err != nil {
@@ -169,7 +181,7 @@ func TestDisableAndRoleChangeEndEverything(t *testing.T) {
 	if _, err := e.svc.UpdateUser(ctx, admin, admin.UserID, identity.UserChange{Disabled: ptr(true)}, ""); !errors.As(err, &fe) || fe.Field != "disabled" {
 		t.Fatalf("admin disabled themselves: %v", err)
 	}
-	if _, err := e.svc.UpdateUser(ctx, admin, admin.UserID, identity.UserChange{Role: ptr(identity.RoleOwner)}, ""); !errors.As(err, &fe) || fe.Field != "role" {
+	if err := e.svc.SetRoleScope(ctx, admin, admin.UserID, identity.RoleOwner, identity.Scope{Lift: "JW-0001", Household: "1"}, ""); !errors.As(err, &fe) || fe.Field != "role" {
 		t.Fatalf("admin demoted themselves: %v", err)
 	}
 	if _, err := e.svc.UpdateUser(ctx, admin, id, identity.UserChange{Role: ptr(identity.RoleContractor)}, ""); !errors.As(err, &fe) {
@@ -212,11 +224,27 @@ func TestWatchRechecksTheStore(t *testing.T) {
 	defer stop()
 	// An open stream is use of its session: 100 minutes of nothing but
 	// the stream outlive the hour of idle timeout.
+	h := hashOf(res.RawID)
 	for range 2 {
-		e.clk.Advance(50 * time.Minute)
+		at := e.clk.Advance(50 * time.Minute)
 		ticks <- start // the goroutine took it: a check runs
+		// Wait for the check to have touched the session before moving
+		// the clock again (the check runs beside this goroutine).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			sess, err := e.db.Identity().SessionByHash(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.LastSeen.Equal(at) {
+				break
+			}
+			if ended(wctx) || time.Now().After(deadline) {
+				t.Fatalf("the recheck did not keep the session alive: last seen %v, want %v; stream ended %v", sess.LastSeen, at, ended(wctx))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	ticks <- start // and this one waits for the last check's end
 	if ended(wctx) {
 		t.Fatal("a stream with a good session ended")
 	}
@@ -234,7 +262,11 @@ func TestWatchRechecksTheStore(t *testing.T) {
 		t.Fatal("ended before a recheck: the test would prove nothing")
 	}
 	ticks <- start
-	<-wctx.Done()
+	select {
+	case <-wctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the recheck after a password change elsewhere did not end the stream")
+	}
 	if !errors.Is(context.Cause(wctx), identity.ErrUnauthenticated) {
 		t.Fatalf("cause %v", context.Cause(wctx))
 	}
@@ -302,4 +334,9 @@ func TestManagerSeesAccountsOfTheirEstates(t *testing.T) {
 	if err != nil || len(all) != 7 {
 		t.Fatalf("admin sees %d %v", len(all), err)
 	}
+}
+
+func hashOf(raw string) string {
+	h := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(h[:])
 }
