@@ -189,8 +189,8 @@ var matrix = []row{
 	{"GET /api/v1/audit", admins, none, get("/api/v1/audit"), call{}},
 	{"POST /api/v1/users/{name}/unlock", admins, none, post("/api/v1/users/nobody/unlock", ``), call{}},
 	// User administration (issue 18, finding 7): a manager reads the
-	// accounts of their estates; another account (the contractor's, a
-	// victim's) answers 404 like an unknown one. Tokens: one's own, or an
+	// accounts of their estates; another account (a manager of another
+	// estate) answers 404 like an unknown one. Tokens: one's own, or an
 	// admin anyone's.
 	{"GET /api/v1/users", managers, none, get("/api/v1/users"), call{}},
 	{"POST /api/v1/users", admins, none, post("/api/v1/users", `{"name":"matrix-new","role":"manager","scope":{"estates":["yixian"]}}`), call{}},

@@ -4,8 +4,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/liftwatch/liftwatch/internal/itest"
 )
 
 // TestWebUserAdministration (issue 18, findings 5 and 7), in headless
@@ -88,6 +91,12 @@ func TestWebUserAdministration(t *testing.T) {
 		if !strings.Contains(audit, want) {
 			t.Errorf("the audit log on the page lacks %s", want)
 		}
+	}
+	// In English, the whole page and the new account's role choice.
+	do(t, admin, "English", chromedp.Click(chromedp.CSS("#lang")))
+	itest.WaitUntil(t, 10*time.Second, "the page in English", func() bool { return text(t, admin, "h1") == "Accounts" })
+	if h1, opt := text(t, admin, "h1"), run1(t, admin, "option", chromedp.Evaluate[string](`document.querySelector('#new-role option[value="manager"]').textContent`)); h1 != "Accounts" || opt != "Manager" {
+		t.Errorf("in English: title %q, manager option %q", h1, opt)
 	}
 	w.noDialogs(t)
 }

@@ -130,21 +130,28 @@ async function moreAudit(first) {
   render();
 }
 
+let createRS = null; // the new account's role and scope inputs
+
+function createInputs() {
+  const keep = createRS ? createRS.read() : { role: 'manager', scope: {} };
+  createRS = roleScope(keep.role, keep.scope);
+  document.getElementById('new-role').replaceChildren(createRS.el);
+}
+
 boot('users', async (m, again) => {
   me = m;
-  if (again) { render(); return; }
   const admin = me.user.role === 'admin';
+  if (again) { if (admin) createInputs(); render(); return; }
   document.getElementById('readonly').hidden = admin;
   if (admin) {
     document.getElementById('create-sec').hidden = false;
     document.getElementById('audit-sec').hidden = false;
-    const rs = roleScope('manager');
-    document.getElementById('new-role').replaceChildren(rs.el);
+    createInputs();
     document.getElementById('create').addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const box = document.getElementById('created');
       const name = document.getElementById('new-name').value.trim();
-      const r = await act(box, () => api('/api/v1/users', { method: 'POST', body: { name, ...rs.read() } }));
+      const r = await act(box, () => api('/api/v1/users', { method: 'POST', body: { name, ...createRS.read() } }));
       if (!r) return;
       box.replaceChildren(h('p', { text: t('users.created', { name: r.data.user.name }) }), shown(r.data.password));
       document.getElementById('new-name').value = '';
