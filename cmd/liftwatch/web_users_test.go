@@ -18,8 +18,9 @@ import (
 // alert board, whose stream goes live; the admin disables the account,
 // and the manager's board is sent to the login page by its stream's end
 // (no reload by the test), while /api/v1/me answers 401. The manager's
-// own /users page is read-only, and the audit log on the admin's lists
-// the changes.
+// own /users page is read-only; the admin unlocks the account and resets
+// its password (the new one shown once), the audit log on the page lists
+// the changes, and the page reads in English after the switch.
 func TestWebUserAdministration(t *testing.T) {
 	s := startWeb(t)
 	admin := browser(t, 360, 740)
@@ -87,10 +88,19 @@ func TestWebUserAdministration(t *testing.T) {
 	}
 	do(t, admin, "the audit log", chromedp.Navigate(s.base+"/users"), chromedp.WaitVisible(chromedp.CSS("#audit li")))
 	audit := text(t, admin, "#audit")
-	for _, want := range []string{"user.create", "user.disable", "user.enable"} {
+	for _, want := range []string{"user.create", "user.disable", "user.enable", "session.revoke_all"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("the audit log on the page lacks %s", want)
 		}
+	}
+	// Unlock and reset: the reset's new password is shown once, in the card.
+	do(t, admin, "unlock and reset",
+		chromedp.Click(chromedp.CSS(`li[data-user="mgr-new"] button[data-act="unlock"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-user="mgr-new"] .out .msg-ok`)),
+		chromedp.Click(chromedp.CSS(`li[data-user="mgr-new"] button[data-act="reset"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-user="mgr-new"] code[data-password]`)))
+	if np := attr(t, admin, `li[data-user="mgr-new"] code[data-password]`, "data-password"); len(np) < 10 || np == pw {
+		t.Errorf("reset password %q (was %q)", np, pw)
 	}
 	// In English, the whole page and the new account's role choice.
 	do(t, admin, "English", chromedp.Click(chromedp.CSS("#lang")))
