@@ -101,22 +101,22 @@ func optTS(t *time.Time) *string {
 func userID(w http.ResponseWriter, r *http.Request) (int64, int) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, writeError(w, http.StatusNotFound, "no user "+strconv.Quote(r.PathValue("id")))
+		return 0, hidden(w, r)
 	}
 	return id, 0
 }
 
 // userError answers an error of the identity service: a field at fault is
-// a 400 naming it, an account the actor may not see or act on a 404 like
-// an unknown one (it does not tell which ids exist).
-func (s *Server) userError(w http.ResponseWriter, what string, err error) int {
+// a 400 naming it, an account (or token) the actor may not see or act on a
+// 404 like an unknown one (it does not tell which ids exist).
+func (s *Server) userError(w http.ResponseWriter, r *http.Request, what string, err error) int {
 	var fe *identity.FieldError
 	var forbidden *identity.ForbiddenError
 	switch {
 	case errors.As(err, &fe):
 		return writeBad(w, badField(fe.Field, "%s", fe.Msg))
 	case errors.Is(err, identity.ErrNotFound), errors.As(err, &forbidden):
-		return writeError(w, http.StatusNotFound, "no such "+what)
+		return hidden(w, r)
 	}
 	s.d.Logger.Error(what, "err", err)
 	return writeError(w, http.StatusInternalServerError, "cannot change accounts now")
@@ -138,7 +138,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) int {
 	}
 	us, err := s.d.Auth.Users.Users(r.Context(), s.actor(r))
 	if err != nil {
-		return s.userError(w, "users", err)
+		return s.userError(w, r, "users", err)
 	}
 	out := []AccountView{}
 	next := ""
@@ -162,7 +162,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) int {
 	}
 	u, err := s.d.Auth.Users.User(r.Context(), s.actor(r), id)
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	return writeJSON(w, http.StatusOK, accountView(u))
 }
@@ -185,12 +185,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) int {
 	}
 	pw, err := identity.GeneratePassword()
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	u, err := s.d.Auth.Users.CreateUser(r.Context(), s.actor(r),
 		identity.NewUser{Name: b.Name, Role: identity.Role(b.Role), Scope: scopeOf(b.Scope), Password: pw}, identity.RemoteHost(r))
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	v := accountView(u)
 	w.Header().Set("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
@@ -229,7 +229,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) int {
 	c.Disabled = b.Disabled
 	u, err := s.d.Auth.Users.UpdateUser(r.Context(), s.actor(r), id, c, identity.RemoteHost(r))
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	return writeJSON(w, http.StatusOK, accountView(u))
 }
@@ -249,10 +249,10 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) int {
 	}
 	pw, err := identity.GeneratePassword()
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	if err := s.d.Auth.Users.SetPassword(r.Context(), s.actor(r), id, pw, identity.RemoteHost(r)); err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	return writeJSON(w, http.StatusOK, NewAccountView{Password: pw})
 }
@@ -266,7 +266,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) int {
 	}
 	ts0, err := s.d.Auth.Users.Tokens(r.Context(), s.actor(r), id)
 	if err != nil {
-		return s.userError(w, "user", err)
+		return s.userError(w, r, "user", err)
 	}
 	now := s.now()
 	out := make([]TokenView, 0, len(ts0))
@@ -292,10 +292,10 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) int {
 	}
 	tok, err := strconv.ParseInt(r.PathValue("token"), 10, 64)
 	if err != nil || tok <= 0 {
-		return writeError(w, http.StatusNotFound, "no token "+strconv.Quote(r.PathValue("token")))
+		return hidden(w, r)
 	}
 	if err := s.d.Auth.Users.RevokeToken(r.Context(), s.actor(r), id, tok, identity.RemoteHost(r)); err != nil {
-		return s.userError(w, "token", err)
+		return s.userError(w, r, "token", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent
