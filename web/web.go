@@ -66,6 +66,7 @@ var Pages = []Page{
 	{"GET /supervision", "supervision.html"},
 	{"GET /owner", "owner.html"},
 	{"GET /inbox", "inbox.html"},
+	{"GET /users", "users.html"},
 }
 
 // Register adds the pages, their assets and the board's clock to r. The

@@ -298,13 +298,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.dir = newDirectory(a.index, a.db.Trusteeship(), set.subdistrict, time.Now)
 	a.ident, err = identity.NewService(a.db.Identity(), identity.Config{Now: time.Now, SecureCookie: cfg.HTTP.SecureCookie,
-		Log: log.With("component", "identity")})
+		Log: log.With("component", "identity"), Directory: a.dir})
 	if err != nil {
 		a.db.Close()
 		return nil, err
 	}
-	a.dir = newDirectory(a.index, a.db.Trusteeship(), set.subdistrict, time.Now)
 	ids := make([]string, 0, a.index.Len())
 	for _, l := range a.index.Lifts() {
 		ids = append(ids, l.ID)
@@ -318,7 +318,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	d := a.Domain()
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
-		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
+		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident, Users: a.ident, Watch: a.ident},
 		LiftFeed:    a.feed,
 		Contractors: set.contractors,
 		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
