@@ -511,7 +511,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
-		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors),
+		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors), PublicURL: a.cfg.HTTP.PublicURL,
 		OnResult: func(r notify.Record) {
 			a.engine.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver,
 				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})
