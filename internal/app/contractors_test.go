@@ -125,7 +125,8 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another company's token: not in its list, and every action is 403.
+	// Another company's token: not in its list, and every action answers
+	// as for an order that does not exist (404, issue 18).
 	other := clientOf(tokC)
 	list, err := other.WorkOrders(ctx, "", contractor.StateAssigned, contractor.StateInProgress)
 	if err != nil {
@@ -136,9 +137,8 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 	}
 	forbidden := func(what string, err error) {
 		t.Helper()
-		var se *contractor.StatusError
-		if !errors.As(err, &se) || se.Status != http.StatusForbidden {
-			t.Fatalf("乙维保 %s MT-A's order: %v, want 403", what, err)
+		if !errors.Is(err, contractor.ErrNotFound) {
+			t.Fatalf("乙维保 %s MT-A's order: %v, want 404 (work order not found)", what, err)
 		}
 	}
 	_, err = other.Start(ctx, woA.ID, "王师傅")
