@@ -46,6 +46,11 @@ func fromNull(v sql.NullInt64) *time.Time {
 
 // SaveAlert inserts or updates an alert and appends events to its history.
 func (r *Alerts) SaveAlert(ctx context.Context, a *alerts.Alert, events []alerts.Event) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("save alert: %w", err)
+	}
+	defer done()
 	tx, err := r.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -211,6 +216,11 @@ func (r *Alerts) Alert(ctx context.Context, id int64) (*alerts.Alert, error) {
 
 // insert runs one INSERT … RETURNING id and returns the generated ID.
 func (r *Alerts) insert(ctx context.Context, table, stmt string, args ...any) (int64, error) {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("insert into %s: %w", table, err)
+	}
+	defer done()
 	var id int64
 	if err := r.sql.QueryRowContext(ctx, r.db.Dialect.Rebind(stmt), args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert into %s: %w", table, err)
@@ -231,7 +241,12 @@ func (r *Alerts) SaveSilence(ctx context.Context, s *alerts.Silence) error {
 
 // DeleteSilence removes a silence.
 func (r *Alerts) DeleteSilence(ctx context.Context, id int64) error {
-	_, err := r.sql.ExecContext(ctx, r.db.Dialect.Rebind(`DELETE FROM silences WHERE id = ?`), id)
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("delete silence: %w", err)
+	}
+	defer done()
+	_, err = r.sql.ExecContext(ctx, r.db.Dialect.Rebind(`DELETE FROM silences WHERE id = ?`), id)
 	return err
 }
 
@@ -359,6 +374,11 @@ func (r *Alerts) ReserveAlertIDs(ctx context.Context, n int) ([]int64, error) {
 		}
 		return ids, nil
 	}
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reserve alert ids: %w", err)
+	}
+	defer done()
 	tx, err := r.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reserve alert ids: %w", err)
@@ -392,6 +412,11 @@ func (r *Alerts) ReserveAlertIDs(ctx context.Context, n int) ([]int64, error) {
 // each alert (with the ID it was given) is inserted or updated and its
 // events appended to its history.
 func (r *Alerts) WriteAlerts(ctx context.Context, batch []alerts.AlertWrite) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("write alerts: %w", err)
+	}
+	defer done()
 	tx, err := r.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -70,6 +71,15 @@ type DB struct {
 	// readers do not block the writer; two writers take turns through the
 	// busy timeout). PostgreSQL: the same pool.
 	alertSQL *sql.DB
+
+	// gate puts the alert path's writes before bulk chunks (SQLite; nil on
+	// PostgreSQL); bulkLocks serialise bulk jobs per key (SQLite); bulkHook,
+	// if set (tests), is called as each chunk is begun and committed, and
+	// an error from it fails the chunk.
+	gate      *writeGate
+	bulkMu    sync.Mutex
+	bulkLocks map[string]chan struct{}
+	bulkHook  func(what, stage string) error
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at file and
@@ -79,7 +89,11 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 }
 
 func sqliteDSN(file string) string {
-	return "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// _txlock=immediate: every transaction takes the write lock when it
+	// begins (waiting through busy_timeout), never upgrades a read to a
+	// write later, which fails at once with SQLITE_BUSY_SNAPSHOT when
+	// another connection wrote in between (store/bulk.go).
+	return "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn (a URL or
@@ -119,7 +133,10 @@ func openWith(ctx context.Context, d Dialect, dsn string, fsys fs.FS) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.Name, err)
 	}
-	s := &DB{SQL: db, Dialect: d, alertSQL: db}
+	s := &DB{SQL: db, Dialect: d, alertSQL: db, bulkLocks: map[string]chan struct{}{}}
+	if d.Name == "sqlite" {
+		s.gate = newWriteGate()
+	}
 	if err := s.migrate(ctx, fsys); err != nil {
 		db.Close()
 		return nil, err
