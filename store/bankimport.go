@@ -131,6 +131,11 @@ func (r *Fund) stage(ctx context.Context, run bulkRunner, imp *fund.BankImport, 
 		if err != nil {
 			return err
 		}
+		if (start/BulkChunk)%checkpointEvery == checkpointEvery-1 {
+			if err := r.db.checkpoint(ctx, run); err != nil {
+				return err
+			}
+		}
 	}
 	err = r.db.chunk(ctx, run, "publish bank import", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, r.q(`UPDATE bank_imports SET state = 'done' WHERE id = ?`), imp.ID)
@@ -139,8 +144,12 @@ func (r *Fund) stage(ctx context.Context, run bulkRunner, imp *fund.BankImport, 
 	if err != nil {
 		return fmt.Errorf("publish bank import %d: %w", imp.ID, err)
 	}
-	return nil
+	return r.db.checkpoint(ctx, run)
 }
+
+// checkpointEvery is how many chunks of lines are staged between WAL
+// checkpoints (about 1,000 pages of log).
+const checkpointEvery = 16
 
 // dropStaged deletes the staged imports of lift (and their lines, in
 // chunks). The caller holds the lift's bulk lock, so none of them is

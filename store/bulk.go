@@ -21,7 +21,7 @@ import (
 // issue); waits for another connection go through busy_timeout instead.
 
 // BulkChunk is the most rows a bulk job writes in one transaction.
-const BulkChunk = 1000
+const BulkChunk = 250
 
 // writeGate orders SQLite's writers of this process: the alert path's
 // writes before bulk chunks. nil (PostgreSQL, where rows of other tables do
@@ -112,8 +112,9 @@ type bulkRunner interface {
 // across all their chunks and returns where the job runs. PostgreSQL: a
 // session advisory lock on a connection of its own, held until release
 // (released by the server if the process dies). SQLite: a lock in this
-// process (the database file has one serving process), and the shared
-// handle, so that other users of its connection wait at most a chunk.
+// process (the database file has one serving process), and the bulk
+// jobs' own connection (DB.bulkSQL), so that the API's sign-in and the
+// registers never wait for a bulk job's reads or chunks.
 func (s *DB) bulkJob(ctx context.Context, key string) (run bulkRunner, release func(), err error) {
 	if s.Dialect.Name == "postgres" {
 		conn, err := s.SQL.Conn(ctx)
@@ -144,7 +145,7 @@ func (s *DB) bulkJob(ctx context.Context, key string) (run bulkRunner, release f
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	return s.SQL, func() { <-l }, nil
+	return s.bulkSQL, func() { <-l }, nil
 }
 
 // chunk runs fn in one short transaction of a bulk job, after the alert
@@ -175,6 +176,19 @@ func (s *DB) chunk(ctx context.Context, run bulkRunner, what string, fn func(tx 
 		if err := h(what, "committed"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkpoint copies the WAL into the database file (SQLite, PASSIVE: it
+// takes no write lock and skips what readers still use), outside any
+// chunk, so that no alert write's commit does it (see Open).
+func (s *DB) checkpoint(ctx context.Context, run bulkRunner) error {
+	if s.Dialect.Name != "sqlite" {
+		return nil
+	}
+	if _, err := run.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }

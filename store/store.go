@@ -76,6 +76,10 @@ type DB struct {
 	// PostgreSQL); bulkLocks serialise bulk jobs per key (SQLite); bulkHook,
 	// if set (tests), is called as each chunk is begun and committed, and
 	// an error from it fails the chunk.
+	// bulkSQL is the bulk jobs' own handle (SQLite; the same pool on
+	// PostgreSQL), so that their reads and chunks never hold the connection
+	// the API's sign-in and the registers use.
+	bulkSQL   *sql.DB
 	gate      *writeGate
 	bulkMu    sync.Mutex
 	bulkLocks map[string]chan struct{}
@@ -133,7 +137,7 @@ func openWith(ctx context.Context, d Dialect, dsn string, fsys fs.FS) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.Name, err)
 	}
-	s := &DB{SQL: db, Dialect: d, alertSQL: db, bulkLocks: map[string]chan struct{}{}}
+	s := &DB{SQL: db, Dialect: d, alertSQL: db, bulkSQL: db, bulkLocks: map[string]chan struct{}{}}
 	if d.Name == "sqlite" {
 		s.gate = newWriteGate()
 	}
@@ -142,20 +146,38 @@ func openWith(ctx context.Context, d Dialect, dsn string, fsys fs.FS) (*DB, erro
 		return nil, err
 	}
 	if d.Name == "sqlite" {
-		adb, err := sql.Open(d.Driver, dsn)
-		if err != nil {
+		// Neither the alerts' commits nor the bulk chunks' run the WAL's
+		// automatic checkpoint (copying the log into the file, with an
+		// fsync, inside the commit that crossed 1,000 pages): an alert
+		// write would pay for a bulk job's pages. The bulk jobs checkpoint
+		// between chunks instead (DB.checkpoint), the main handle as before.
+		if s.alertSQL, err = openSecond(ctx, d, dsn+noAutoCheckpoint, "alerts"); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("open %s for alerts: %w", d.Name, err)
+			return nil, err
 		}
-		adb.SetMaxOpenConns(1)
-		if err := adb.PingContext(ctx); err != nil {
-			adb.Close()
+		if s.bulkSQL, err = openSecond(ctx, d, dsn+noAutoCheckpoint, "bulk work"); err != nil {
+			s.alertSQL.Close()
 			db.Close()
-			return nil, fmt.Errorf("connect %s for alerts: %w", d.Name, err)
+			return nil, err
 		}
-		s.alertSQL = adb
 	}
 	return s, nil
+}
+
+const noAutoCheckpoint = "&_pragma=wal_autocheckpoint(0)"
+
+// openSecond opens another single-connection handle on an SQLite file.
+func openSecond(ctx context.Context, d Dialect, dsn, purpose string) (*sql.DB, error) {
+	db, err := sql.Open(d.Driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s for %s: %w", d.Name, purpose, err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect %s for %s: %w", d.Name, purpose, err)
+	}
+	return db, nil
 }
 
 // Close closes the database.
@@ -163,6 +185,11 @@ func (s *DB) Close() error {
 	var err error
 	if s.alertSQL != s.SQL {
 		err = s.alertSQL.Close()
+	}
+	if s.bulkSQL != s.SQL {
+		if cerr := s.bulkSQL.Close(); cerr != nil {
+			err = cerr
+		}
 	}
 	if cerr := s.SQL.Close(); cerr != nil {
 		err = cerr
