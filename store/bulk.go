@@ -112,9 +112,7 @@ type bulkRunner interface {
 // across all their chunks and returns where the job runs. PostgreSQL: a
 // session advisory lock on a connection of its own, held until release
 // (released by the server if the process dies). SQLite: a lock in this
-// process (the database file has one serving process), and the bulk
-// jobs' own connection (DB.bulkSQL), so that the API's sign-in and the
-// registers never wait for a bulk job's reads or chunks.
+// process (the database file has one serving process), and sqliteBulk.
 func (s *DB) bulkJob(ctx context.Context, key string) (run bulkRunner, release func(), err error) {
 	if s.Dialect.Name == "postgres" {
 		conn, err := s.SQL.Conn(ctx)
@@ -145,7 +143,33 @@ func (s *DB) bulkJob(ctx context.Context, key string) (run bulkRunner, release f
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	return s.bulkSQL, func() { <-l }, nil
+	return sqliteBulk{read: s.bulkSQL, write: s.SQL}, func() { <-l }, nil
+}
+
+// sqliteBulk reads on the bulk jobs' own connection, so that their long
+// reads never hold the shared one, and begins its chunks on the shared
+// connection (DB.SQL), so that the other writers of this process queue for
+// that connection with the chunks and take turns with them: a writer of
+// another connection, waiting in SQLite's busy handler, sleeps (up to
+// 100 ms a time) and would find the lock taken by the next chunk again
+// and again. The alerts' writes have their own connection and go first
+// through the writeGate.
+type sqliteBulk struct{ read, write *sql.DB }
+
+func (b sqliteBulk) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return b.read.ExecContext(ctx, q, args...)
+}
+
+func (b sqliteBulk) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return b.read.QueryContext(ctx, q, args...)
+}
+
+func (b sqliteBulk) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return b.read.QueryRowContext(ctx, q, args...)
+}
+
+func (b sqliteBulk) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return b.write.BeginTx(ctx, opts)
 }
 
 // chunk runs fn in one short transaction of a bulk job, after the alert

@@ -76,9 +76,9 @@ type DB struct {
 	// PostgreSQL); bulkLocks serialise bulk jobs per key (SQLite); bulkHook,
 	// if set (tests), is called as each chunk is begun and committed, and
 	// an error from it fails the chunk.
-	// bulkSQL is the bulk jobs' own handle (SQLite; the same pool on
-	// PostgreSQL), so that their reads and chunks never hold the connection
-	// the API's sign-in and the registers use.
+	// bulkSQL is where bulk jobs read (SQLite: a handle of its own; the
+	// same pool on PostgreSQL), so that their reads never hold the
+	// connection the API's sign-in and the registers use (store/bulk.go).
 	bulkSQL   *sql.DB
 	gate      *writeGate
 	bulkMu    sync.Mutex
