@@ -231,7 +231,7 @@ func BenchmarkEntrapmentBesideBankImport(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for i := 0; !stop.Load(); i++ {
-					prefix := fmt.Sprintf("B%dR%dN%dI%d", time.Now().UnixNano()%1e9, r, n, i)
+					prefix := fmt.Sprintf("%03xR%dI%d", time.Now().UnixNano()%0xfff, r, i) // short: 100,000 lines within 10 MiB
 					csv := bankCSV(lines, prefix)
 					if i == 0 {
 						close(started)
