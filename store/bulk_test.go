@@ -12,6 +12,7 @@ import (
 	"github.com/liftwatch/liftwatch/fund"
 	"github.com/liftwatch/liftwatch/internal/civil"
 	"github.com/liftwatch/liftwatch/internal/itest"
+	"github.com/liftwatch/liftwatch/maintenance"
 )
 
 // bankLines makes n valid bank lines of lift with txn ids prefix-0, …
@@ -199,6 +200,46 @@ func TestBankImportAllOrNothing(t *testing.T) {
 		}
 		if l, i := stagedRows(t, db, "L1"); l != n || i != 1 {
 			t.Fatalf("a refused file left rows: %d lines and %d imports", l, i)
+		}
+	})
+}
+
+// TestBulkReadsLeaveTheSharedConnection: ledger, bank and work order
+// reads, which an export or a multi-year reconciliation makes at city
+// size, run on the bulk connection: while the shared one is held (as a
+// long read would hold it), they still answer, and the other way round,
+// so the API's sign-in never waits for them (SQLite; PostgreSQL: a pool).
+func TestBulkReadsLeaveTheSharedConnection(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := db.Fund().ImportBank(ctx, bankImportOf("L1", "h1", 3), bankLines("L1", "T", 3)); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := db.SQL.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Fund().BankLines(ctx, "L1", civil.Date{}, civil.Date{}); err != nil || len(got) != 3 {
+			t.Fatalf("bank lines with the shared connection held: %d, %v", len(got), err)
+		}
+		if _, err := db.Fund().Entries(ctx, "L1", civil.Date{}, civil.Date{}); err != nil {
+			t.Fatalf("ledger with the shared connection held: %v", err)
+		}
+		if _, err := db.Fund().HouseholdLines(ctx, 1, civil.Date{}); err != nil {
+			t.Fatalf("statement lines with the shared connection held: %v", err)
+		}
+		if _, err := db.Maintenance().WorkOrders(ctx, maintenance.Filter{}); err != nil {
+			t.Fatalf("work orders with the shared connection held: %v", err)
+		}
+		conn.Close()
+		bulk, err := db.bulkSQL.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bulk.Close()
+		if _, err := db.Lifts().ListLifts(ctx); err != nil {
+			t.Fatalf("the shared connection with the bulk one held: %v", err)
 		}
 	})
 }

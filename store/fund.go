@@ -227,9 +227,12 @@ func dateRange(col string, from, to civil.Date, args []any) (string, []any) {
 }
 
 // Entries returns a lift's entries dated from..to inclusive, with lines.
+// Ledger reads that may span years (statements, reconciliation, balances)
+// run on the bulk connection (DB.bulkSQL), never holding the one the API's
+// sign-in uses.
 func (r *Fund) Entries(ctx context.Context, lift string, from, to civil.Date) ([]fund.Entry, error) {
 	cond, args := dateRange("e.entry_date", from, to, []any{lift})
-	rows, err := r.db.SQL.QueryContext(ctx, r.q(`SELECT `+entryCols+` FROM fund_entries e WHERE e.lift = ?`+cond+
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+entryCols+` FROM fund_entries e WHERE e.lift = ?`+cond+
 		` ORDER BY e.entry_date, e.id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("entries of %s: %w", lift, err)
@@ -247,14 +250,14 @@ func (r *Fund) Entries(ctx context.Context, lift string, from, to civil.Date) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("entries of %s: %w", lift, err)
 	}
-	return out, r.fillLines(ctx, r.db.SQL, out)
+	return out, r.fillLines(ctx, r.db.bulkSQL, out)
 }
 
 // HouseholdLines returns the entries touching a household up to to, each
 // with only that household's line.
 func (r *Fund) HouseholdLines(ctx context.Context, household int64, to civil.Date) ([]fund.Entry, error) {
 	cond, args := dateRange("e.entry_date", civil.Date{}, to, []any{household})
-	rows, err := r.db.SQL.QueryContext(ctx, r.q(`SELECT `+entryCols+`, l.amount_fen FROM fund_lines l
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+entryCols+`, l.amount_fen FROM fund_lines l
 		JOIN fund_entries e ON e.id = l.entry_id WHERE l.household_id = ?`+cond+` ORDER BY e.entry_date, e.id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("lines of household %d: %w", household, err)
@@ -319,6 +322,6 @@ func (r *Fund) scanBankLines(rows *sql.Rows, err error) ([]fund.BankLine, error)
 // published imports only (an import being staged is not read).
 func (r *Fund) BankLines(ctx context.Context, lift string, from, to civil.Date) ([]fund.BankLine, error) {
 	cond, args := dateRange("booked", from, to, []any{lift})
-	return r.scanBankLines(r.db.SQL.QueryContext(ctx, r.q(`SELECT `+bankCols+` FROM bank_lines WHERE lift = ?`+cond+
+	return r.scanBankLines(r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+bankCols+` FROM bank_lines WHERE lift = ?`+cond+
 		` AND import_id IN (SELECT id FROM bank_imports WHERE state = 'done') ORDER BY booked, id`), args...))
 }

@@ -303,7 +303,9 @@ func (r *Maintenance) WorkOrders(ctx context.Context, f maintenance.Filter) ([]*
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
+	// A city's orders (the CSV export) can take a while: on the bulk
+	// connection, not the one the API's sign-in uses.
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list work orders: %w", err)
 	}
