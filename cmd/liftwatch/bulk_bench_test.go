@@ -114,18 +114,26 @@ func (p *entrapmentProber) probe(tb testing.TB) time.Duration {
 		tb.Fatal(tok.Error())
 	}
 	var id int64
-	var lat time.Duration
+	var lat, lastPoll, slowestPoll time.Duration
+	polls := 0
 	itest.WaitUntil(tb, 2*time.Minute, "the entrapment's alert in the API", func() bool {
+		t1 := time.Now()
 		got, err := openAlertID(p.base, p.lift)
 		if err != nil {
 			tb.Fatal(err)
 		}
+		polls++
+		lastPoll = time.Since(t1)
+		slowestPoll = max(slowestPoll, lastPoll)
 		if got > p.last {
 			id, lat = got, time.Since(t0)
 			return true
 		}
 		return false
 	})
+	if lat > 100*time.Millisecond {
+		tb.Logf("slow probe: %v, %d polls, the last took %v, the slowest %v", lat, polls, lastPoll, slowestPoll)
+	}
 	p.last = id
 	p.seq++
 	p.pub.Publish("lifts/"+p.lift+"/fault", 1, false,
