@@ -18,7 +18,7 @@ type Store interface {
 	Households(ctx context.Context, lift string) ([]Household, error)
 	Household(ctx context.Context, id int64) (*Household, error)
 	// InsertEntry stores e and its lines atomically and sets e.ID. If
-	// e.SourceRef is already used it stores nothing and returns that entry
+	// e.SourceRef is already used on e's lift it stores nothing and returns that entry
 	// with created false; if e reverses an entry already reversed it returns
 	// ErrAlreadyReversed.
 	InsertEntry(ctx context.Context, e *Entry) (existing *Entry, created bool, err error)
@@ -41,12 +41,23 @@ type Service struct {
 	store    Store
 	now      func() time.Time
 	policies Policies
+	sources  Sources // nil: references are not checked
 }
 
 // NewService returns a service; now is the clock.
 func NewService(s Store, now func() time.Time, policies Policies) *Service {
 	return &Service{store: s, now: now, policies: policies}
 }
+
+// Sources says whether a source reference names something of lift (a work
+// order of that lift, say). Categories it cannot check it answers true for.
+type Sources interface {
+	Names(ctx context.Context, lift string, ref SourceRef) (bool, error)
+}
+
+// CheckSources makes every expense's reference be checked by src: an
+// expense for another lift's work order is refused as invalid.
+func (s *Service) CheckSources(src Sources) { s.sources = src }
 
 // SaveHouseholds records (or updates, by unit) the owning households of
 // their lifts. Entries already posted keep the split they were posted with.
@@ -141,6 +152,15 @@ func (s *Service) PostExpenseOn(ctx context.Context, actor Actor, in ExpenseInpu
 	case in.AmountFen <= 0 || in.AmountFen > MaxAmountFen:
 		return nil, fmt.Errorf("%w: expense of %d fen: want 1..%d", ErrInvalid, in.AmountFen, MaxAmountFen)
 	}
+	if s.sources != nil {
+		ok, err := s.sources.Names(ctx, in.Lift, in.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("check source %s: %w", in.Ref, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: source_id: no %s %s of lift %s", ErrInvalid, in.Ref.Category, in.Ref.ID, in.Lift)
+		}
+	}
 	hs, err := s.store.Households(ctx, in.Lift)
 	if err != nil {
 		return nil, err
@@ -170,9 +190,11 @@ func (s *Service) post(ctx context.Context, e *Entry) (*Entry, error) {
 	if created {
 		return e, nil
 	}
-	if existing.Lift != e.Lift || existing.AmountFen != e.AmountFen || existing.Kind != e.Kind {
-		return nil, fmt.Errorf("%w: %s is entry %d (lift %s, %s fen)", ErrConflict, e.SourceRef, existing.ID, existing.Lift,
-			FormatYuan(existing.AmountFen))
+	if existing.AmountFen != e.AmountFen || existing.Kind != e.Kind {
+		// References are unique per lift: the entry named is of the
+		// caller's own lift, never another estate's.
+		return nil, fmt.Errorf("%w: %s is entry %d of this lift (%s, %d fen)", ErrConflict, e.SourceRef, existing.ID,
+			existing.Kind, existing.AmountFen)
 	}
 	return existing, nil
 }

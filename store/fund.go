@@ -94,7 +94,7 @@ func (r *Fund) InsertEntry(ctx context.Context, e *fund.Entry) (*fund.Entry, boo
 	}
 	if e.SourceRef != "" {
 		var id int64
-		err := tx.QueryRowContext(ctx, r.q(`SELECT id FROM fund_entries WHERE source_ref = ?`), e.SourceRef).Scan(&id)
+		err := tx.QueryRowContext(ctx, r.q(`SELECT id FROM fund_entries WHERE lift = ? AND source_ref = ?`), e.Lift, e.SourceRef).Scan(&id)
 		if err == nil {
 			ex, err := r.entry(ctx, tx, id)
 			return ex, false, err

@@ -92,7 +92,7 @@ func TestEveryCodeHasALabel(t *testing.T) {
 		"EventOverdue": maintenance.EventOverdue, "EventUnverified": maintenance.EventUnverified,
 		"EventInspectionDue": maintenance.EventInspectionDue, "EventInspectionLapsed": maintenance.EventInspectionLapsed,
 		"EventNoContract": EventNoContract, "EventContractExpiring": EventContractExpiring,
-		"EventLowBalance": EventLowBalance, "EventProblemLift": EventProblemLift,
+		"EventLowBalance": EventLowBalance, "EventProblemLift": EventProblemLift, "EventCostNotPosted": EventCostNotPosted,
 	}
 	declared := constsIn(t, filepath.Join("..", "..", "maintenance"), "Event", "Supervision event kinds")
 	for k, v := range constsIn(t, ".", "Event", "Supervision event kinds") {

@@ -60,6 +60,9 @@ const (
 	EventContractExpiring = string(trusteeship.ContractExpiring)
 	EventLowBalance       = "low_fund_balance"
 	EventProblemLift      = "problem_lift"
+	// EventCostNotPosted: a signed order's cost could not be posted to its
+	// lift's fund (the others are posted all the same).
+	EventCostNotPosted = "cost_not_posted"
 )
 
 // seedActor is who the first-start seeding is recorded as.
@@ -93,6 +96,7 @@ type maint struct {
 	contractFen int64
 	dropped     prometheus.Counter
 	sweeps      prometheus.Counter
+	costsFailed prometheus.Counter
 	swept       atomic.Int64 // sweeps done
 }
 
@@ -107,13 +111,16 @@ func (a *App) buildDomain(ctx context.Context, pol DomainPolicies) error {
 	m.Policies = pol
 	m.Trusteeship = trusteeship.NewService(a.db.Trusteeship(), a.now, pol.Trusteeship)
 	m.Fund = fund.NewService(a.db.Fund(), a.now, pol.Fund)
+	m.Fund.CheckSources(fundSources{m})
 	m.Maintenance = &maintenance.Service{Store: a.db.Maintenance(), Contractors: m, Usage: m, Qual: m, Sessions: m, Sink: m, Callouts: m,
 		Policies: pol.Maintenance, Now: a.now, Log: m.log, Changed: m.changed}
 	m.Lift = m.liftInfo
 	m.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_maintenance_incidents_deferred_total",
 		Help: "Incidents the alert engine raised while the maintenance feed was full: their corrective orders come from the next sweep."})
 	m.sweeps = prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_maintenance_sweeps_total", Help: "Maintenance sweeps run."})
-	a.prom.MustRegister(m.dropped, m.sweeps)
+	m.costsFailed = prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_fund_cost_postings_failed_total",
+		Help: "Signed work orders whose cost a sweep could not post to the lift's fund (each also a cost_not_posted supervision notice); the other orders are posted all the same."})
+	a.prom.MustRegister(m.dropped, m.sweeps, m.costsFailed)
 	if err := m.seed(ctx); err != nil {
 		return err
 	}
@@ -796,6 +803,7 @@ func (m *maint) workOrderCosts(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("signed work orders: %w", err)
 	}
+	failed := 0
 	for _, w := range ws {
 		fen := w.PartsFen + w.LabourFen
 		if fen <= 0 || w.CompletedAt == nil {
@@ -810,8 +818,47 @@ func (m *maint) workOrderCosts(ctx context.Context, now time.Time) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("post the cost of work order %d: %w", w.ID, err)
+			// One order that cannot be posted must not stop the others: it
+			// is reported (a supervision notice to the lift's manager, a
+			// metric, the log) and tried again next sweep.
+			failed++
+			m.costsFailed.Inc()
+			m.log.Warn("work order cost not posted", "order", w.ID, "lift", w.Lift, "err", err)
+			if _, rerr := m.db.Maintenance().RecordEvent(ctx, maintenance.SupervisionEvent{
+				Key: fmt.Sprintf("%s/%d", EventCostNotPosted, w.ID), Kind: EventCostNotPosted, Lift: w.Lift, Estate: w.Estate,
+				WorkOrder: w.ID, At: now,
+				Summary: fmt.Sprintf("the cost of work order %d (%s yuan) could not be posted to the lift's fund: %v", w.ID, fund.FormatYuan(fen), err)}); rerr != nil {
+				return fmt.Errorf("record that work order %d's cost was not posted: %w", w.ID, rerr)
+			}
+		}
+	}
+	if failed > 0 {
+		if _, err := m.Maintenance.Deliver(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// fundSources checks the fund's source references against what they name:
+// a work order's cost may be posted only on that order's own lift.
+type fundSources struct{ m *maint }
+
+func (f fundSources) Names(ctx context.Context, lift string, ref fund.SourceRef) (bool, error) {
+	if ref.Category != fund.CatWorkOrder {
+		return true, nil
+	}
+	id, err := strconv.ParseInt(ref.ID, 10, 64)
+	if err != nil || id <= 0 {
+		return false, nil
+	}
+	w, err := f.m.Maintenance.Store.WorkOrder(ctx, id)
+	var nf *maintenance.NotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return w.Lift == lift, nil
 }
