@@ -8,6 +8,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -57,6 +58,9 @@ type Check func(ctx context.Context) error
 
 // Deps are what the handlers read.
 type Deps struct {
+	// ReportWait is how long a report waits for a place among those
+	// running (MaxConcurrentReports) before answering 503 (0: 5 s).
+	ReportWait  time.Duration
 	Lifts       Lifts
 	States      States
 	DeadLetters DeadLetters
@@ -106,6 +110,46 @@ type Server struct {
 	routes []Route
 	// notFound answers a browser's unknown page (see HandleNotFound).
 	notFound http.Handler
+	// reports bounds the reports and exports that run at once (heavy).
+	reports chan struct{}
+}
+
+// MaxConcurrentReports is how many reports and exports (reconciliation,
+// statements, compliance, CSV exports) run at once; a further one waits up
+// to Deps.ReportWait (5 s), then answers 503 with Retry-After. Four multi-year
+// reconciliations at once made a cheap GET wait 25 s (issue 18).
+const MaxConcurrentReports = 2
+
+const defaultReportWait = 5 * time.Second
+
+// heavy says whether a route is a report or an export, bounded by
+// MaxConcurrentReports.
+func heavy(pattern string) bool {
+	switch pattern {
+	case "GET /api/v1/lifts/{id}/fund/reconciliation", "GET /api/v1/households/{id}/statement", "GET /api/v1/export/statement.csv",
+		"GET /api/v1/reports/compliance", "GET /api/v1/reports/rescue", "GET /api/v1/export/work-orders.csv", "GET /api/v1/export/compliance.csv":
+		return true
+	}
+	return false
+}
+
+// report takes a place among the reports running, waiting up to
+// Deps.ReportWait; 0 and a release func, or the status it answered.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) (func(), int) {
+	wait := s.d.ReportWait
+	if wait <= 0 {
+		wait = defaultReportWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.reports <- struct{}{}:
+		return func() { <-s.reports }, 0
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	w.Header().Set("Retry-After", "10")
+	return nil, writeCoded(w, http.StatusServiceUnavailable, "busy", fmt.Sprintf("%d reports are running; try again in a few seconds", MaxConcurrentReports))
 }
 
 // HandleNotFound sets what answers a GET of an unknown path outside /api/
@@ -116,7 +160,7 @@ func (s *Server) HandleNotFound(h http.Handler) { s.notFound = h }
 
 // New builds the server and registers its request metric.
 func New(d Deps) *Server {
-	s := &Server{d: d, mux: http.NewServeMux(),
+	s := &Server{d: d, mux: http.NewServeMux(), reports: make(chan struct{}, MaxConcurrentReports),
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_http_requests_total",
 			Help: "HTTP requests by route and status code."}, []string{"route", "code"})}
 	if d.Registerer != nil {
@@ -220,6 +264,12 @@ func (s *Server) handle(pattern string, g Guard, h func(http.ResponseWriter, *ht
 			w.Header().Set("Cache-Control", "no-store")
 		}
 		code := s.check(w, r, g)
+		if code == 0 && heavy(route) {
+			var release func()
+			if release, code = s.report(w, r); code == 0 {
+				defer release()
+			}
+		}
 		if code == 0 {
 			code = h(w, r)
 		}

@@ -118,6 +118,22 @@ func period(q url.Values, required bool) (from, to civil.Date, err error) {
 		err = badField("to", "to is required (a date YYYY-MM-DD)")
 	case !from.IsZero() && !to.IsZero() && to.Before(from):
 		err = badField("to", "to %s is before from %s", to, from)
+	case !from.IsZero() && (from.Before(earliestDate) || from.After(latestDate)):
+		err = badField("from", "from %s is outside %s..%s: no lift's ledger reaches there", from, earliestDate, latestDate)
+	case !to.IsZero() && (to.Before(earliestDate) || to.After(latestDate)):
+		err = badField("to", "to %s is outside %s..%s: no lift's ledger reaches there", to, earliestDate, latestDate)
+	case !from.IsZero() && !to.IsZero() && from.DaysUntil(to) >= maxPeriodDays:
+		err = badField("to", "a period is at most %d days (five years); %s..%s is %d: ask for it in parts", maxPeriodDays, from, to, from.DaysUntil(to)+1)
 	}
 	return
 }
+
+// The dates a period may name, and its longest span: what a report can
+// serve in bounded time and memory beside the alert path (issue 18: one
+// reconciliation over 0001-01-01..9999-12-31 returned 91.5 MB in 15.6 s).
+var (
+	earliestDate = civil.New(2000, time.January, 1)
+	latestDate   = civil.New(2099, time.December, 31)
+)
+
+const maxPeriodDays = 5*365 + 2

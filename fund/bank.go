@@ -232,6 +232,9 @@ func (s *Service) ImportBankStatement(ctx context.Context, actor Actor, lift, fi
 	imp := &BankImport{Lift: lift, FileName: fileName, FileHash: hex.EncodeToString(sum[:]), At: s.now(), Actor: actor, Lines: len(lines)}
 	for i := range lines {
 		lines[i].Lift = lift
+		if err := s.plausible(lift, lines[i].Date, fmt.Sprintf("bank file %s, transaction %d (%s): the booking date", fileName, i+1, lines[i].TxnID)); err != nil {
+			return ImportResult{}, err
+		}
 	}
 	return s.store.ImportBank(ctx, imp, lines)
 }

@@ -42,6 +42,28 @@ type Service struct {
 	now      func() time.Time
 	policies Policies
 	sources  Sources // nil: references are not checked
+	// handOver is a lift's hand-over date, the earliest date its ledger
+	// and bank lines may carry (nil or false: not checked).
+	handOver func(lift string) (civil.Date, bool)
+}
+
+// CheckDates makes every entry and bank line be dated plausibly: not
+// before the lift's hand-over (handOver; a lift it does not know is not
+// bounded below), and not later than tomorrow on the service's clock.
+func (s *Service) CheckDates(handOver func(lift string) (civil.Date, bool)) { s.handOver = handOver }
+
+// plausible checks d for lift (see CheckDates); what names the date.
+func (s *Service) plausible(lift string, d civil.Date, what string) error {
+	if s.handOver == nil {
+		return nil
+	}
+	if from, ok := s.handOver(lift); ok && d.Before(from) {
+		return fmt.Errorf("%w: date: %s %s is before lift %s's hand-over on %s", ErrInvalid, what, d, lift, from)
+	}
+	if latest := civil.Of(s.now()).AddDays(1); d.After(latest) {
+		return fmt.Errorf("%w: date: %s %s is in the future (latest %s)", ErrInvalid, what, d, latest)
+	}
+	return nil
 }
 
 // NewService returns a service; now is the clock.
@@ -93,6 +115,9 @@ type ContributionInput struct {
 func (s *Service) PostContribution(ctx context.Context, actor Actor, c ContributionInput) (*Entry, error) {
 	if c.AmountFen <= 0 || c.AmountFen > MaxAmountFen {
 		return nil, fmt.Errorf("%w: contribution of %d fen: want 1..%d", ErrInvalid, c.AmountFen, MaxAmountFen)
+	}
+	if err := s.plausible(c.Lift, c.Date, "the contribution's date"); err != nil {
+		return nil, err
 	}
 	hs, err := s.store.Households(ctx, c.Lift)
 	if err != nil {
@@ -151,6 +176,9 @@ func (s *Service) PostExpenseOn(ctx context.Context, actor Actor, in ExpenseInpu
 		return nil, fmt.Errorf("%w: expense: source reference id is required", ErrInvalid)
 	case in.AmountFen <= 0 || in.AmountFen > MaxAmountFen:
 		return nil, fmt.Errorf("%w: expense of %d fen: want 1..%d", ErrInvalid, in.AmountFen, MaxAmountFen)
+	}
+	if err := s.plausible(in.Lift, in.Date, "the expense's date"); err != nil {
+		return nil, err
 	}
 	if s.sources != nil {
 		ok, err := s.sources.Names(ctx, in.Lift, in.Ref)

@@ -356,3 +356,49 @@ func testFundLowBalance(t *testing.T, db *DB) {
 		t.Fatalf("lenient estate noticed %+v", got)
 	}
 }
+
+func TestFundDatesArePlausible(t *testing.T) { forEachBackend(t, testFundDatesArePlausible) }
+
+// testFundDatesArePlausible (issue 18, finding 3): with the hand-over dates
+// given, an entry or a bank line dated before the lift's hand-over, or
+// later than tomorrow, is refused as invalid, naming the date; nothing of
+// a refused bank file is stored.
+func testFundDatesArePlausible(t *testing.T, db *DB) {
+	ctx := context.Background()
+	svc, _, _ := newFund(t, db, fund.DefaultPolicies())
+	svc.CheckDates(func(lift string) (civil.Date, bool) { return cday("2025-06-01"), lift == "L1" })
+	for _, tc := range []struct {
+		day, want string
+	}{
+		{"0001-01-01", "before lift L1's hand-over on 2025-06-01"},
+		{"2025-05-31", "before lift L1's hand-over"},
+		{"2026-03-03", "in the future"},
+	} {
+		_, err := svc.PostContribution(ctx, "treasurer", fund.ContributionInput{Lift: "L1", Unit: "601", AmountFen: 100, Date: cday(tc.day), Reason: "x"})
+		if !errors.Is(err, fund.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("contribution dated %s: %v, want %q", tc.day, err, tc.want)
+		}
+		_, err = svc.PostExpenseOn(ctx, "treasurer", fund.ExpenseInput{Lift: "L1", Ref: fund.SourceRef{Category: fund.CatOther, ID: "X-" + tc.day},
+			AmountFen: 100, Date: cday(tc.day), Reason: "x"})
+		if !errors.Is(err, fund.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("expense dated %s: %v, want %q", tc.day, err, tc.want)
+		}
+	}
+	for _, day := range []string{"2025-06-01", "2026-03-02"} { // the hand-over day and tomorrow (the clock: 2026-03-01)
+		if _, err := svc.PostContribution(ctx, "treasurer", fund.ContributionInput{Lift: "L1", Unit: "601", AmountFen: 100, Date: cday(day),
+			Reason: "x", BankRef: "B-" + day}); err != nil {
+			t.Errorf("contribution dated %s: %v", day, err)
+		}
+	}
+	file := bankHeader +
+		"2026-03-01,2026-03-01,1.00,CR,Li 601,C-1,T1,1.00\n" +
+		"0001-01-01,0001-01-01,1.00,CR,Li 601,C-2,T2,2.00\n"
+	if _, err := svc.ImportBankStatement(ctx, "treasurer", "L1", "old.csv", []byte(file)); !errors.Is(err, fund.ErrInvalid) ||
+		!strings.Contains(err.Error(), "transaction 2 (T2)") {
+		t.Fatalf("a bank line dated 0001-01-01: %v", err)
+	}
+	rec, err := svc.Reconcile(ctx, "L1", cday("2025-06-01"), cday("2026-03-02"))
+	if err != nil || len(rec.UnmatchedBank)+len(rec.Matched)+len(rec.Mismatched) != 0 {
+		t.Fatalf("a refused file left bank lines: %+v %v", rec, err)
+	}
+}

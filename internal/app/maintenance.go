@@ -112,6 +112,14 @@ func (a *App) buildDomain(ctx context.Context, pol DomainPolicies) error {
 	m.Trusteeship = trusteeship.NewService(a.db.Trusteeship(), a.now, pol.Trusteeship)
 	m.Fund = fund.NewService(a.db.Fund(), a.now, pol.Fund)
 	m.Fund.CheckSources(fundSources{m})
+	m.Fund.CheckDates(func(lift string) (civil.Date, bool) {
+		l, ok := a.index.Get(lift)
+		if !ok || l.InstallDate == "" {
+			return civil.Date{}, false
+		}
+		d, err := civil.Parse(l.InstallDate)
+		return d, err == nil
+	})
 	m.Maintenance = &maintenance.Service{Store: a.db.Maintenance(), Contractors: m, Usage: m, Qual: m, Sessions: m, Sink: m, Callouts: m,
 		Policies: pol.Maintenance, Now: a.now, Log: m.log, Changed: m.changed}
 	m.Lift = m.liftInfo
