@@ -1,0 +1,125 @@
+package oncall
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	"github.com/liftwatch/liftwatch/internal/suggest"
+)
+
+// Problem is one thing wrong with a person or a duty entry, naming its
+// field as the file and the API spell it ("contacts[1].to").
+type Problem struct {
+	Field string
+	Msg   string
+}
+
+func (p Problem) Error() string { return p.Field + ": " + p.Msg }
+
+// Roles lists the roster roles.
+func Roles() []string { return []string{RoleTechnician, RoleSupervisor, RoleManager, RoleSubdistrict} }
+
+// DefaultChannels are the channel names a roster may use until the paging
+// configuration names its own: the channel types of alerts/notify and the
+// demo's simulated gateway.
+func DefaultChannels() []string {
+	return []string{"sms", "voice", "email", "wecom", "dingtalk", "webhook", "demo"}
+}
+
+var (
+	idRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	mobileRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+	e164RE   = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+// ValidPhone says whether s is an 11-digit mainland China mobile number
+// (13800000001) or an international number in E.164 form (+8613800000001).
+func ValidPhone(s string) bool { return mobileRE.MatchString(s) || e164RE.MatchString(s) }
+
+const phoneHint = "want an 11-digit mobile number (13800000001) or +E.164 (+8613800000001)"
+
+// CheckPerson says what is wrong with p; channels are the paging channels
+// configured (a contact on another one could never be sent).
+func CheckPerson(p Person, channels []string) []Problem {
+	var out []Problem
+	bad := func(field, format string, args ...any) {
+		out = append(out, Problem{field, fmt.Sprintf(format, args...)})
+	}
+	if !idRE.MatchString(p.ID) {
+		bad("id", "%q: want 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit", p.ID)
+	}
+	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 128 {
+		bad("name", "required, at most 128 bytes")
+	}
+	switch p.Role {
+	case RoleTechnician, RoleSupervisor, RoleManager, RoleSubdistrict:
+	default:
+		msg := fmt.Sprintf("%q: want one of %s", p.Role, strings.Join(Roles(), ", "))
+		if s := suggest.Closest(p.Role, Roles(), 3); s != "" && p.Role != "" {
+			msg += " (did you mean " + s + "?)"
+		}
+		bad("role", "%s", msg)
+	}
+	if p.Phone != "" && !ValidPhone(p.Phone) {
+		bad("phone", "%q: %s", p.Phone, phoneHint)
+	}
+	if p.Lang != "" && p.Lang != "zh" && p.Lang != "en" {
+		bad("lang", "%q: want zh or en", p.Lang)
+	}
+	if len(p.User) > 128 {
+		bad("user", "at most 128 bytes")
+	}
+	if p.Contractor != "" && p.Role != RoleTechnician && p.Role != RoleSupervisor {
+		bad("contractor", "only a technician or a supervisor works for a contractor")
+	}
+	if p.Estate != "" && p.Role != RoleManager {
+		bad("estate", "only a manager manages an estate")
+	}
+	if len(p.Contacts) == 0 {
+		bad("contacts", "at least one contact is needed, or %s could never be paged", p.ID)
+	}
+	for i, c := range p.Contacts {
+		f := fmt.Sprintf("contacts[%d]", i)
+		if channels != nil && !contains(channels, c.Channel) {
+			msg := fmt.Sprintf("%q is not a configured channel (%s)", c.Channel, strings.Join(channels, ", "))
+			if s := suggest.Closest(c.Channel, channels, 2); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			bad(f+".channel", "%s", msg)
+			continue
+		}
+		switch kind := channelKind(c.Channel); {
+		case kind == "phone" && !ValidPhone(c.To):
+			bad(f+".to", "%q: %s", c.To, phoneHint)
+		case kind == "email":
+			if a, err := mail.ParseAddress(c.To); err != nil || a.Address != c.To {
+				bad(f+".to", "%q: want an email address", c.To)
+			}
+		}
+	}
+	return out
+}
+
+// channelKind is what a channel's address is: "phone" for SMS and voice,
+// "email", or "" (a group robot's webhook is its address; the demo's
+// gateway takes anything).
+func channelKind(ch string) string {
+	switch {
+	case strings.HasPrefix(ch, "sms"), strings.HasPrefix(ch, "voice"):
+		return "phone"
+	case strings.HasPrefix(ch, "email"), strings.HasPrefix(ch, "smtp"):
+		return "email"
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
