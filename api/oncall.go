@@ -78,9 +78,12 @@ func (s *Server) rosterScope(r *http.Request) rosterScope {
 		}
 		sc.seeSubdistrict = true
 		checked := map[string]bool{}
+		for _, e := range sc.editEstates {
+			checked[e] = true
+		}
 		for _, l := range s.d.Lifts.Lifts() {
 			if _, done := checked[l.Estate]; !done {
-				checked[l.Estate] = s.visible(r, identity.ReadAlert, identity.Object{Estate: l.Estate})
+				checked[l.Estate] = a.Role == identity.RoleSubdistrict && s.visible(r, identity.ReadAlert, identity.Object{Estate: l.Estate})
 			}
 			if checked[l.Estate] {
 				sc.seeEstates[l.Estate] = true

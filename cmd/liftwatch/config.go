@@ -17,9 +17,13 @@ import (
 const configUsage = `Usage: liftwatch config check [flags] FILE...
 
 Checks alerts YAML files (--alerts.config: policies, per-estate overrides,
-receivers) as "liftwatch serve" does at start, and reports every problem with
-its line and key. Estate overrides are checked against the register given by
---registry.file, like serve's (empty: the shipped Jiangwan fleet).
+receivers) and on-call roster files (--oncall.file: a file with top-level
+people: or duty:) as "liftwatch serve" does at start, and reports every
+problem with its line and key. Estates and contractors are checked against
+the register given by --registry.file, like serve's (empty: the shipped
+Jiangwan fleet). A roster's holes (a contractor, an estate or the
+subdistrict with nobody on duty at some time of the week) are printed as
+warnings and do not fail the check.
 Prints "FILE: ok" for each good file; exit 0 if all are good, 2 otherwise.
 
 The service's other settings are flags and LIFTWATCH_<FLAG> variables
@@ -91,6 +95,21 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 		if _, err := os.Stat(f); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", f, err)
 			code = 2
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil && app.IsOnCallFile(b) {
+			warnings, err := app.CheckOnCallFile(f, lifts)
+			if err != nil {
+				for _, p := range problems(err) {
+					fmt.Fprintln(stderr, p)
+				}
+				code = 2
+				continue
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(stdout, "%s: %s\n", f, w)
+			}
+			fmt.Fprintf(stdout, "%s: ok\n", f)
 			continue
 		}
 		if err := app.CheckAlertsFile(f, lifts); err != nil {
