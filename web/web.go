@@ -62,6 +62,7 @@ var Pages = []Page{
 	{"GET /work-orders/{id}", "workorder.html"},
 	{"GET /supervision", "supervision.html"},
 	{"GET /owner", "owner.html"},
+	{"GET /oncall", "oncall.html"},
 }
 
 // Register adds the pages, their assets and the board's clock to r. The

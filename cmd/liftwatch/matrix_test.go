@@ -216,6 +216,7 @@ var matrix = []row{
 	{"GET /work-orders/{id}", everyone, none, get("/work-orders/1"), call{}},
 	{"GET /supervision", everyone, none, get("/supervision"), call{}},
 	{"GET /owner", everyone, none, get("/owner"), call{}},
+	{"GET /oncall", everyone, none, get("/oncall"), call{}},
 	{"GET /assets/{path...}", everyone, none, get("/assets/app.css"), call{}},
 	{"GET /web/clock", alertSeen, none, get("/web/clock"), call{}},
 

@@ -17,6 +17,7 @@ import (
 	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 	"github.com/liftwatch/liftwatch/oncall"
+	"github.com/liftwatch/liftwatch/web"
 )
 
 // newStopped builds the app without running it; closed at cleanup.
@@ -243,5 +244,32 @@ func TestRosterAPIScope(t *testing.T) {
 	// The admin edits anything.
 	if code, body := send("admin", "DELETE", "/api/v1/oncall/people/demo-mgr-guyuan", ""); code != 409 {
 		t.Errorf("admin deletes a person on duty: %d %s", code, body)
+	}
+}
+
+// Every roster role, weekday, channel and source, and every field the
+// roster API may name in a 400, has a label in both languages of the pages.
+func TestRosterCodesHaveLabels(t *testing.T) {
+	zh, en := web.Labels()
+	var keys []string
+	for _, r := range oncall.Roles() {
+		keys = append(keys, "oncall.role."+r)
+	}
+	for _, d := range oncall.DayNames() {
+		keys = append(keys, "oncall.day."+d)
+	}
+	for _, c := range oncall.DefaultChannels() {
+		keys = append(keys, "oncall.channel."+c)
+	}
+	for _, s := range []string{oncall.SourceFile, oncall.SourceWeb, oncall.SourceDemo} {
+		keys = append(keys, "oncall.source."+s)
+	}
+	for _, f := range []string{"id", "name", "role", "user", "phone", "lang", "contacts", "contractor", "estate", "person", "from", "to", "days", "subdistrict"} {
+		keys = append(keys, "oncall.f."+f)
+	}
+	for _, k := range keys {
+		if !zh[k] || !en[k] {
+			t.Errorf("%s: no label in web/assets/js/i18n.js (zh %v, en %v)", k, zh[k], en[k])
+		}
 	}
 }
