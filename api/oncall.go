@@ -288,8 +288,15 @@ func (s *Server) putOnCallPerson(w http.ResponseWriter, r *http.Request) int {
 	}
 	sc := s.rosterScope(r)
 	ro := s.d.OnCall.Roster.Roster()
-	if old, ok := ro.Person(p.ID); ok && !sc.editsPerson(old, ro.Duty()) {
+	old, exists := ro.Person(p.ID)
+	if exists && !sc.editsPerson(old, ro.Duty()) {
 		return forbidden(w, "person "+p.ID+" is not one you may edit")
+	}
+	// Acknowledging from a page's link acts as the person's account: only
+	// an admin names any account; anyone else their own, or keeps the one
+	// the person has.
+	if self := s.actor(r).Name; !sc.all && p.User != "" && p.User != self && !(exists && p.User == old.User) {
+		return writeCoded(w, http.StatusForbidden, "forbidden", "user: you may link a person only to your own account ("+self+"); an admin links others")
 	}
 	if !sc.editsPerson(p, ro.Duty()) {
 		return forbidden(w, "you may edit only your estates' managers (set estate) or your company's technicians and supervisors (set contractor)")

@@ -241,6 +241,18 @@ func TestRosterAPIScope(t *testing.T) {
 	if code, body := send("manager", "DELETE", "/api/v1/oncall/people/zhou", ""); code != 409 {
 		t.Errorf("delete a person on duty: %d %s", code, body)
 	}
+	// A manager cannot link a person to someone else's account (a page's
+	// acknowledge link acts as it); their own is fine, and so is keeping
+	// the one the person has.
+	if code, body := send("manager", "PUT", "/api/v1/oncall/people/zhou", strings.Replace(person, `"role"`, `"user":"t-admin","role"`, 1)); code != 403 {
+		t.Errorf("manager links a person to the admin's account: %d %s", code, body)
+	}
+	if code, body := send("manager", "PUT", "/api/v1/oncall/people/zhou", strings.Replace(person, `"role"`, `"user":"t-manager","role"`, 1)); code != 200 {
+		t.Errorf("manager links a person to their own account: %d %s", code, body)
+	}
+	if code, body := send("contractor", "PUT", "/api/v1/oncall/people/demo-technician", tech); code != 200 {
+		t.Errorf("contractor keeps its technician's account: %d %s", code, body)
+	}
 	// The admin edits anything.
 	if code, body := send("admin", "DELETE", "/api/v1/oncall/people/demo-mgr-guyuan", ""); code != 409 {
 		t.Errorf("admin deletes a person on duty: %d %s", code, body)
