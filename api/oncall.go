@@ -193,17 +193,21 @@ type OnCallDutyView struct {
 	Estate      string   `json:"estate,omitempty"`
 	Subdistrict bool     `json:"subdistrict"`
 	Days        []string `json:"days"`
-	From        string   `json:"from"`
-	To          string   `json:"to"`
-	Source      string   `json:"source"`
-	OnDuty      bool     `json:"on_duty"`
-	Editable    bool     `json:"editable"`
+	// Date is a dated entry's day (a holiday swap, a one-off shift);
+	// Off takes the person off duty for the target on it.
+	Date     string `json:"date,omitempty"`
+	Off      bool   `json:"off"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Source   string `json:"source"`
+	OnDuty   bool   `json:"on_duty"`
+	Editable bool   `json:"editable"`
 }
 
-func dutyView(d oncall.Duty, at time.Time, editable bool) OnCallDutyView {
+func dutyView(d oncall.Duty, onDuty, editable bool) OnCallDutyView {
 	return OnCallDutyView{ID: d.ID, Person: d.Person, Contractor: d.Contractor, Estate: d.Estate, Subdistrict: d.Subdistrict,
-		Days: d.Window.DayStrings(), From: oncall.Clock(d.Window.From), To: oncall.Clock(d.Window.To), Source: d.Source,
-		OnDuty: d.Window.Holds(at), Editable: editable}
+		Days: d.Window.DayStrings(), Date: d.Window.Date, Off: d.Off, From: oncall.Clock(d.Window.From), To: oncall.Clock(d.Window.To),
+		Source: d.Source, OnDuty: onDuty, Editable: editable}
 }
 
 func (s *Server) onCallNow() time.Time {
@@ -226,7 +230,7 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) int {
 	onDuty := map[string]bool{}
 	for _, d := range duty {
 		if sc.seesDuty(d) {
-			dv := dutyView(d, at, sc.editsDuty(d))
+			dv := dutyView(d, ro.OnDuty(d, at), sc.editsDuty(d))
 			onDuty[d.Person] = onDuty[d.Person] || dv.OnDuty
 			v.Duty = append(v.Duty, dv)
 		}
@@ -332,6 +336,8 @@ type dutyBody struct {
 	Estate      string   `json:"estate"`
 	Subdistrict bool     `json:"subdistrict"`
 	Days        []string `json:"days"`
+	Date        string   `json:"date"`
+	Off         bool     `json:"off"`
 	From        string   `json:"from"`
 	To          string   `json:"to"`
 }
@@ -343,7 +349,7 @@ func (s *Server) dutyFromBody(w http.ResponseWriter, r *http.Request, id int64) 
 	if code := decodeBody(w, r, &b); code != 0 {
 		return oncall.Duty{}, code
 	}
-	d := oncall.Duty{ID: id, Person: b.Person, Contractor: b.Contractor, Estate: b.Estate, Subdistrict: b.Subdistrict}
+	d := oncall.Duty{ID: id, Person: b.Person, Contractor: b.Contractor, Estate: b.Estate, Subdistrict: b.Subdistrict, Off: b.Off}
 	n := 0
 	for _, set := range []bool{d.Contractor != "", d.Estate != "", d.Subdistrict} {
 		if set {
@@ -369,6 +375,12 @@ func (s *Server) dutyFromBody(w http.ResponseWriter, r *http.Request, id int64) 
 	if err != nil {
 		return d, writeBad(w, badField("days", "%v", err))
 	}
+	if b.Date != "" {
+		if err := oncall.ParseDate(b.Date); err != nil {
+			return d, writeBad(w, badField("date", "%v", err))
+		}
+	}
+	wdw.Date = b.Date
 	d.Window = wdw
 	return d, 0
 }
@@ -381,7 +393,7 @@ func (s *Server) postOnCallDuty(w http.ResponseWriter, r *http.Request) int {
 	if err := s.d.OnCall.Roster.AddDuty(r.Context(), &d); err != nil {
 		return s.onCallError(w, err)
 	}
-	return writeJSON(w, http.StatusCreated, dutyView(d, s.onCallNow(), true))
+	return writeJSON(w, http.StatusCreated, dutyView(d, s.d.OnCall.Roster.Roster().OnDuty(d, s.onCallNow()), true))
 }
 
 // dutyInPath is the existing entry of the path's id the caller may edit;
@@ -415,7 +427,7 @@ func (s *Server) putOnCallDuty(w http.ResponseWriter, r *http.Request) int {
 		return s.onCallError(w, err)
 	}
 	d.Source = old.Source
-	return writeJSON(w, http.StatusOK, dutyView(d, s.onCallNow(), true))
+	return writeJSON(w, http.StatusOK, dutyView(d, s.d.OnCall.Roster.Roster().OnDuty(d, s.onCallNow()), true))
 }
 
 func (s *Server) deleteOnCallDuty(w http.ResponseWriter, r *http.Request) int {

@@ -23,6 +23,7 @@ import (
 //	  - {person: zhang, contractor: "上海某电梯工程有限公司", days: [mon,tue,wed,thu,fri], from: "08:00", to: "20:00"}
 //	  - {person: li, estate: yixian, from: "00:00", to: "24:00"}
 //	  - {person: wang, subdistrict: true, days: [sat, sun], from: "00:00", to: "24:00"}
+//	  - {person: zhang, contractor: "上海某电梯工程有限公司", date: 2026-10-01, off: true, from: "08:00", to: "20:00"}
 type File struct {
 	Path   string
 	People []Person
@@ -40,7 +41,7 @@ var (
 	fileKeys    = []string{"people", "duty"}
 	personKeys  = []string{"id", "name", "role", "user", "phone", "lang", "contacts", "contractor", "estate"}
 	contactKeys = []string{"channel", "to"}
-	dutyKeys    = []string{"person", "contractor", "estate", "subdistrict", "days", "from", "to"}
+	dutyKeys    = []string{"person", "contractor", "estate", "subdistrict", "days", "date", "off", "from", "to"}
 )
 
 // LoadFile reads and checks a roster file, reporting every problem at
@@ -117,6 +118,8 @@ func Parse(path string, b []byte, channels []string) (*File, error) {
 			Estate      string   `yaml:"estate"`
 			Subdistrict bool     `yaml:"subdistrict"`
 			Days        []string `yaml:"days"`
+			Date        string   `yaml:"date"`
+			Off         bool     `yaml:"off"`
 			From        string   `yaml:"from"`
 			To          string   `yaml:"to"`
 		}
@@ -124,8 +127,14 @@ func Parse(path string, b []byte, channels []string) (*File, error) {
 			decodeErrs(err, where, n.Line, bad)
 			continue
 		}
-		d := Duty{ID: int64(i + 1), Person: raw.Person, Contractor: raw.Contractor, Estate: raw.Estate, Subdistrict: raw.Subdistrict, Source: SourceFile}
+		d := Duty{ID: int64(i + 1), Person: raw.Person, Contractor: raw.Contractor, Estate: raw.Estate, Subdistrict: raw.Subdistrict, Off: raw.Off, Source: SourceFile}
 		ok := true
+		if raw.Date != "" {
+			if err := ParseDate(raw.Date); err != nil {
+				bad(lineOf(n, "date"), "%s.date: %v", where, err)
+				ok = false
+			}
+		}
 		for j, day := range raw.Days {
 			if _, err := ParseDay(day); err != nil {
 				bad(seqLine(field(n, "days"), j, n.Line), "%s.days[%d]: %v", where, j, err)
@@ -145,6 +154,7 @@ func Parse(path string, b []byte, channels []string) (*File, error) {
 				bad(lineOf(n, "to"), "%s: %v", where, err)
 				ok = false
 			}
+			w.Date = raw.Date
 			d.Window = w
 		}
 		idx := slices.IndexFunc(f.People, func(p Person) bool { return p.ID == raw.Person })

@@ -15,6 +15,7 @@ duty:
   - {person: zhang, contractor: "上海三菱电梯维保站", days: [mon,tue,wed,thu,fri], from: "08:00", to: "20:00"}
   - {person: li, estate: yixian, from: "00:00", to: "24:00"}
   - {person: wang, subdistrict: true, days: [sat, sun], from: "20:00", to: "08:00"}
+  - {person: zhang, contractor: "上海三菱电梯维保站", date: 2026-12-07, off: true, from: "08:00", to: "20:00"}
 `
 
 func TestParseGoodFile(t *testing.T) {
@@ -22,7 +23,7 @@ func TestParseGoodFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.People) != 3 || len(f.Duty) != 3 {
+	if len(f.People) != 3 || len(f.Duty) != 4 || !f.Duty[3].Off || f.Duty[3].Window.Date != "2026-12-07" {
 		t.Fatalf("people %d, duty %d", len(f.People), len(f.Duty))
 	}
 	if p := f.People[0]; p.User != "demo-contractor" || len(p.Contacts) != 2 || p.Contacts[1].Channel != "voice" || p.Source != SourceFile {
@@ -35,8 +36,12 @@ func TestParseGoodFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(r.Chain("yixian", mitsubishi, 3, sh(t, "2026-12-07 09:00"))); !slices.Equal(got, []string{"zhang", "li"}) {
+	if got := ids(r.Chain("yixian", mitsubishi, 3, sh(t, "2026-12-08 09:00"))); !slices.Equal(got, []string{"zhang", "li"}) {
 		t.Errorf("chain: %v", got)
+	}
+	// Monday 2026-12-07 zhang is off.
+	if got := ids(r.Chain("yixian", mitsubishi, 3, sh(t, "2026-12-07 09:00"))); !slices.Equal(got, []string{"li"}) {
+		t.Errorf("chain on zhang's day off: %v", got)
 	}
 	// Monday 07:00 is still Sunday's night: wang.
 	if got := ids(r.Chain("yixian", mitsubishi, 3, sh(t, "2026-12-07 07:00"))); !slices.Equal(got, []string{"li", "wang"}) {
@@ -50,6 +55,7 @@ func TestParseGoodFile(t *testing.T) {
 	want := []string{
 		`oncall file r.yaml: line 7: duty[0].contractor: "上海三菱电梯维保站" is not a contractor of the lift register`,
 		`oncall file r.yaml: line 8: duty[1].estate: "yixian" is not an estate of the lift register`,
+		`oncall file r.yaml: line 10: duty[3].contractor: "上海三菱电梯维保站" is not a contractor of the lift register`,
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("register check:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
@@ -76,6 +82,7 @@ duty:
   - {person: li, contractor: x, from: "08:00", to: "20:00"}
   - {person: li, estate: yixian, from: "08:00", to: "08:00", dayz: [mon]}
   - {person: li, from: "08:00", to: "20:00"}
+  - {person: li, estate: yixian, date: 2026-13-01, from: "08:00", to: "20:00"}
 extra: 1
 `
 	_, err := Parse("r.yaml", []byte(bad), DefaultChannels())
@@ -100,7 +107,8 @@ extra: 1
 		`line 17: unknown key duty[3].dayz (did you mean days?)`,
 		`line 17: duty[3]: from 08:00 equals to 08:00: an empty window`,
 		`line 18: duty[4].contractor: a duty entry covers exactly one of contractor, estate or subdistrict: true`,
-		`line 19: unknown key extra`,
+		`line 19: duty[5].date: date "2026-13-01": want YYYY-MM-DD`,
+		`line 20: unknown key extra`,
 	} {
 		if !strings.Contains(got, "oncall file r.yaml: "+want) {
 			t.Errorf("missing %q in:\n%s", want, got)

@@ -18,6 +18,10 @@ const (
 // Duty is one duty entry: the person is on duty in Window for exactly one
 // of a contractor (a technician or supervisor), an estate (a manager) or
 // the subdistrict (its duty officer).
+//
+// Off marks a dated entry that takes the person off duty for that target
+// in its window (a holiday swap: one person off, another on with a dated
+// entry of their own).
 type Duty struct {
 	ID          int64
 	Person      string
@@ -25,6 +29,7 @@ type Duty struct {
 	Estate      string
 	Subdistrict bool
 	Window      Window
+	Off         bool
 	Source      string
 }
 
@@ -56,6 +61,12 @@ func CheckDuty(p Person, d Duty) []string {
 		return []string{"contractor: a duty entry covers exactly one of contractor, estate or subdistrict: true"}
 	}
 	var errs []string
+	if d.Off && d.Window.Date == "" {
+		errs = append(errs, "off: off duty is for a date (a holiday swap): set date")
+	}
+	if d.Window.Date != "" && len(d.Window.Days) > 0 {
+		errs = append(errs, "days: a dated entry holds on its date: leave days out")
+	}
 	switch {
 	case d.Contractor != "":
 		if p.Role != RoleTechnician && p.Role != RoleSupervisor {
@@ -146,20 +157,39 @@ func (r *Roster) Person(id string) (Person, bool) {
 	return p, ok
 }
 
-// onDuty appends, in duty order, the people of role on duty at (d, m) for
-// the entries match selects, skipping those already in out.
-func (r *Roster) onDuty(out []Person, role string, d time.Weekday, m int, match func(Duty) bool) []Person {
+// onDuty appends, in duty order, the people of role on duty at i for the
+// entries match selects, skipping those already in out and those a dated
+// off entry of the same target takes off duty then.
+func (r *Roster) onDuty(out []Person, role string, i instant, match func(Duty) bool) []Person {
 	for _, e := range r.duty {
-		if !match(e) || !e.Window.holdsAt(d, m) {
+		if e.Off || !match(e) || !e.Window.holdsAt(i) {
 			continue
 		}
 		p := r.people[e.Person]
 		if p.Role != role || slices.ContainsFunc(out, func(q Person) bool { return q.ID == p.ID }) {
 			continue
 		}
+		if slices.ContainsFunc(r.duty, func(o Duty) bool {
+			return o.Off && o.Person == e.Person && o.Target() == e.Target() && o.Window.holdsAt(i)
+		}) {
+			continue
+		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// OnDuty says whether duty entry d puts its person on duty at t: its
+// window holds and no dated off entry of the person for the same target
+// does (an off entry itself is never on duty).
+func (r *Roster) OnDuty(d Duty, t time.Time) bool {
+	if r == nil || d.Off {
+		return false
+	}
+	i := instantAt(t)
+	return d.Window.holdsAt(i) && !slices.ContainsFunc(r.duty, func(o Duty) bool {
+		return o.Off && o.Person == d.Person && o.Target() == d.Target() && o.Window.holdsAt(i)
+	})
 }
 
 // Chain is whom to page, in order, for an alert on a lift of estate
@@ -172,17 +202,16 @@ func (r *Roster) Chain(estate, contractor string, tier int, at time.Time) []Pers
 	if r == nil || tier < 1 {
 		return nil
 	}
-	t := at.In(Zone)
-	d, m := t.Weekday(), t.Hour()*60+t.Minute()
+	i := instantAt(at)
 	forContractor := func(e Duty) bool { return contractor != "" && e.Contractor == contractor }
 	var out []Person
-	out = r.onDuty(out, RoleTechnician, d, m, forContractor)
-	out = r.onDuty(out, RoleManager, d, m, func(e Duty) bool { return estate != "" && e.Estate == estate })
+	out = r.onDuty(out, RoleTechnician, i, forContractor)
+	out = r.onDuty(out, RoleManager, i, func(e Duty) bool { return estate != "" && e.Estate == estate })
 	if tier >= 2 {
-		out = r.onDuty(out, RoleSupervisor, d, m, forContractor)
+		out = r.onDuty(out, RoleSupervisor, i, forContractor)
 	}
 	if tier >= 3 {
-		out = r.onDuty(out, RoleSubdistrict, d, m, func(e Duty) bool { return e.Subdistrict })
+		out = r.onDuty(out, RoleSubdistrict, i, func(e Duty) bool { return e.Subdistrict })
 	}
 	return out
 }
@@ -211,7 +240,8 @@ func (g Gap) String() string {
 
 // Gaps reports, for each contractor (technician and supervisor), each
 // estate (manager) and the subdistrict (officer), the times of the week
-// with nobody on duty, Monday first. A roster with a hole is a
+// with nobody on duty, Monday first, by the weekly entries (dated ones are
+// exceptions to the week, not part of it). A roster with a hole is a
 // configuration warning (config check, /readyz): an alert then has a
 // shorter chain, or none.
 func (r *Roster) Gaps(contractors, estates []string) []Gap {
@@ -219,7 +249,7 @@ func (r *Roster) Gaps(contractors, estates []string) []Gap {
 	check := func(scope, name, role string, match func(Duty) bool) {
 		var week [minutesPerWeek]bool
 		for _, e := range r.Duty() {
-			if p, _ := r.Person(e.Person); p.Role == role && match(e) {
+			if p, _ := r.Person(e.Person); p.Role == role && match(e) && !e.Off && e.Window.Date == "" {
 				cover(&week, e.Window)
 			}
 		}

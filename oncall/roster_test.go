@@ -255,3 +255,63 @@ func TestLiveSwapsSnapshots(t *testing.T) {
 		t.Fatal("after Set the chain is the roster's")
 	}
 }
+
+// A holiday swap: zhang, the weekday technician, is off on 2026-10-01
+// (a Thursday); zhao covers that day and its night; the next day zhang is
+// back. Dated entries are not part of the week's holes.
+func TestDatedOverrides(t *testing.T) {
+	weekdays := window(t, []string{"mon", "tue", "wed", "thu", "fri"}, "08:00", "20:00")
+	dated := func(date, from, to string) Window {
+		w := window(t, nil, from, to)
+		w.Date = date
+		return w
+	}
+	r, err := New([]Person{person("zhang", RoleTechnician), person("zhao", RoleTechnician)}, []Duty{
+		{ID: 1, Person: "zhang", Contractor: "x", Window: weekdays},
+		{ID: 2, Person: "zhang", Contractor: "x", Window: dated("2026-10-01", "08:00", "20:00"), Off: true},
+		{ID: 3, Person: "zhao", Contractor: "x", Window: dated("2026-10-01", "08:00", "24:00")},
+		{ID: 4, Person: "zhao", Contractor: "x", Window: dated("2026-10-01", "20:00", "08:00")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		at   string
+		want []string
+	}{
+		{"2026-09-30 10:00", []string{"zhang"}},
+		{"2026-10-01 10:00", []string{"zhao"}},
+		{"2026-10-01 23:00", []string{"zhao"}},
+		{"2026-10-02 03:00", []string{"zhao"}}, // the dated night runs into the next morning
+		{"2026-10-02 08:00", []string{"zhang"}},
+	} {
+		if got := ids(r.Chain("", "x", 1, sh(t, c.at))); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.at, got, c.want)
+		}
+	}
+	d := r.Duty()
+	if r.OnDuty(d[0], sh(t, "2026-10-01 10:00")) || !r.OnDuty(d[0], sh(t, "2026-10-02 10:00")) || r.OnDuty(d[1], sh(t, "2026-10-01 10:00")) {
+		t.Error("OnDuty does not follow the off entry")
+	}
+	// The week's holes count the weekly entries only.
+	var lines []string
+	for _, g := range r.Gaps([]string{"x"}, nil) {
+		if g.Role == RoleTechnician {
+			lines = append(lines, g.String())
+		}
+	}
+	if len(lines) != 5 {
+		t.Errorf("holes: %v", lines)
+	}
+	for _, c := range []struct {
+		d    Duty
+		want string
+	}{
+		{Duty{ID: 5, Person: "zhang", Contractor: "x", Window: weekdays, Off: true}, "off duty is for a date"},
+		{Duty{ID: 6, Person: "zhang", Contractor: "x", Window: Window{Days: []time.Weekday{time.Monday}, From: 0, To: 60, Date: "2026-10-01"}}, "leave days out"},
+	} {
+		if _, err := New([]Person{person("zhang", RoleTechnician)}, []Duty{c.d}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("duty %d: %v, want %q", c.d.ID, err, c.want)
+		}
+	}
+}

@@ -193,6 +193,11 @@ func (s *Service) checkDuty(d Duty) error {
 	if d.Window.From == d.Window.To || d.Window.To > minutesPerDay || d.Window.From >= minutesPerDay {
 		probs = append(probs, Problem{"to", "an empty or impossible window"})
 	}
+	if d.Window.Date != "" {
+		if err := ParseDate(d.Window.Date); err != nil {
+			probs = append(probs, Problem{"date", err.Error()})
+		}
+	}
 	if len(probs) > 0 {
 		return &InvalidError{probs}
 	}

@@ -71,9 +71,34 @@ func ParseClock(s string, end bool) (int, error) {
 // midnight: the window starts on a day of Days and ends the next morning
 // ("fri 20:00-08:00" holds until Saturday 08:00). From 0 to 1440 is the
 // whole day.
+//
+// A dated window (Date "2006-01-02", a Shanghai calendar day) holds on that
+// day only, whatever Days: a holiday swap or a one-off shift.
 type Window struct {
 	Days     []time.Weekday
 	From, To int
+	Date     string
+}
+
+// ParseDate checks a dated window's day, "2006-01-02".
+func ParseDate(s string) error {
+	if _, err := time.ParseInLocation("2006-01-02", s, Zone); err != nil {
+		return fmt.Errorf("date %q: want YYYY-MM-DD", s)
+	}
+	return nil
+}
+
+// instant is a time read in Asia/Shanghai: its weekday, minute of the day,
+// its date and the day before's.
+type instant struct {
+	day        time.Weekday
+	minute     int
+	date, prev string
+}
+
+func instantAt(t time.Time) instant {
+	t = t.In(Zone)
+	return instant{day: t.Weekday(), minute: t.Hour()*60 + t.Minute(), date: t.Format("2006-01-02"), prev: t.AddDate(0, 0, -1).Format("2006-01-02")}
 }
 
 // ParseWindow reads a window from the file's or the API's fields.
@@ -117,25 +142,28 @@ func (w Window) onDay(d time.Weekday) bool {
 }
 
 // Holds says whether the window holds at t (read in Asia/Shanghai).
-func (w Window) Holds(t time.Time) bool {
-	t = t.In(Zone)
-	return w.holdsAt(t.Weekday(), t.Hour()*60+t.Minute())
-}
+func (w Window) Holds(t time.Time) bool { return w.holdsAt(instantAt(t)) }
 
-// holdsAt is Holds for a weekday and a minute of that day.
-func (w Window) holdsAt(d time.Weekday, m int) bool {
+// holdsAt is Holds at an instant.
+func (w Window) holdsAt(i instant) bool {
+	today, yesterday := w.onDay(i.day), w.onDay((i.day+6)%7)
+	if w.Date != "" {
+		today, yesterday = i.date == w.Date, i.prev == w.Date
+	}
 	if w.From < w.To {
-		return w.onDay(d) && m >= w.From && m < w.To
+		return today && i.minute >= w.From && i.minute < w.To
 	}
 	// Crossing midnight: the evening of a listed day, or the morning
 	// after one.
-	return (w.onDay(d) && m >= w.From) || (w.onDay((d+6)%7) && m < w.To)
+	return (today && i.minute >= w.From) || (yesterday && i.minute < w.To)
 }
 
 // String is the window as the file writes it: "mon,tue 20:00-08:00".
 func (w Window) String() string {
 	days := "every day"
-	if len(w.Days) > 0 {
+	if w.Date != "" {
+		days = w.Date
+	} else if len(w.Days) > 0 {
 		var ds []string
 		for _, d := range w.Days {
 			ds = append(ds, DayName(d))

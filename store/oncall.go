@@ -44,7 +44,7 @@ func (r *OnCall) LoadRoster(ctx context.Context) ([]oncall.Person, []oncall.Duty
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("oncall people: %w", err)
 	}
-	drows, err := r.db.SQL.QueryContext(ctx, `SELECT id, person, contractor, estate, subdistrict, days, from_min, to_min, source
+	drows, err := r.db.SQL.QueryContext(ctx, `SELECT id, person, contractor, estate, subdistrict, days, from_min, to_min, on_date, day_off, source
 		FROM oncall_duty ORDER BY id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("oncall duty: %w", err)
@@ -54,7 +54,7 @@ func (r *OnCall) LoadRoster(ctx context.Context) ([]oncall.Person, []oncall.Duty
 	for drows.Next() {
 		var d oncall.Duty
 		var days string
-		if err := drows.Scan(&d.ID, &d.Person, &d.Contractor, &d.Estate, &d.Subdistrict, &days, &d.Window.From, &d.Window.To, &d.Source); err != nil {
+		if err := drows.Scan(&d.ID, &d.Person, &d.Contractor, &d.Estate, &d.Subdistrict, &days, &d.Window.From, &d.Window.To, &d.Window.Date, &d.Off, &d.Source); err != nil {
 			return nil, nil, fmt.Errorf("scan oncall duty: %w", err)
 		}
 		if days != "" {
@@ -134,9 +134,9 @@ func (r *OnCall) DeletePerson(ctx context.Context, id string) error {
 }
 
 func (r *OnCall) addDuty(ctx context.Context, q queryer, d *oncall.Duty) error {
-	err := q.QueryRowContext(ctx, r.q(`INSERT INTO oncall_duty (person, contractor, estate, subdistrict, days, from_min, to_min, source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), d.Person, d.Contractor, d.Estate, d.Subdistrict, dayList(d.Window),
-		d.Window.From, d.Window.To, d.Source).Scan(&d.ID)
+	err := q.QueryRowContext(ctx, r.q(`INSERT INTO oncall_duty (person, contractor, estate, subdistrict, days, from_min, to_min, on_date, day_off, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), d.Person, d.Contractor, d.Estate, d.Subdistrict, dayList(d.Window),
+		d.Window.From, d.Window.To, d.Window.Date, d.Off, d.Source).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("insert oncall duty: %w", err)
 	}
@@ -151,7 +151,8 @@ func (r *OnCall) AddDuty(ctx context.Context, d *oncall.Duty) error {
 // PutDuty replaces duty entry d.ID (oncall.ErrNotFound if there is none).
 func (r *OnCall) PutDuty(ctx context.Context, d oncall.Duty) error {
 	res, err := r.db.exec(ctx, `UPDATE oncall_duty SET person = ?, contractor = ?, estate = ?, subdistrict = ?, days = ?, from_min = ?, to_min = ?,
-		source = ? WHERE id = ?`, d.Person, d.Contractor, d.Estate, d.Subdistrict, dayList(d.Window), d.Window.From, d.Window.To, d.Source, d.ID)
+		on_date = ?, day_off = ?, source = ? WHERE id = ?`, d.Person, d.Contractor, d.Estate, d.Subdistrict, dayList(d.Window), d.Window.From, d.Window.To,
+		d.Window.Date, d.Off, d.Source, d.ID)
 	if err != nil {
 		return fmt.Errorf("update oncall duty %d: %w", d.ID, err)
 	}

@@ -31,7 +31,7 @@ func TestOnCallRoster(t *testing.T) {
 		if created, err := db.OnCall().PutPerson(ctx, web); err != nil || created {
 			t.Fatalf("replace: %v %v", created, err)
 		}
-		d := oncall.Duty{Person: "wang", Subdistrict: true, Window: oncall.Window{From: 0, To: 1440}, Source: oncall.SourceWeb}
+		d := oncall.Duty{Person: "wang", Subdistrict: true, Window: oncall.Window{From: 0, To: 1440, Date: "2026-10-01"}, Off: true, Source: oncall.SourceWeb}
 		if err := db.OnCall().AddDuty(ctx, &d); err != nil || d.ID == 0 {
 			t.Fatalf("add duty: %v %d", err, d.ID)
 		}
@@ -46,7 +46,8 @@ func TestOnCallRoster(t *testing.T) {
 			t.Fatalf("people: %+v", people)
 		}
 		if len(duty) != 3 || !slices.Equal(duty[0].Window.Days, night.Days) || duty[0].Window.From != 1200 || duty[0].Window.To != 480 ||
-			duty[1].Window.Days != nil || !duty[2].Subdistrict || duty[2].Source != oncall.SourceWeb {
+			duty[1].Window.Days != nil || !duty[2].Subdistrict || duty[2].Source != oncall.SourceWeb || duty[2].Window.Date != "2026-10-01" || !duty[2].Off ||
+			duty[0].Off || duty[0].Window.Date != "" {
 			t.Fatalf("duty: %+v", duty)
 		}
 		// A new import replaces the file's entries, keeps the web's, and

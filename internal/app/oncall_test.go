@@ -208,6 +208,19 @@ func TestRosterAPIScope(t *testing.T) {
 	if got := rosterIDs(a.OnCall().Roster().Chain(l.Estate, l.Contractor, 1, at)); !slices.Equal(got, []string{"demo-technician", "demo-manager", "zhou"}) {
 		t.Errorf("chain after the manager's edit: %v", got)
 	}
+	// A holiday swap on that Sunday: zhou is off, the chain has the
+	// manager only; the entry says so.
+	code, body = send("manager", "POST", "/api/v1/oncall/duty", `{"person":"zhou","estate":"`+l.Estate+`","date":"2026-12-13","off":true,"from":"20:00","to":"24:00"}`)
+	if code != 201 || !strings.Contains(body, `"date": "2026-12-13"`) || !strings.Contains(body, `"off": true`) {
+		t.Fatalf("manager adds a day off: %d %s", code, body)
+	}
+	if got := rosterIDs(a.OnCall().Roster().Chain(l.Estate, l.Contractor, 1, at)); !slices.Equal(got, []string{"demo-technician", "demo-manager"}) {
+		t.Errorf("chain on zhou's day off: %v", got)
+	}
+	if code, body := send("manager", "POST", "/api/v1/oncall/duty", `{"person":"zhou","estate":"`+l.Estate+`","date":"2026-12-32","from":"20:00","to":"24:00"}`); code != 400 ||
+		!strings.Contains(body, `"field": "date"`) {
+		t.Errorf("a bad date: %d %s", code, body)
+	}
 	// Out of scope: another estate, a contractor's people, the subdistrict.
 	for _, c := range []struct{ role, method, path, body string }{
 		{"manager", "POST", "/api/v1/oncall/duty", `{"person":"zhou","estate":"guyuan","from":"00:00","to":"24:00"}`},

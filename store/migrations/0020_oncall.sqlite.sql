@@ -1,7 +1,8 @@
 -- On-call rosters: the people who can be paged and their duty entries
 -- (oncall package). Contacts are a JSON list of {channel, to}; days a
 -- comma-separated list of mon..sun ('' = every day); windows are minutes
--- after midnight in Asia/Shanghai (to_min 1440 = the end of the day).
+-- after midnight in Asia/Shanghai (to_min 1440 = the end of the day);
+-- on_date ('' = weekly) a Shanghai date YYYY-MM-DD, day_off a dated time off.
 -- source is 'file' (--oncall.file, replaced at every start), 'web' or
 -- 'demo'. The two variants differ only in how ids are generated.
 CREATE TABLE oncall_people (
@@ -25,6 +26,8 @@ CREATE TABLE oncall_duty (
     days        VARCHAR(64)  NOT NULL,
     from_min    INTEGER      NOT NULL,
     to_min      INTEGER      NOT NULL,
+    on_date     VARCHAR(10)  NOT NULL,
+    day_off     BOOLEAN      NOT NULL,
     source      VARCHAR(8)   NOT NULL
 );
 CREATE INDEX oncall_duty_person ON oncall_duty (person);

@@ -26,7 +26,7 @@ function target(d) {
 // when is a duty entry's window in words: days and times, "次日" when it
 // crosses midnight.
 function when(d) {
-  const days = d.days.length ? d.days.map((x) => t('oncall.day.' + x)).join('、') : t('oncall.everyday');
+  const days = d.date ? d.date : d.days.length ? d.days.map((x) => t('oncall.day.' + x)).join('、') : t('oncall.everyday');
   const overnight = d.to !== '24:00' && d.to <= d.from;
   return `${days} ${d.from}–${overnight ? t('oncall.next_day') : ''}${d.to}`;
 }
@@ -61,6 +61,7 @@ function renderDuty() {
     const p = personOf(d.person);
     return h('li', { class: 'item duty-entry', dataset: { id: String(d.id), person: d.person } },
       h('span', { class: 'what' }, h('b', { text: p ? p.name : d.person }), ` · ${target(d)} · ${when(d)}`,
+        d.off ? h('b', { text: ' · ' + t('oncall.off') }) : null,
         d.on_duty ? h('span', { class: 'on', text: ' · ' + t('oncall.on_duty') }) : null,
         d.source !== 'web' ? h('span', { class: 'muted', text: ' · ' + t('oncall.source.' + d.source) }) : null),
       d.editable ? h('button', { type: 'button', text: t('oncall.edit'), on: { click: () => openDuty(d) } }) : null,
@@ -112,7 +113,8 @@ function openDuty(d) {
     $('d-target').value = d.contractor ? 'contractor:' + d.contractor : d.estate ? 'estate:' + d.estate : 'subdistrict:';
     for (const box of $('d-days').querySelectorAll('input')) box.checked = d.days.includes(box.value);
     $('d-from').value = d.from; $('d-to').value = d.to;
-  } else { $('d-from').value = '08:00'; $('d-to').value = '20:00'; }
+    $('d-date').value = d.date || ''; $('d-off').checked = !!d.off;
+  } else { $('d-from').value = '08:00'; $('d-to').value = '20:00'; $('d-date').value = ''; $('d-off').checked = false; }
   $('duty-form').hidden = false;
   $('d-msg').replaceChildren();
 }
@@ -121,7 +123,8 @@ async function saveDuty(ev) {
   ev.preventDefault();
   const [kind, name] = $('d-target').value.split(/:(.*)/s);
   const body = { person: $('d-person').value, days: [...$('d-days').querySelectorAll('input:checked')].map((b) => b.value),
-    from: $('d-from').value, to: $('d-to').value };
+    from: $('d-from').value, to: $('d-to').value, date: $('d-date').value.trim(), off: $('d-off').checked };
+  if (body.date) body.days = [];
   if (kind === 'estate') body.estate = name; else if (kind === 'contractor') body.contractor = name; else body.subdistrict = true;
   try {
     await api(editingDuty ? `/api/v1/oncall/duty/${editingDuty}` : '/api/v1/oncall/duty', { method: editingDuty ? 'PUT' : 'POST', body });
