@@ -205,6 +205,10 @@ func (e *Engine) Consume(m *telemetry.Message, u *liftstate.Update) {
 	e.inDup = u.Duplicate
 	e.evaluate(l)
 	e.inDup = false
+	// A rescue resolved while the terminal still reported it left an
+	// entrapment_still_reported alert: the car as it is now closes it, or
+	// an alarm pressed in the occupied car makes it a rescue again.
+	e.stillReported(m.Lift, &u.Car, e.now(), false, m.Kind == telemetry.KindAlarm && !u.Late)
 }
 
 // evaluate runs every rule on e.in, in order, acting on each verdict before
@@ -261,7 +265,7 @@ func (e *Engine) now() time.Time { return e.cfg.Clock() }
 // not: inhibition by the lift's situation, then silences. Entrapment and
 // critical alerts never are.
 func (e *Engine) suppression(lift string, l *liftMem, car *liftstate.Car, typ string, sev telemetry.Severity) string {
-	if typ == TypeEntrapment || sev >= telemetry.SeverityCritical {
+	if typ == TypeEntrapment || typ == TypeStillReported || sev >= telemetry.SeverityCritical {
 		return ""
 	}
 	il := inhibit.Lift{Car: car, Offline: l.offline}
@@ -326,6 +330,9 @@ func (e *Engine) raise(lift string, l *liftMem, car *liftstate.Car, r *rule.Resu
 	}
 	e.open[akey{lift, typ}] = a
 	e.save(a, ev)
+	if typ == TypeEntrapment {
+		e.rescueResumed(a, now) // new evidence: the rescue continues in a
+	}
 }
 
 // evidence is the (boot, seq) of the message being evaluated, if it is a
@@ -390,7 +397,8 @@ func (e *Engine) save(a *Alert, ev Event) {
 
 // Tick runs the clocks at the engine's current time: the rules waiting on
 // the clock (derived entrapments and out-of-service conditions that have
-// lasted long enough), escalation of rescue alerts, and re-notification of
+// lasted long enough), the still-reported conditions' countdown,
+// escalation of rescue and critical fault alerts, and re-notification of
 // unacknowledged critical alerts. Production calls it every second; tests
 // call it after moving a fake clock.
 func (e *Engine) Tick() {
@@ -408,6 +416,7 @@ func (e *Engine) Tick() {
 		e.in = rule.Input{Trigger: rule.OnTick, Lift: id, Car: &car, Now: now, Policy: e.cfg.Policies.For(l.estate)}
 		e.evaluate(l)
 	}
+	e.stillReportedTick(now)
 	open := make([]*Alert, 0, len(e.open))
 	for _, a := range e.open {
 		open = append(open, a)
@@ -426,6 +435,8 @@ func (e *Engine) Tick() {
 			if a.Tier < 3 && stateRank[a.State] < stateRank[StateOnSite] && now.Sub(a.OpenedAt) >= p.OnSiteWithin {
 				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: escalated to tier 3 (call emergency services, 110/119)", p.OnSiteWithin))
 			}
+		} else if criticalFault(a) {
+			e.criticalClocks(a, p, now)
 		}
 		last := a.LastNotified
 		if t := e.renotTried[a.ID]; t.After(last) {
@@ -461,8 +472,8 @@ func (e *Engine) recipients(a *Alert) []string {
 // suppresses goes live and is notified now ("unsilenced", which the
 // notifiers send). Its clocks run from now: LastNotified is set, so
 // re-notification counts from the moment people were first told. (Tier
-// escalation counts from OpenedAt, but it applies only to rescue alerts,
-// which are never suppressed.) One that something else suppresses now
+// escalation counts from OpenedAt, but it applies only to rescue and
+// critical fault alerts, which are never suppressed.) One that something else suppresses now
 // records the new reason. how is "ended" or "ended (deleted)".
 func (e *Engine) silencesEnded(open []*Alert, now time.Time, how string) {
 	for _, a := range open {
@@ -561,10 +572,11 @@ func (e *Engine) act(id int64, name string, act Action, f func(a *Alert, now tim
 }
 
 // settle tells the rules that a person resolved a; a rule whose condition
-// still holds settles that episode (rule.Settler): it opens no new alert
-// until the condition ends and returns. What still holds is recorded on the
-// resolved alert, not made a new incident: the person on site confirmed
-// the passengers are out, and a sensor that disagrees is theirs to check.
+// still holds settles that episode (rule.Settler): it raises no new rescue
+// for it. What still holds is recorded on the resolved alert and left open
+// as an entrapment_still_reported alert on the lift ("terminal still
+// reports a trapped passenger: check on site"), which becomes a rescue
+// again if it lasts or new evidence arrives (stillreported.go).
 func (e *Engine) settle(a *Alert, now time.Time) {
 	car, _ := e.cfg.Lifts.Car(a.Lift)
 	var still []string
@@ -578,9 +590,8 @@ func (e *Engine) settle(a *Alert, now time.Time) {
 	if len(still) == 0 {
 		return
 	}
-	note := "at resolution " + strings.Join(still, "; ") +
-		"; recorded here, not opened as a new incident: a new alert needs the condition to end and return"
-	e.cfg.Logger.Warn("alert resolved while its condition still holds", "id", a.ID, "lift", a.Lift, "type", a.Type, "still", strings.Join(still, "; "))
+	s := e.openStillReported(a, strings.Join(still, "; "), now)
+	note := fmt.Sprintf("at resolution %s; left open as alert #%d (%s): check on site", strings.Join(still, "; "), s.ID, TypeStillReported)
 	e.save(a, Event{At: now, Action: "condition_persists", Actor: "system", Note: note})
 }
 

@@ -183,7 +183,7 @@ func (a *Alert) Clone() *Alert {
 // Event is one entry of an alert's record.
 type Event struct {
 	At     time.Time `json:"at"`
-	Action string    `json:"action"` // opened, repeated, acknowledged, dispatched, arrived, resolved, comment, escalated, condition_cleared, condition_returned, condition_persists, renotified, suppressed, unsuppressed, notified, notify_failed
+	Action string    `json:"action"` // opened, repeated, acknowledged, dispatched, arrived, resolved, comment, escalated, condition_cleared, condition_returned, condition_persists, condition_changed, renotified, suppressed, unsuppressed, notified, notify_failed
 	Actor  string    `json:"actor"`
 	Note   string    `json:"note,omitempty"`
 	Tier   int       `json:"tier,omitempty"`

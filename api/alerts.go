@@ -222,15 +222,21 @@ type actionBody struct {
 	Actor              json.RawMessage `json:"actor" api:"refused"`
 }
 
-// ifMatch reads If-Match: "<version>" (a weak W/ prefix is taken as the
-// same); 0 if absent.
+// ifMatch reads If-Match: "<version>"; 0 if absent. If-Match compares
+// strongly (RFC 9110 13.1.1): a weak validator (W/"3") never matches, so it
+// is refused rather than taken as a version or ignored.
 func ifMatch(r *http.Request) (int64, error) {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
 	if v == "" {
 		return 0, nil
 	}
-	raw := strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
-	n, err := strconv.ParseInt(raw, 10, 64)
+	if strings.HasPrefix(v, "W/") {
+		return 0, badField("If-Match", `If-Match compares strongly: send the alert's version as "3", not the weak %s`, v)
+	}
+	if len(v) < 3 || v[0] != '"' || v[len(v)-1] != '"' {
+		return 0, badField("If-Match", `If-Match must be the alert's version in quotes, such as "3", not %s`, v)
+	}
+	n, err := strconv.ParseInt(v[1:len(v)-1], 10, 64)
 	if err != nil || n <= 0 {
 		return 0, badField("If-Match", `If-Match must be the alert's version in quotes, such as "3", not %s`, v)
 	}

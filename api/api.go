@@ -219,6 +219,11 @@ func (s *Server) handle(pattern string, g Guard, h func(http.ResponseWriter, *ht
 	route := pattern
 	s.routes = append(s.routes, Route{Pattern: pattern, Guard: g})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !g.Public {
+			// What a signed-in user reads (alerts, ledgers, exports) stays
+			// out of shared and browser caches.
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		code := s.check(w, r, g)
 		if code == 0 {
 			code = h(w, r)

@@ -881,3 +881,38 @@ func TestUnknownPageForBrowsers(t *testing.T) {
 		checkError(t, c.method+" "+c.path+" "+c.accept, resp, b, 404, "")
 	}
 }
+
+// TestWeakIfMatchIsRefused (issue 18): If-Match compares strongly, so a
+// weak validator W/"1" is a 400 naming If-Match, not a way around the
+// version check; an unquoted version is refused too.
+func TestWeakIfMatchIsRefused(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	for _, v := range []string{`W/"1"`, `W/"99"`, `1`, `"1`} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/alerts/1/acknowledge", strings.NewReader(`{}`))
+		req.Header.Set("If-Match", v)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		checkError(t, "If-Match "+v, resp, b, 400, "If-Match")
+	}
+	var a struct{ State string }
+	if f.get(t, "/api/v1/alerts/1", &a); a.State != "open" {
+		t.Fatalf("a refused If-Match changed the alert: %s", a.State)
+	}
+}
+
+// TestAPIResponsesAreNotCached (issue 18): every response of a route that
+// needs a sign-in, errors and exports included, says Cache-Control:
+// no-store; the public health routes do not need to.
+func TestAPIResponsesAreNotCached(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	for _, p := range []string{"/api/v1/lifts", "/api/v1/alerts", "/api/v1/alerts/1", "/api/v1/alerts/999999", "/api/v1/notifications", "/api/v1/reports/rescue?month=2026-03"} {
+		resp, b := f.do(t, "GET", p, "")
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s (%d): Cache-Control %q, want no-store\n%.200s", p, resp.StatusCode, got, b)
+		}
+	}
+}

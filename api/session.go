@@ -18,6 +18,7 @@ type Accounts interface {
 	Login(ctx context.Context, name, password, remote string) (*identity.LoginResult, error)
 	Logout(ctx context.Context, raw, remote string) error
 	AuditLog(ctx context.Context, by identity.Actor, f identity.AuditFilter) (identity.AuditPage, error)
+	Unlock(ctx context.Context, by identity.Actor, name, remote string) error
 	SessionCookie(raw string, expires time.Time) *http.Cookie
 	ClearCookie() *http.Cookie
 	CookieName() string
@@ -28,6 +29,24 @@ func (s *Server) identityRoutes() {
 	s.handle("DELETE /api/v1/session", Guard{SignedIn: true}, s.logout)
 	s.handle("GET /api/v1/me", Guard{SignedIn: true}, s.me)
 	s.handle("GET /api/v1/audit", Guard{Action: identity.Admin}, s.audit)
+	s.handle("POST /api/v1/users/{name}/unlock", Guard{Action: identity.Admin}, s.unlock)
+}
+
+// unlock forgets the failed logins held against an account (admin): its
+// owner can sign in from a new device at once; the attacker's addresses
+// stay slowed.
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request) int {
+	err := s.d.Auth.Accounts.Unlock(r.Context(), s.actor(r), r.PathValue("name"), identity.RemoteHost(r))
+	var fe *identity.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return writeBad(w, badField(fe.Field, "%s", fe.Msg))
+	case err != nil:
+		s.d.Logger.Error("unlock", "err", err)
+		return writeError(w, http.StatusInternalServerError, "cannot unlock now")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
 }
 
 // ScopeView is a user's scope: which fields are set depends on the role.

@@ -65,9 +65,15 @@ type Lift struct {
 	// alerts about how the lift works (rescues, faults, offline), not the
 	// supervision notices about its paperwork; Unsafe is set by an open
 	// critical fault until a technician resolves it.
-	OpenAlerts int     `json:"open_alerts"`
-	Unsafe     bool    `json:"unsafe"`
-	Status     *Status `json:"status,omitempty"`
+	OpenAlerts int  `json:"open_alerts"`
+	Unsafe     bool `json:"unsafe"`
+	// ReportsEntrapment is set while the terminal reports a trapped
+	// passenger: fault entrapment active, or an occupied car that cannot
+	// release its passengers (whatever any alert says: no page may show
+	// such a lift as normal or working); ReportsEntrapmentWhy says which.
+	ReportsEntrapment    bool    `json:"reports_entrapment"`
+	ReportsEntrapmentWhy string  `json:"reports_entrapment_why,omitempty"`
+	Status               *Status `json:"status,omitempty"`
 }
 
 // Status is a lift's last status report.
@@ -102,6 +108,7 @@ func liftView(l *registry.Lift, phone string, st *liftstate.Lift, openAlerts int
 	v.Online, v.LastSeen, v.LastEvent, v.Boot = st.Online, tsp(st.LastSeen), tsp(st.LastEvent), st.Boot
 	v.Messages, v.Duplicates, v.Gaps = st.Messages, st.Duplicates, st.Gaps
 	v.Stale, v.SeqBackwards, v.SeqBackwardsAt = st.Stale, st.SeqBackwards, tsp(st.SeqBackwardsAt)
+	v.ReportsEntrapment, v.ReportsEntrapmentWhy = alerts.ReportsEntrapment(&st.Car)
 	if m := st.Status; m != nil {
 		v.Status = &Status{Time: ts(m.Time()), Mode: m.Mode.String(), Floor: m.Floor, Moving: m.Moving,
 			Direction: m.Direction.String(), Door: m.Door.String(), DoorZone: m.DoorZone, Occupied: m.Occupied,
@@ -147,6 +154,10 @@ type AlertView struct {
 	Version int64 `json:"version"`
 
 	History []EventView `json:"history,omitempty"`
+	// Text is what the pages show for the alert, as a code of the pages'
+	// labels with its parameters (web/assets/js/i18n.js), for the types
+	// that have one; the summary is the record's words.
+	Text *TextView `json:"text,omitempty"`
 
 	Severity   string `json:"severity"`
 	EstateName string `json:"estate_name"`
@@ -158,6 +169,29 @@ type AlertView struct {
 	// directory ("" when it has none), for the card's call button.
 	ContractorPhone string `json:"contractor_phone"`
 	PropertyManager string `json:"property_manager"`
+}
+
+// TextView is a text of the pages: a label code and its parameters.
+type TextView struct {
+	Code   string            `json:"code"`
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// TextCodes are the label codes alertText gives (each labelled in both
+// languages of the pages: TestTextCodesHaveLabels).
+var TextCodes = []string{"text.still_reported", "text.still_reported_car"}
+
+// alertText is the pages' text of an alert, nil for a type whose title and
+// summary say it.
+func alertText(a *alerts.Alert) *TextView {
+	if a.Type != alerts.TypeStillReported {
+		return nil
+	}
+	code := TextCodes[0]
+	if a.Derived {
+		code = TextCodes[1] // the car shows it; the terminal's fault is not active
+	}
+	return &TextView{Code: code, Params: map[string]string{"lift": a.Lift}}
 }
 
 // EventView is one entry of an alert's record.
@@ -181,7 +215,7 @@ func alertView(a *alerts.Alert, l *registry.Lift, phone string) AlertView {
 		FirstSeen: ts(a.FirstSeen), LastSeen: ts(a.LastSeen), OpenedAt: ts(a.OpenedAt),
 		AckAt: tsp(a.AckAt), AckBy: a.AckBy, DispatchedAt: tsp(a.DispatchedAt), DispatchedTo: a.DispatchedTo,
 		OnSiteAt: tsp(a.OnSiteAt), OnSiteBy: a.OnSiteBy, ResolvedAt: tsp(a.ResolvedAt), ResolvedBy: a.ResolvedBy,
-		Tier: a.Tier, LastNotified: ts(a.LastNotified), Severity: a.Severity.String(), Version: a.Version}
+		Tier: a.Tier, LastNotified: ts(a.LastNotified), Severity: a.Severity.String(), Version: a.Version, Text: alertText(a)}
 	for _, e := range a.History {
 		v.History = append(v.History, eventView(e))
 	}

@@ -1,55 +1,101 @@
 package identity
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/liftwatch/liftwatch/internal/clock"
 )
 
-// TestLimiterSlidingWindow: blocked from the Max-th failure in a window
-// until the oldest of those leaves it, then exactly one more attempt.
-func TestLimiterSlidingWindow(t *testing.T) {
+// TestThrottleDelaysGrow: the free failures cost nothing, then each attempt
+// waits Base doubled per further failure up to Max, counted from the last
+// failure; a quiet key is forgotten; a success clears the device.
+func TestThrottleDelaysGrow(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	l := newLimiter(Limit{Max: 3, Window: 10 * time.Minute}, clk.Now)
-	for i := range 3 {
-		if _, blocked := l.blocked("k"); blocked {
-			t.Fatalf("blocked after %d failures", i)
+	dev := Throttle{Free: 3, Base: time.Second, Max: 8 * time.Second, Forget: time.Hour}
+	off := Throttle{Free: 1000, Base: time.Second, Max: time.Second, Forget: time.Hour}
+	th := newThrottles(dev, off, off, clk.Now)
+	var waits []time.Duration
+	for range 7 {
+		w, which := th.check("wang", "192.0.2.1")
+		if w > 0 && which != "device" {
+			t.Fatalf("held by %q", which)
 		}
-		l.fail("k")
-		clk.Advance(time.Minute)
+		waits = append(waits, w)
+		clk.Advance(w)
+		th.fail("wang", "192.0.2.1")
 	}
-	// Failures at 0, 1, 2 min; now 3 min: blocked until 10 min.
-	wait, blocked := l.blocked("k")
-	if !blocked || wait != 7*time.Minute {
-		t.Fatalf("after 3 failures: blocked=%v wait=%v, want 7m", blocked, wait)
+	want := []time.Duration{0, 0, 0, 1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("waits %v, want %v", waits, want)
+		}
 	}
-	if _, blocked := l.blocked("other"); blocked {
-		t.Fatal("another key is blocked")
+	th.fail("wang", "192.0.2.1") // capped at Max
+	if w, _ := th.check("wang", "192.0.2.1"); w != 8*time.Second {
+		t.Fatalf("past the cap: %v, want 8s", w)
 	}
-	clk.Advance(7*time.Minute - time.Second)
-	if _, blocked := l.blocked("k"); !blocked {
-		t.Fatal("unblocked a second early")
+	if w, _ := th.check("wang", "192.0.2.2"); w != 0 {
+		t.Fatalf("another device of the same account waits %v", w)
 	}
-	clk.Advance(time.Second)
-	if _, blocked := l.blocked("k"); blocked {
-		t.Fatal("still blocked once the oldest failure left the window")
+	if w, _ := th.check("li", "192.0.2.1"); w != 0 {
+		t.Fatalf("another account on the same address waits %v", w)
 	}
-	l.fail("k") // failures at 1, 2, 10 min: blocked until 11 min
-	if wait, blocked := l.blocked("k"); !blocked || wait != time.Minute {
-		t.Fatalf("one more failure: blocked=%v wait=%v, want 1m", blocked, wait)
+	clk.Advance(8*time.Second + time.Hour) // quiet: forgotten
+	if w, _ := th.check("wang", "192.0.2.1"); w != 0 {
+		t.Fatalf("after an hour's quiet: %v", w)
 	}
-	l.reset("k")
-	if _, blocked := l.blocked("k"); blocked {
-		t.Fatal("blocked after reset")
+	th.fail("wang", "192.0.2.1")
+	if w, _ := th.check("wang", "192.0.2.1"); w != 0 {
+		t.Fatalf("one failure after being forgotten: %v", w)
 	}
-	clk.Advance(time.Hour)
-	l.fail("z")
-	l.mu.Lock()
-	n := len(l.m)
-	l.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("%d keys kept, want only the live one", n)
+	for range 5 {
+		th.fail("wang", "192.0.2.1")
+	}
+	th.succeed("wang", "192.0.2.1")
+	if w, _ := th.check("wang", "192.0.2.1"); w != 0 {
+		t.Fatalf("after a success: %v", w)
+	}
+	clk.Advance(2 * time.Hour)
+	th.sweep(clk.Now())
+	if len(th.dev) != 0 || len(th.acct) != 0 || len(th.addr) != 0 {
+		t.Fatalf("sweep kept %d %d %d keys", len(th.dev), len(th.acct), len(th.addr))
+	}
+}
+
+// TestKnownDevicesPassTheAccountAndAddressThrottles: guessing an account's
+// password from elsewhere, or spraying from an address, slows the guesser
+// and strangers on that address, never an address the account signed in
+// from that has not failed itself.
+func TestKnownDevicesPassTheAccountAndAddressThrottles(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	th := newThrottles(DefaultDeviceThrottle, DefaultAccountThrottle, DefaultAddressThrottle, clk.Now)
+	th.succeed("manager", "198.51.100.7") // the duty manager's phone
+	th.succeed("admin", "203.0.113.9")    // the admin, behind the attacker's NAT
+	for i := range 10 {                   // from ten addresses, four tries each: under the device's free five
+		for range 4 {
+			th.fail("manager", "192.0.2."+strconv.Itoa(i))
+		}
+	}
+	if w, which := th.check("manager", "192.0.2.200"); w == 0 || which != "account" {
+		t.Fatalf("a new address after 40 failures: %v %q, want the account throttle", w, which)
+	}
+	if w, _ := th.check("manager", "198.51.100.7"); w != 0 {
+		t.Fatalf("the manager's own phone waits %v", w)
+	}
+	for i := range 25 { // spraying from one address
+		th.fail("user"+strconv.Itoa(i), "203.0.113.9")
+	}
+	if w, which := th.check("nobody-new", "203.0.113.9"); w == 0 || which != "address" {
+		t.Fatalf("a stranger on the spraying address: %v %q, want the address throttle", w, which)
+	}
+	if w, _ := th.check("admin", "203.0.113.9"); w != 0 {
+		t.Fatalf("the admin, known on that address, waits %v", w)
+	}
+	th.unlock("manager")
+	if w, _ := th.check("manager", "192.0.2.200"); w != 0 {
+		t.Fatalf("after unlock: %v", w)
 	}
 }
 

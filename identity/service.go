@@ -24,9 +24,11 @@ type Config struct {
 	SessionTTL   time.Duration    // absolute session lifetime; 0: DefaultSessionTTL
 	SessionIdle  time.Duration    // a session unused this long ends; 0: DefaultSessionIdle
 	SecureCookie bool             // the site is served over TLS: Secure, __Host- cookie
-	AccountLimit Limit            // failed logins per account; zero: DefaultAccountLimit
-	AddressLimit Limit            // failed logins per client address; zero: DefaultAddressLimit
-	Log          *slog.Logger
+	// Login throttles (throttle.go); zero: the defaults.
+	DeviceThrottle  Throttle // per (account, address): always
+	AccountThrottle Throttle // per account, from addresses it has not signed in from
+	AddressThrottle Throttle // per address, for accounts that have not signed in from it
+	Log             *slog.Logger
 }
 
 // Session defaults: a working day at most, and an hour of inactivity.
@@ -48,7 +50,7 @@ var (
 // RateLimitedError is a login refused because of too many failures.
 type RateLimitedError struct {
 	RetryAfter time.Duration
-	Key        string // "account" or "address"
+	Key        string // which throttle: "device" (this account from this address), "account" or "address"
 }
 
 func (e *RateLimitedError) Error() string {
@@ -65,8 +67,7 @@ func (e *ForbiddenError) Error() string { return "forbidden: " + e.Decision.Reas
 type Service struct {
 	repo  Repository
 	cfg   Config
-	acct  *limiter
-	addr  *limiter
+	th    *throttles
 	log   *slog.Logger
 	dummy struct {
 		once sync.Once
@@ -88,18 +89,21 @@ func NewService(repo Repository, cfg Config) (*Service, error) {
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
 	}
-	if cfg.AccountLimit == (Limit{}) {
-		cfg.AccountLimit = DefaultAccountLimit
+	if cfg.DeviceThrottle == (Throttle{}) {
+		cfg.DeviceThrottle = DefaultDeviceThrottle
 	}
-	if cfg.AddressLimit == (Limit{}) {
-		cfg.AddressLimit = DefaultAddressLimit
+	if cfg.AccountThrottle == (Throttle{}) {
+		cfg.AccountThrottle = DefaultAccountThrottle
+	}
+	if cfg.AddressThrottle == (Throttle{}) {
+		cfg.AddressThrottle = DefaultAddressThrottle
 	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Service{repo: repo, cfg: cfg, log: log,
-		acct: newLimiter(cfg.AccountLimit, cfg.Now), addr: newLimiter(cfg.AddressLimit, cfg.Now)}, nil
+		th: newThrottles(cfg.DeviceThrottle, cfg.AccountThrottle, cfg.AddressThrottle, cfg.Now)}, nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
@@ -216,25 +220,22 @@ func (s *Service) dummyHash() string {
 	return s.dummy.hash
 }
 
-// Login checks a name and password from remote and opens a session. Both the
-// account and the address are rate-limited on failures; a success clears the
-// account's failures (not the address's: one good account must not reset a
-// password-spraying address). Every attempt is audited.
+// Login checks a name and password from remote and opens a session.
+// Failures are throttled with growing delays (throttle.go), never locked
+// out: per device (this account from this address) always, per account
+// only from addresses it has not signed in from, per address only for
+// accounts that have not signed in from it. A success clears the device's
+// failures and makes the address known for the account. Every attempt is
+// audited.
 func (s *Service) Login(ctx context.Context, name, password, remote string) (*LoginResult, error) {
 	name = NormalizeName(name)
-	akey, rkey := "acct:"+name, "addr:"+addressKey(remote)
+	rkey := addressKey(remote)
 	tried := Actor{Name: name}
-	if wait, ok := s.acct.blocked(akey); ok {
-		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeDenied, "rate limited (account)"); err != nil {
+	if wait, which := s.th.check(name, rkey); wait > 0 {
+		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeDenied, "rate limited ("+which+")"); err != nil {
 			return nil, err
 		}
-		return nil, &RateLimitedError{RetryAfter: wait, Key: "account"}
-	}
-	if wait, ok := s.addr.blocked(rkey); ok {
-		if err := s.audit(ctx, tried, "login", "user "+name, remote, OutcomeDenied, "rate limited (address)"); err != nil {
-			return nil, err
-		}
-		return nil, &RateLimitedError{RetryAfter: wait, Key: "address"}
+		return nil, &RateLimitedError{RetryAfter: wait, Key: which}
 	}
 	u, err := s.repo.UserByName(ctx, name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -256,8 +257,7 @@ func (s *Service) Login(ctx context.Context, name, password, remote string) (*Lo
 		}
 	}
 	if why != "" {
-		s.acct.fail(akey)
-		s.addr.fail(rkey)
+		s.th.fail(name, rkey)
 		if u != nil {
 			tried = u.Actor(ViaSession)
 		}
@@ -266,7 +266,7 @@ func (s *Service) Login(ctx context.Context, name, password, remote string) (*Lo
 		}
 		return nil, ErrInvalidCredentials
 	}
-	s.acct.reset(akey)
+	s.th.succeed(name, rkey)
 	raw, err := randomString()
 	if err != nil {
 		return nil, err
@@ -506,4 +506,20 @@ func (s *Service) TokenActor(ctx context.Context, raw string) (Actor, error) {
 		}
 	}
 	return u.Actor(ViaToken), nil
+}
+
+// Unlock forgets the failed logins held against an account (an admin's
+// answer to an account under attack whose owner must sign in from a new
+// device now). The addresses' strikes stay: the attacker is still slowed.
+// It is audited.
+func (s *Service) Unlock(ctx context.Context, by Actor, name, remote string) error {
+	if err := require(by, Admin, Object{}); err != nil {
+		return err
+	}
+	name = NormalizeName(name)
+	if !nameRE.MatchString(name) {
+		return &FieldError{"name", "not a user name"}
+	}
+	s.th.unlock(name)
+	return s.audit(ctx, by, "user.unlock", "user "+name, remote, OutcomeOK, "")
 }

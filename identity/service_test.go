@@ -314,76 +314,114 @@ func TestLoginLogoutHTTP(t *testing.T) {
 	}
 }
 
-// TestLoginRateLimitPerAccount: 5 failures in 15 minutes block the account
-// (even the right password) from any address, 429 with Retry-After, until
-// the oldest failure is 15 minutes old; a success clears the account's count.
-func TestLoginRateLimitPerAccount(t *testing.T) {
+// TestLoginThrottlePerDevice: five failures of one account from one address
+// cost nothing; then that device waits 1 s, 2 s, 4 s … (429 with
+// Retry-After), even with the right password, while the same account from
+// an address it has signed in from, and other accounts, sign in at once.
+// A success clears the device's count.
+func TestLoginThrottlePerDevice(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	addr := func(i int) string { return "203.0.113." + strconv.Itoa(i) }
-	// 4 failures, a success, 4 more: never blocked (the success reset the count).
-	for i := range 4 {
-		if _, err := e.svc.Login(ctx, "owner", "wrong password", addr(i)); !errors.Is(err, identity.ErrInvalidCredentials) {
-			t.Fatal(err)
+	const attacker = "203.0.113.66"
+	e.login(t, "owner") // from 192.0.2.1: a known device of the owner
+	for i := range 5 {
+		if _, err := e.svc.Login(ctx, "owner", "wrong password", attacker); !errors.Is(err, identity.ErrInvalidCredentials) {
+			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	e.login(t, "owner")
-	for i := range 4 {
-		e.clk.Advance(time.Minute)
-		if _, err := e.svc.Login(ctx, "owner", "wrong password", addr(10+i)); !errors.Is(err, identity.ErrInvalidCredentials) {
+	var rl *identity.RateLimitedError
+	if _, err := e.svc.Login(ctx, "owner", pw, attacker); !errors.As(err, &rl) || rl.Key != "device" || rl.RetryAfter != time.Second {
+		t.Fatalf("right password after 5 failures on this device: %v, want a 1s device delay", err)
+	}
+	e.clk.Advance(time.Second)
+	if _, err := e.svc.Login(ctx, "owner", "wrong again", attacker); !errors.Is(err, identity.ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Login(ctx, "owner", pw, attacker); !errors.As(err, &rl) || rl.RetryAfter != 2*time.Second {
+		t.Fatalf("after the 6th failure: %v, want 2s", err)
+	}
+	// Over HTTP (from 198.51.100.9): a device that has not failed signs in;
+	// after five failures of its own it gets 429 with Retry-After.
+	h := e.app()
+	if w := do(h, "POST", "/login", `{"name": "owner", "password": "`+pw+`"}`, nil); w.Code != 200 {
+		t.Fatalf("the owner from a device that has not failed: %d %s", w.Code, w.Body)
+	}
+	for range 5 {
+		if w := do(h, "POST", "/login", `{"name": "owner", "password": "nope"}`, nil); w.Code != 401 {
+			t.Fatalf("wrong password over HTTP: %d %s", w.Code, w.Body)
+		}
+	}
+	if w := do(h, "POST", "/login", `{"name": "owner", "password": "`+pw+`"}`, nil); w.Code != 429 || w.Header().Get("Retry-After") != "1" || errorCode(t, w) != "rate_limited" {
+		t.Fatalf("HTTP after five failures: %d Retry-After %q %s, want 429 1", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	e.login(t, "owner")   // the owner's known device: at once
+	e.login(t, "manager") // another account: at once
+	e.clk.Advance(2 * time.Second)
+	if _, err := e.svc.Login(ctx, "owner", pw, attacker); err != nil {
+		t.Fatalf("after the delay: %v", err)
+	}
+	// The success cleared the device: five more free failures.
+	for i := range 5 {
+		if _, err := e.svc.Login(ctx, "owner", "wrong password", attacker); !errors.Is(err, identity.ErrInvalidCredentials) {
 			t.Fatalf("failure %d after a success: %v", i, err)
 		}
 	}
-	// The 5th failure (at 4 minutes; the first of these was at 1 minute) blocks.
-	if _, err := e.svc.Login(ctx, "owner", "wrong password", addr(20)); !errors.Is(err, identity.ErrInvalidCredentials) {
-		t.Fatal(err)
-	}
-	var rl *identity.RateLimitedError
-	if _, err := e.svc.Login(ctx, "owner", pw, addr(21)); !errors.As(err, &rl) || rl.Key != "account" || rl.RetryAfter != 12*time.Minute {
-		t.Fatalf("right password after 5 failures: %v, want rate limited for 12m", err)
-	}
-	w := do(e.app(), "POST", "/login", `{"name": "owner", "password": "`+pw+`"}`, nil)
-	if w.Code != 429 || w.Header().Get("Retry-After") != "720" || errorCode(t, w) != "rate_limited" {
-		t.Fatalf("HTTP: %d Retry-After %q %s, want 429 720", w.Code, w.Header().Get("Retry-After"), w.Body)
-	}
-	// Other accounts are unaffected.
-	e.login(t, "manager")
-	e.clk.Advance(12*time.Minute - time.Second)
-	if _, err := e.svc.Login(ctx, "owner", pw, addr(22)); !errors.As(err, &rl) {
-		t.Fatalf("a second early: %v", err)
-	}
-	e.clk.Advance(time.Second)
-	e.login(t, "owner")
 }
 
-// TestLoginRateLimitPerAddress: 20 failures from one address in 15 minutes,
-// whatever the accounts (password spraying, unknown names included), block
-// that address, and only it: an IPv6 client is its /64.
-func TestLoginRateLimitPerAddress(t *testing.T) {
+// TestLoginThrottlePerAddress: 20 failures from one address (password
+// spraying, unknown names included) slow that address for accounts that
+// never signed in from it, with growing delays; an account that did (the
+// admin behind the same NAT) signs in at once, and so does anyone from
+// another address. An IPv6 client is its /64. Admins can unlock an account.
+func TestLoginThrottlePerAddress(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	const sprayer = "2001:db8:5:6::1"
-	for i := range 20 {
+	if _, err := e.svc.Login(ctx, "admin", pw, "2001:db8:5:6::99"); err != nil { // the admin's desk, same /64
+		t.Fatal(err)
+	}
+	for i := range 24 { // 20 strikes on the address: the admin's 4, from a known address, are the device's only
 		name := "nobody" + strconv.Itoa(i)
 		if i%2 == 0 {
-			name = []string{"admin", "manager", "owner"}[i%3] // at most 4 each: under the account limit
+			name = []string{"admin", "manager", "owner"}[i%3] // at most 4 each: under the device's free five
 		}
 		if _, err := e.svc.Login(ctx, name, "wrong password"+strconv.Itoa(i), sprayer); !errors.Is(err, identity.ErrInvalidCredentials) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
-		e.clk.Advance(10 * time.Second)
 	}
 	var rl *identity.RateLimitedError
-	if _, err := e.svc.Login(ctx, "manager", pw, "2001:db8:5:6:ffff::2"); !errors.As(err, &rl) || rl.Key != "address" ||
-		rl.RetryAfter != 15*time.Minute-200*time.Second {
-		t.Fatalf("same /64 after 20 failures: %v, want address rate limit for 11m40s", err)
+	if _, err := e.svc.Login(ctx, "manager", pw, "2001:db8:5:6:ffff::2"); !errors.As(err, &rl) || rl.Key != "address" || rl.RetryAfter != time.Second {
+		t.Fatalf("a stranger on the same /64 after 20 strikes: %v, want a 1s address delay", err)
+	}
+	if _, err := e.svc.Login(ctx, "admin", pw, "2001:db8:5:6::99"); err != nil {
+		t.Fatalf("the admin, known on that /64: %v", err)
 	}
 	if _, err := e.svc.Login(ctx, "manager", pw, "2001:db8:5:7::1"); err != nil {
 		t.Fatalf("another address: %v", err)
 	}
-	e.clk.Advance(15*time.Minute - 200*time.Second)
+	e.clk.Advance(time.Second)
 	if _, err := e.svc.Login(ctx, "manager", pw, sprayer); err != nil {
-		t.Fatalf("after the window: %v", err)
+		t.Fatalf("after the delay: %v", err)
+	}
+
+	// Unlock: only an admin, audited; it clears the account's strikes.
+	for range 6 {
+		e.svc.Login(ctx, "owner", "wrong", "192.0.2.77")
+	}
+	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.77"); !errors.As(err, &rl) {
+		t.Fatalf("not throttled: %v", err)
+	}
+	manager := identity.Actor{UserID: e.ids["manager"], Name: "manager", Role: identity.RoleManager}
+	var fe *identity.ForbiddenError
+	if err := e.svc.Unlock(ctx, manager, "owner", "192.0.2.1"); !errors.As(err, &fe) {
+		t.Fatalf("a manager unlocking: %v", err)
+	}
+	admin := identity.Actor{UserID: e.ids["admin"], Name: "admin", Role: identity.RoleAdmin}
+	if err := e.svc.Unlock(ctx, admin, "owner", "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.77"); err != nil {
+		t.Fatalf("after unlock: %v", err)
 	}
 }
 
@@ -391,7 +429,9 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 // token creation and every state-changing request (allowed or refused) are
 // in the audit log with who, what, when and from where; only admins list it.
 func TestAuditEntries(t *testing.T) {
-	e := newEnv(t, func(c *identity.Config) { c.AccountLimit = identity.Limit{Max: 1, Window: time.Hour} })
+	e := newEnv(t, func(c *identity.Config) {
+		c.DeviceThrottle = identity.Throttle{Free: 1, Base: time.Hour, Max: time.Hour, Forget: time.Hour}
+	})
 	ctx := context.Background()
 	h := e.app()
 	s := e.login(t, "manager")
@@ -426,7 +466,7 @@ func TestAuditEntries(t *testing.T) {
 		{"manager", "POST /alerts/8/ack", "", "198.51.100.9", "denied", "status 403"},
 		{"manager", "POST /alerts/7/ack", "", "198.51.100.9", "ok", "status 200"},
 		{"ghost", "login", "user ghost", "192.0.2.51", "failed", "no such user"},
-		{"owner", "login", "user owner", "192.0.2.50", "denied", "rate limited (account)"},
+		{"owner", "login", "user owner", "192.0.2.50", "denied", "rate limited (device)"},
 		{"owner", "login", "user owner", "192.0.2.50", "failed", "wrong password"},
 		{"manager", "login", "user " + mid, "192.0.2.1", "ok", ""},
 	}

@@ -25,6 +25,18 @@ const (
 	fresh     verdict = iota // first time seen
 	duplicate                // seen before
 	stale                    // too far behind to tell; store, dispatch only faults and alarms
+	suspect                  // further ahead than any terminal could jump: no gap, the window stays
+)
+
+// maxSeqJump is the furthest a lift's sequence may move ahead at once (or a
+// new boot start) and still be believed: a terminal sending ten messages a
+// second would have to lose everything for 29 hours. A jump beyond it (a
+// forged or corrupt seq, 2^53-1 say) is suspect: it counts no gap and moves
+// nothing, unless suspectAgree messages in a row agree on the new place,
+// which then starts the sequence afresh.
+const (
+	maxSeqJump   = 1 << 20
+	suspectAgree = 3
 )
 
 // seqMark records that the sequence had reached seq at the arrival time at
@@ -51,6 +63,10 @@ type seqWindow struct {
 	// and one just due, as a new one is taken before the due ones are settled.
 	marks [seqMarks + 1]seqMark
 	bits  [dedupWindow / 64]uint64
+	// rej marks numbers of messages liftwatch itself rejected: not lost
+	// upstream (no gap), yet not seen either (a corrected resend with the
+	// same number is fresh).
+	rej [dedupWindow / 64]uint64
 }
 
 func newSeqWindow(boot, base int64) *seqWindow {
@@ -62,10 +78,17 @@ func (w *seqWindow) bit(seq int64) (int, uint64) {
 	return int(i / 64), 1 << (i % 64)
 }
 
+// gone says whether number s (in the window) was neither seen nor rejected.
+func (w *seqWindow) gone(s int64) bool {
+	i, b := w.bit(s)
+	return (w.bits[i]|w.rej[i])&b == 0
+}
+
 // mark records seq arriving at now (unix ns) and returns the verdict, how
 // many sequence numbers were confirmed lost (slid out of the window unseen)
-// and whether seq fills a hole already counted lost.
-func (w *seqWindow) mark(seq, now, grace int64) (v verdict, lost int64, filled bool) {
+// and whether seq fills a hole already counted lost. A rejected message
+// only takes its number from the gap count.
+func (w *seqWindow) mark(seq, now, grace int64, rejected bool) (v verdict, lost int64, filled bool) {
 	switch {
 	case seq > w.max:
 		// Slide: the numbers leaving the window are confirmed lost if unseen
@@ -73,7 +96,7 @@ func (w *seqWindow) mark(seq, now, grace int64) (v verdict, lost int64, filled b
 		from := max(w.max-dedupWindow+1, w.settled+1)
 		to := seq - dedupWindow // last number to leave
 		for s := from; s <= to && s <= w.max; s++ {
-			if i, b := w.bit(s); w.bits[i]&b == 0 {
+			if w.gone(s) {
 				lost++
 			}
 		}
@@ -81,6 +104,7 @@ func (w *seqWindow) mark(seq, now, grace int64) (v verdict, lost int64, filled b
 		for s := max(w.max+1, seq-dedupWindow+1); s <= seq; s++ {
 			i, b := w.bit(s)
 			w.bits[i] &^= b
+			w.rej[i] &^= b
 		}
 		// Numbers skipped over that the window cannot hold are lost too.
 		if skipped := seq - dedupWindow - max(w.max, w.base); skipped > 0 {
@@ -104,11 +128,18 @@ func (w *seqWindow) mark(seq, now, grace int64) (v verdict, lost int64, filled b
 		return stale, 0, false
 	}
 	i, b := w.bit(seq)
+	if rejected {
+		if w.bits[i]&b == 0 {
+			w.rej[i] |= b
+		}
+		return fresh, lost, false
+	}
 	if w.bits[i]&b != 0 {
 		return duplicate, lost, false
 	}
+	wasRejected := w.rej[i]&b != 0
 	w.bits[i] |= b
-	return fresh, lost, seq <= w.settled && seq > w.base
+	return fresh, lost, !wasRejected && seq <= w.settled && seq > w.base
 }
 
 // settle counts the holes that have waited longer than grace at now (unix
@@ -133,7 +164,7 @@ func (w *seqWindow) settle(now, grace int64) (lost int64) {
 		return 0
 	}
 	for s := max(w.settled+1, w.max-dedupWindow+1); s < due; s++ {
-		if i, b := w.bit(s); w.bits[i]&b == 0 {
+		if w.gone(s) {
 			lost++
 		}
 	}
@@ -146,7 +177,7 @@ func (w *seqWindow) settle(now, grace int64) (lost int64) {
 func (w *seqWindow) unseen() int64 {
 	var n int64
 	for s := max(w.max-dedupWindow+1, w.settled+1); s < w.max; s++ {
-		if i, b := w.bit(s); w.bits[i]&b == 0 {
+		if w.gone(s) {
 			n++
 		}
 	}
@@ -170,6 +201,43 @@ type liftSeq struct {
 	// behind is set by a stale message and cleared by the next fresh one:
 	// a run of stale messages is one episode of the sequence going backwards.
 	behind bool
+	// The run of suspect jumps that agree (each within the window above the
+	// one before, same boot): suspectAgree of them start afresh there.
+	suspectBoot, suspectSeq int64
+	suspectN                int
+	// ahead are rejected numbers above the newest seen: a rejected message
+	// never moves the sequence (its number could be anything), so its
+	// number is taken once the sequence gets there. At most aheadKept.
+	ahead []aheadNum
+}
+
+type aheadNum struct{ boot, seq int64 }
+
+// aheadKept bounds liftSeq.ahead: a terminal rejected many times in a row
+// ahead of its last good message loses the oldest, which may then count as
+// gaps.
+const aheadKept = 16
+
+// jumped judges a message too far ahead of where the sequence is (from, the
+// newest number of its boot, or 0 for a new boot): suspect, unless it
+// completes a run of suspectAgree that agree, which then starts a new window
+// at seq (the numbers below are history, never gaps).
+func (l *liftSeq) jumped(boot, seq int64, now time.Time) bool {
+	if l.suspectN > 0 && boot == l.suspectBoot && seq > l.suspectSeq && seq-l.suspectSeq <= dedupWindow {
+		l.suspectN++
+	} else {
+		l.suspectN = 1
+	}
+	l.suspectBoot, l.suspectSeq = boot, seq
+	if l.suspectN < suspectAgree {
+		return true
+	}
+	l.suspectN = 0
+	if boot > l.cur.boot {
+		l.prev, l.bootAt = l.cur, now
+	}
+	l.cur = newSeqWindow(boot, seq-1)
+	return false
 }
 
 // seqCount is what one check or settle found.
@@ -211,6 +279,18 @@ func (l *liftSeq) graceNS() int64 {
 // numbers confirmed lost (holes older than the grace, or leaving the window)
 // and whether this message fills a hole already counted.
 func (l *liftSeq) check(boot, seq int64, now time.Time) (verdict, seqCount) {
+	return l.judge(boot, seq, now, false)
+}
+
+// rejected records that liftwatch rejected the message (boot, seq): its
+// number is no gap, yet a corrected resend of it is fresh; a rejected
+// message never moves the sequence far ahead (suspect) nor starts a run.
+func (l *liftSeq) rejected(boot, seq int64, now time.Time) seqCount {
+	_, c := l.judge(boot, seq, now, true)
+	return c
+}
+
+func (l *liftSeq) judge(boot, seq int64, now time.Time, rejected bool) (verdict, seqCount) {
 	var c seqCount
 	ns, grace := now.UnixNano(), l.graceNS()
 	if l.prev != nil && now.Sub(l.bootAt) > retireAfter {
@@ -223,11 +303,21 @@ func (l *liftSeq) check(boot, seq int64, now time.Time) (verdict, seqCount) {
 		// First sight of this lift: what came before is not ours to count.
 		l.cur, l.bootAt = newSeqWindow(boot, seq-1), now
 		w = l.cur
+	case boot > w.boot && seq > maxSeqJump:
+		if rejected || l.jumped(boot, seq, now) {
+			return suspect, c
+		}
+		w = l.cur
 	case boot > w.boot:
 		if l.prev != nil {
 			c.lost += l.prev.unseen()
 		}
 		l.prev, l.cur, l.bootAt = w, newSeqWindow(boot, 0), now
+		w = l.cur
+	case boot == w.boot && seq-w.max > maxSeqJump:
+		if rejected || l.jumped(boot, seq, now) {
+			return suspect, c
+		}
 		w = l.cur
 	case boot < w.boot:
 		if l.prev == nil || boot != l.prev.boot {
@@ -235,7 +325,30 @@ func (l *liftSeq) check(boot, seq int64, now time.Time) (verdict, seqCount) {
 		}
 		w = l.prev
 	}
-	v, n, filled := w.mark(seq, ns, grace)
+	if rejected && seq > w.max {
+		if seq-w.max <= dedupWindow {
+			if len(l.ahead) == aheadKept {
+				l.ahead = append(l.ahead[:0], l.ahead[1:]...)
+			}
+			l.ahead = append(l.ahead, aheadNum{boot, seq})
+		}
+		return fresh, c
+	}
+	v, n, filled := w.mark(seq, ns, grace, rejected)
+	if !rejected && len(l.ahead) > 0 {
+		kept := l.ahead[:0]
+		for _, a := range l.ahead {
+			switch {
+			case a.boot != w.boot:
+				// another boot's: no longer ours to place
+			case a.seq <= w.max:
+				w.mark(a.seq, ns, grace, true)
+			default:
+				kept = append(kept, a)
+			}
+		}
+		l.ahead = kept
+	}
 	c.lost += n + w.settle(ns, grace)
 	if filled {
 		c.filled = 1

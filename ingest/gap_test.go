@@ -188,3 +188,36 @@ func TestGapReportWarnsOncePerMinuteAndAgesOut(t *testing.T) {
 		t.Fatalf("recent after %v: %d in %d lifts", GapRecent, lost, lifts)
 	}
 }
+
+// TestRejectedNumberIsNoGapNorSeen: a number liftwatch rejected is no gap
+// (neither at the grace nor leaving the window), and a corrected resend of
+// it is fresh, not a duplicate, and no late fill.
+func TestRejectedNumberIsNoGapNorSeen(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_790_000_000, 0))
+	l := newTestSeq()
+	var lost int64
+	_, c := l.check(1, 1, clk.Now())
+	lost += c.lost
+	lost += l.rejected(1, 2, clk.Now()).lost
+	_, c = l.check(1, 3, clk.Now())
+	lost += c.lost
+	clk.Advance(2 * testGrace)
+	lost += l.settle(clk.Now())
+	if lost != 0 {
+		t.Fatalf("a rejected number counted %d lost", lost)
+	}
+	v, c := l.check(1, 2, clk.Now())
+	if v != fresh || c.filled != 0 || c.lost != 0 {
+		t.Fatalf("the corrected resend: %v %+v, want fresh, no fill", v, c)
+	}
+	if v, _ := l.check(1, 2, clk.Now()); v != duplicate {
+		t.Fatalf("its repeat: %v", v)
+	}
+	// A rejected number far ahead moves nothing.
+	if c := l.rejected(1, 1<<53-1, clk.Now()); c.lost != 0 {
+		t.Fatalf("a rejected forged number counted %d lost", c.lost)
+	}
+	if _, newest := l.newest(); newest != 3 {
+		t.Fatalf("newest %d after a rejected jump, want 3", newest)
+	}
+}

@@ -55,13 +55,16 @@ type Config struct {
 	// fsync per message was most of the service's CPU.
 	SyncDelay    time.Duration
 	OfflineAfter time.Duration // default 3 minutes
-	DeadLetters  int           // rejections kept (default 1000)
-	FlushTimeout time.Duration // at shutdown, time to flush the spool (default 5s)
-	Clock        func() time.Time
-	Logger       *slog.Logger
+	DeadLetters  int           // rejections kept in memory for the API (default 1000)
+	// DeadLetterBytes bounds the rejected messages kept on disk in
+	// DeadLetterDir (default DefaultDeadLetterBytes, 64 MiB).
+	DeadLetterBytes int64
+	FlushTimeout    time.Duration // at shutdown, time to flush the spool (default 5s)
+	Clock           func() time.Time
+	Logger          *slog.Logger
 
-	// DeadLetterDir holds the file of points the store rejected as invalid
-	// (default <SpoolDir>/deadletter).
+	// DeadLetterDir holds the files of rejected messages and of points the
+	// store rejected as invalid (default <SpoolDir>/deadletter).
 	DeadLetterDir string
 	// MaxBackoff caps the wait between retries of a failed store write
 	// (default 10s).
@@ -207,12 +210,17 @@ func New(cfg Config, reg *registry.Index, sink Sink, promReg prometheus.Register
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	sp, err := OpenSpool(cfg.SpoolDir, cfg.Spool)
+	dead, err := OpenDeadLetters(cfg.DeadLetterDir, cfg.DeadLetters, cfg.DeadLetterBytes)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	sp, err := OpenSpool(cfg.SpoolDir, cfg.Spool)
+	if err != nil {
+		dead.Close()
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
 	ing := &Ingester{cfg: cfg, reg: reg, sink: sink, spool: sp, state: liftstate.New(reg, liftstate.Options{OfflineAfter: cfg.OfflineAfter}),
-		dead: NewDeadLetters(cfg.DeadLetters), log: cfg.Logger, seed: maphash.MakeSeed(),
+		dead: dead, log: cfg.Logger, seed: maphash.MakeSeed(),
 		sem: make(chan struct{}, cfg.MaxUnacked), stop: make(chan struct{}),
 		toSpool: make(chan *accepted, cfg.MaxUnacked), rejects: rejects}
 	for i := 0; i < cfg.Shards; i++ {
@@ -328,12 +336,23 @@ func (ing *Ingester) release(in *inbound) {
 }
 
 func (ing *Ingester) reject(in *inbound, err error) {
+	if in.lane == LaneUrgent {
+		// The urgent lane carries copies of the main lane's faults and
+		// alarms: the main lane's copy of this one is rejected, counted and
+		// dead-lettered, once.
+		ing.m.laneRejectCopies.Inc()
+		ing.release(in)
+		return
+	}
 	if c := ing.m.rejectedBy[telemetry.ReasonOf(err)]; c != nil {
 		c.Inc()
 	} else {
 		ing.m.rejected.WithLabelValues(string(telemetry.ReasonOf(err))).Inc()
 	}
-	ing.dead.Add(in.recv, in.topic, in.payload, err)
+	if derr := ing.dead.Add(in.recv, in.topic, in.payload, err); derr != nil {
+		ing.m.deadLetterErrors.Inc()
+		ing.log.Error("rejected message not written to the dead-letter file", "topic", in.topic, "reason", telemetry.ReasonOf(err), "err", derr)
+	}
 	ing.release(in)
 }
 
@@ -354,7 +373,17 @@ func (ing *Ingester) work(shard int) {
 			ing.reject(in, &telemetry.DecodeError{Reason: telemetry.ReasonUnknownLift, Msg: "lift " + lift + " is not registered"})
 			continue
 		}
+		m.Has = 0 // a decode refused before parsing leaves m as the last message was
 		if err := ing.cfg.Decoder.Decode(l.ID, kind, in.payload, in.recv, &m); err != nil {
+			if m.Has&(telemetry.FieldBoot|telemetry.FieldSeq) == telemetry.FieldBoot|telemetry.FieldSeq && m.Seq >= 1 && m.Boot >= 0 &&
+				telemetry.ReasonOf(err) != telemetry.ReasonLiftMismatch { // another lift's number
+				// liftwatch rejected it, the broker did not lose it: its
+				// number is taken, not a gap upstream.
+				ing.seqMu[shard].Lock()
+				c := ing.seq(shard, l.ID).rejected(m.Boot, m.Seq, in.recv)
+				ing.seqMu[shard].Unlock()
+				ing.countGaps(l.ID, c, in.recv)
+			}
 			ing.reject(in, err)
 			continue
 		}
@@ -373,6 +402,23 @@ func (ing *Ingester) work(shard int) {
 		laneCopy := (kind == telemetry.KindFault || kind == telemetry.KindAlarm) &&
 			ing.laneSeen[shard].see(laneKey{l.ID, m.Boot, m.Seq}, in.lane)
 		switch v {
+		case suspect:
+			ing.m.suspectSequences.Inc()
+			if kind != telemetry.KindFault && kind != telemetry.KindAlarm {
+				ing.reject(in, &telemetry.DecodeError{Reason: telemetry.ReasonSuspectSeq, Field: "seq",
+					Msg: fmt.Sprintf("%d (boot %d) is more than %d ahead of the lift's newest, %d (boot %d): no terminal jumps so far", m.Seq, m.Boot, maxSeqJump, newest, boot)})
+				continue
+			}
+			// A fault or alarm always reaches the alert engine (idempotent
+			// on (lift, boot, seq)), whatever its number; it is stored like
+			// a stale one and moves nothing in the sequence.
+			if laneCopy {
+				ing.m.laneCopies.Inc()
+				ing.toSpool <- &accepted{in: in, msg: m, consume: true, dup: true}
+				continue
+			}
+			ing.log.Warn("fault or alarm with a suspect sequence number handed on", "lift", l.ID, "kind", kind.String(),
+				"boot", m.Boot, "seq", m.Seq, "newest_boot", boot, "newest_seq", newest)
 		case duplicate:
 			if laneCopy {
 				ing.m.laneCopies.Inc()
@@ -925,6 +971,9 @@ func (ing *Ingester) Run(ctx context.Context) error {
 	ing.log.Info("ingest stopped", "left_in_spool", recs)
 	if err := ing.spool.Close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	if err := ing.dead.Close(); err != nil {
+		ing.log.Error("dead letters: close", "err", err)
 	}
 	return runErr
 }

@@ -28,6 +28,10 @@ type metrics struct {
 	reconnects    prometheus.Counter
 	stateChanges  *prometheus.CounterVec
 
+	deadLetterErrors prometheus.Counter
+	laneRejectCopies prometheus.Counter
+	suspectSequences prometheus.Counter
+
 	// Resolved once: WithLabelValues hashes its labels on every call, which
 	// showed in the per-message cost.
 	receivedBy [len(telemetry.Kinds) + 1]prometheus.Counter // index: Kind (0 = invalid topic)
@@ -78,6 +82,12 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 			Help: "Connections to the broker after the first."}),
 		stateChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_lift_state_changes_total",
 			Help: "Lifts going online or offline."}, []string{"to"}),
+		deadLetterErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_deadletter_write_errors_total",
+			Help: "Rejected messages that could not be written to the dead-letter file (each is still counted and listed; the log has the error)."}),
+		laneRejectCopies: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_rejected_lane_copies_total",
+			Help: "Rejected faults and alarms received on the urgent lane: the main lane's copy of each is the one rejected, counted and dead-lettered."}),
+		suspectSequences: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_suspect_total",
+			Help: "Messages whose sequence number jumped further than any terminal could (more than 1,048,576 ahead): rejected as suspect_sequence, no gap counted; three in a row that agree start the lift's sequence afresh."}),
 	}
 	m.receivedBy[telemetry.KindInvalid] = m.received.WithLabelValues("invalid")
 	m.acceptedBy[telemetry.KindInvalid] = m.accepted.WithLabelValues("invalid")
@@ -92,6 +102,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 	}
 	reg.MustRegister(m.received, m.accepted, m.rejected, m.duplicates, m.laneCopies, m.stale, m.backwards, m.gaps, m.gapsFilled, m.unacked, m.writeLatency, m.ackWait,
 		m.pointsWritten, m.pointsDropped, m.writeFailures, m.writeErrors, m.storeOK, m.connected, m.reconnects, m.stateChanges,
+		m.deadLetterErrors, m.laneRejectCopies, m.suspectSequences,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_records", Help: "Records in the spool not yet written to the store."},
 			func() float64 { n, _ := ing.spool.Depth(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "liftwatch_ingest_spool_bytes", Help: "Bytes in the spool not yet written to the store."},

@@ -149,12 +149,16 @@ const (
 	ReasonUnknownLift  Reason = "unknown_lift"   // the lift is not in the registry
 	ReasonFuture       Reason = "ts_future"      // ts too far in the future
 	ReasonTooOld       Reason = "ts_too_old"     // ts older than the horizon
+	// ReasonSuspectSeq: seq jumped further ahead than any terminal could
+	// (ingest: a forged or corrupt counter), judged against the lift's
+	// sequence, not by the decoder.
+	ReasonSuspectSeq Reason = "suspect_sequence"
 )
 
 // Reasons lists every reason, for pre-registering metric label values.
 var Reasons = [...]Reason{ReasonBadTopic, ReasonTooLarge, ReasonMalformed, ReasonBadVersion,
 	ReasonMissingField, ReasonWrongType, ReasonOutOfRange, ReasonInvalidValue, ReasonLiftMismatch,
-	ReasonUnknownLift, ReasonFuture, ReasonTooOld}
+	ReasonUnknownLift, ReasonFuture, ReasonTooOld, ReasonSuspectSeq}
 
 // DecodeError is a rejection with its reason.
 type DecodeError struct {

@@ -29,9 +29,12 @@ type Router interface {
 }
 
 // Clocks are an estate's two legal clocks of a rescue: notify the
-// maintainer (acknowledge) within Ack, someone on site within OnSite.
+// maintainer (acknowledge) within Ack, someone on site within OnSite; a
+// critical fault's technician on site within CriticalOnSite (its notify
+// clock is Ack); and StillReported, after which a condition still reported
+// after a rescue was resolved becomes a rescue again.
 type Clocks struct {
-	Ack, OnSite time.Duration
+	Ack, OnSite, CriticalOnSite, StillReported time.Duration
 }
 
 // Deps are what the pages' own routes read.
@@ -170,14 +173,16 @@ type ClockView struct {
 	Estates map[string]ClocksView `json:"estates"`
 }
 
-// ClocksView is a pair of rescue clocks in seconds.
+// ClocksView is an estate's alert clocks in seconds (Clocks).
 type ClocksView struct {
-	AckWithinS    int64 `json:"ack_within_s"`
-	OnSiteWithinS int64 `json:"on_site_within_s"`
+	AckWithinS            int64 `json:"ack_within_s"`
+	OnSiteWithinS         int64 `json:"on_site_within_s"`
+	CriticalOnSiteWithinS int64 `json:"critical_on_site_within_s"`
+	StillReportedAfterS   int64 `json:"still_reported_after_s"`
 }
 
 func clocksView(c Clocks) ClocksView {
-	return ClocksView{int64(c.Ack / time.Second), int64(c.OnSite / time.Second)}
+	return ClocksView{int64(c.Ack / time.Second), int64(c.OnSite / time.Second), int64(c.CriticalOnSite / time.Second), int64(c.StillReported / time.Second)}
 }
 
 func clockHandler(d Deps) http.Handler {
@@ -197,7 +202,7 @@ func clockHandler(d Deps) http.Handler {
 				}
 			}
 		} else {
-			v.Default = ClocksView{300, 1800}
+			v.Default = ClocksView{300, 1800, 7200, 600}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

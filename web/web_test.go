@@ -31,9 +31,9 @@ func served(t *testing.T) *mux {
 	Register(m, Deps{Now: func() time.Time { return now }, Estates: func() []string { return []string{"yixian", "guyuan"} },
 		Clocks: func(e string) Clocks {
 			if e == "guyuan" {
-				return Clocks{Ack: 3 * time.Minute, OnSite: 20 * time.Minute}
+				return Clocks{Ack: 3 * time.Minute, OnSite: 20 * time.Minute, CriticalOnSite: time.Hour, StillReported: 5 * time.Minute}
 			}
-			return Clocks{Ack: 5 * time.Minute, OnSite: 30 * time.Minute}
+			return Clocks{Ack: 5 * time.Minute, OnSite: 30 * time.Minute, CriticalOnSite: 2 * time.Hour, StillReported: 10 * time.Minute}
 		}})
 	return m
 }
@@ -181,7 +181,8 @@ func TestEveryStringInBothLanguages(t *testing.T) {
 }
 
 // TestClock: the board's clock is the injected one, with the default
-// rescue clocks and the estates that differ.
+// clocks (rescue, critical fault on site, still reported) and the estates
+// that differ.
 func TestClock(t *testing.T) {
 	m := served(t)
 	if g := m.guards["GET /web/clock"]; g.Public || g.Action == "" {
@@ -192,7 +193,7 @@ func TestClock(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != 200 {
 		t.Fatalf("%d %s %v", w.Code, w.Body, err)
 	}
-	want := ClockView{Now: "2026-03-02T01:02:03.000Z", Default: ClocksView{300, 1800}, Estates: map[string]ClocksView{"guyuan": {180, 1200}}}
+	want := ClockView{Now: "2026-03-02T01:02:03.000Z", Default: ClocksView{300, 1800, 7200, 600}, Estates: map[string]ClocksView{"guyuan": {180, 1200, 3600, 300}}}
 	if v.Now != want.Now || v.Default != want.Default || len(v.Estates) != 1 || v.Estates["guyuan"] != want.Estates["guyuan"] {
 		t.Fatalf("clock %+v, want %+v", v, want)
 	}

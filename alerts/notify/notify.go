@@ -50,6 +50,18 @@ type Receiver struct {
 	MaxAttempts int `json:"max_attempts" yaml:"max_attempts"`
 	// Timeout of one HTTP attempt (0: the default, 5s; negative is refused).
 	Timeout time.Duration `json:"timeout" yaml:"timeout"`
+	// Types limits the receiver to these alert types (empty: every type,
+	// but an alertmanager receiver gets no supervision notices unless an
+	// entry names them). An entry is a type ("entrapment",
+	// "fault.overspeed") or, ending in a dot, every type it starts
+	// ("fault.", "supervision.").
+	Types []string `json:"types" yaml:"types"`
+	// ExcludeTypes are left out even if Types has them (same entries).
+	ExcludeTypes []string `json:"exclude_types" yaml:"exclude_types"`
+	// PublicURL is the web app's address as people reach it, for the links
+	// in what the receiver is sent (Alertmanager's generatorURL); empty:
+	// the dispatcher's (Options.PublicURL).
+	PublicURL string `json:"public_url" yaml:"public_url"`
 }
 
 // Validate says precisely what is wrong with a receiver: every problem, not
@@ -91,6 +103,21 @@ func (r *Receiver) Validate() error {
 	case r.MaxAttempts == 0:
 		r.MaxAttempts = 6
 	}
+	for _, f := range []struct {
+		key     string
+		entries []string
+	}{{"types", r.Types}, {"exclude_types", r.ExcludeTypes}} {
+		for _, e := range f.entries {
+			if err := checkTypeEntry(e); err != nil {
+				bad("%s[%s]: %v", f.key, e, err)
+			}
+		}
+	}
+	if r.PublicURL != "" {
+		if u, err := url.Parse(r.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url %q: want http(s)://host[:port][/path], the web app's address as people reach it", r.PublicURL)
+		}
+	}
 	switch {
 	case r.Timeout < 0:
 		bad("timeout %v: must not be negative (0 or unset: 5s)", r.Timeout)
@@ -102,7 +129,7 @@ func (r *Receiver) Validate() error {
 
 func (r *Receiver) matches(a *alerts.Alert) bool {
 	min, _ := telemetry.ParseSeverity(r.MinSeverity)
-	return a.Severity >= min && a.Tier >= r.Tier && (len(r.Estates) == 0 || slices.Contains(r.Estates, a.Estate))
+	return a.Severity >= min && a.Tier >= r.Tier && (len(r.Estates) == 0 || slices.Contains(r.Estates, a.Estate)) && r.takesType(a.Type)
 }
 
 // Record is one line of the notification log.
@@ -159,10 +186,19 @@ type Dispatcher struct {
 	backoff   time.Duration
 	onResult  func(Record)
 	outcomes  *prometheus.CounterVec
+	publicURL string
+	place     func(lift string) (Place, bool)
+	dutyPhone func(lift string) string
+	ended     endedAlerts // kept only with an alertmanager receiver (hasAM)
+	hasAM     bool
 }
 
+// job is a change to deliver, or a resend of firing alerts to an
+// alertmanager receiver (done is closed once it is posted or given up).
 type job struct {
 	change alerts.Change
+	resend []*alerts.Alert
+	done   chan struct{}
 }
 
 type worker struct {
@@ -187,7 +223,21 @@ type Options struct {
 	// Registerer takes liftwatch_notifications_total{receiver,outcome}
 	// (nil: not registered).
 	Registerer prometheus.Registerer
+	// PublicURL is the web app's address as people reach it, for links to
+	// an alert's page (default DefaultPublicURL); a receiver's public_url
+	// overrides it.
+	PublicURL string
+	// Place says where a lift is (nil, or false for a lift: Alertmanager's
+	// annotations go without address and unit).
+	Place func(lift string) (Place, bool)
+	// DutyPhone is the duty phone of the lift's contractor (nil, or "":
+	// the annotation is left out).
+	DutyPhone func(lift string) string
 }
+
+// DefaultPublicURL is the web app's address when none is configured: the
+// service's default listen address.
+const DefaultPublicURL = "http://127.0.0.1:8080"
 
 // New validates receivers and makes a dispatcher; Run starts its workers.
 func New(receivers []Receiver, o Options) (*Dispatcher, error) {
@@ -206,7 +256,11 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1000
 	}
+	if o.PublicURL == "" {
+		o.PublicURL = DefaultPublicURL
+	}
 	d := &Dispatcher{log: o.Log, logger: o.Logger, client: o.Client, clock: o.Clock, backoff: o.Backoff, onResult: o.OnResult,
+		publicURL: o.PublicURL, place: o.Place, dutyPhone: o.DutyPhone,
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_notifications_total",
 			Help: "Notifications by receiver and outcome: delivered, failed (after its attempts, or not retryable) or dropped (the receiver's queue was full); each is also in GET /api/v1/notifications and on its alert."},
 			[]string{"receiver", "outcome"})}
@@ -225,6 +279,7 @@ func New(receivers []Receiver, o Options) (*Dispatcher, error) {
 		}
 		seen[r.Name] = true
 		d.receivers = append(d.receivers, &worker{r: r, queue: make(chan job, o.QueueSize)})
+		d.hasAM = d.hasAM || r.Type == "alertmanager"
 	}
 	return d, nil
 }
@@ -250,6 +305,9 @@ func (d *Dispatcher) Recipients(a *alerts.Alert) []string {
 // Handle is the engine listener: it enqueues the change for every matching
 // receiver without blocking; a full queue drops it, and the drop is logged.
 func (d *Dispatcher) Handle(c alerts.Change) {
+	if d.hasAM && c.Alert.State == alerts.StateResolved {
+		d.ended.add(c.Alert.ID, d.clock())
+	}
 	if c.Alert.Suppressed != "" || !notified[c.Event.Action] {
 		return
 	}
@@ -287,6 +345,11 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		case <-ctx.Done():
 			return
 		case j := <-w.queue:
+			if j.done != nil {
+				d.resend(ctx, w.r, j.resend)
+				close(j.done)
+				continue
+			}
 			d.deliver(ctx, w.r, j.change)
 		}
 	}
@@ -366,7 +429,7 @@ func (d *Dispatcher) send(ctx context.Context, r Receiver, c alerts.Change) *att
 	var err error
 	target := r.URL
 	if r.Type == "alertmanager" {
-		body, err = json.Marshal([]amAlert{toAM(c.Alert, d.clock())})
+		body, err = json.Marshal([]amAlert{d.toAM(r, c.Alert)})
 		target = strings.TrimSuffix(r.URL, "/") + "/api/v2/alerts"
 	} else {
 		body, err = json.Marshal(Payload{Event: c.Event.Action, Tier: c.Alert.Tier, Note: c.Event.Note, SentAt: d.clock().UTC(),
@@ -406,52 +469,5 @@ func (d *Dispatcher) post(ctx context.Context, r Receiver, target string, body [
 		return &attemptError{status: resp.StatusCode, retryable: true, err: fmt.Errorf("%s answered %s", r.Name, resp.Status)}
 	default:
 		return &attemptError{status: resp.StatusCode, retryable: false, err: fmt.Errorf("%s refused: %s (retrying cannot help)", r.Name, resp.Status)}
-	}
-}
-
-// amAlert is Alertmanager's API v2 alert.
-type amAlert struct {
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       time.Time         `json:"endsAt,omitempty"`
-	GeneratorURL string            `json:"generatorURL,omitempty"`
-}
-
-func toAM(a *alerts.Alert, now time.Time) amAlert {
-	am := amAlert{
-		Labels: map[string]string{"alertname": "liftwatch_" + strings.ReplaceAll(a.Type, ".", "_"), "lift": a.Lift,
-			"estate": a.Estate, "severity": a.Severity.String(), "tier": strconv.Itoa(a.Tier)},
-		Annotations: map[string]string{"summary": a.Summary, "state": string(a.State), "alert_id": strconv.FormatInt(a.ID, 10)},
-		StartsAt:    a.OpenedAt.UTC(),
-	}
-	if a.State == alerts.StateResolved {
-		am.EndsAt = now.UTC()
-	} else {
-		am.EndsAt = now.Add(5 * time.Minute).UTC() // refreshed while firing
-	}
-	return am
-}
-
-// ResendFiring posts every open, unsuppressed alert to the Alertmanager
-// receivers, which Alertmanager needs while alerts fire.
-func (d *Dispatcher) ResendFiring(ctx context.Context, open []*alerts.Alert) {
-	for _, w := range d.receivers {
-		if w.r.Type != "alertmanager" {
-			continue
-		}
-		var batch []amAlert
-		for _, a := range open {
-			if a.Suppressed == "" && w.r.matches(a) {
-				batch = append(batch, toAM(a, d.clock()))
-			}
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		body, _ := json.Marshal(batch)
-		if ae := d.post(ctx, w.r, strings.TrimSuffix(w.r.URL, "/")+"/api/v2/alerts", body, "firing"); ae != nil {
-			d.logger.Warn("alertmanager resend failed", "receiver", w.r.Name, "err", ae.err)
-		}
 	}
 }

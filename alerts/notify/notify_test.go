@@ -279,3 +279,48 @@ func TestDroppedNotificationsAreCounted(t *testing.T) {
 		t.Errorf("liftwatch_notifications_total{receiver=maintainer,outcome=dropped} = %v, want 2", dropped)
 	}
 }
+
+// TestReceiverTypes: types and exclude_types choose the alert types a
+// receiver is sent, exactly or by prefix; an alertmanager receiver gets no
+// supervision notices unless its types name them, a webhook does.
+func TestReceiverTypes(t *testing.T) {
+	d, err := notify.New([]notify.Receiver{
+		{Name: "hook", URL: "http://x/h"},
+		{Name: "am", Type: "alertmanager", URL: "http://am"},
+		{Name: "am-all", Type: "alertmanager", URL: "http://am", Types: []string{"entrapment", "fault.", "supervision."}},
+		{Name: "no-faults", URL: "http://x/h", ExcludeTypes: []string{"fault.", "supervision.contract_expiring"}},
+		{Name: "overspeed", URL: "http://x/h", Types: []string{"fault.overspeed"}},
+	}, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]string{
+		alerts.TypeEntrapment:            "hook am am-all no-faults",
+		"fault.overspeed":                "hook am am-all overspeed",
+		"fault.door_lock":                "hook am am-all",
+		"repeated_fault.door_lock":       "hook am no-faults",
+		"supervision.contract_expiring":  "hook am-all",
+		"supervision.work_order_overdue": "hook am-all no-faults",
+		alerts.TypeOffline:               "hook am no-faults",
+	} {
+		a := &alerts.Alert{ID: 1, Lift: "JW-0042", Estate: "yixian", Type: typ, Severity: telemetry.SeverityCritical, Tier: 1}
+		if got := strings.Join(d.Recipients(a), " "); got != want {
+			t.Errorf("%s goes to %q, want %q", typ, got, want)
+		}
+	}
+	r := notify.Receiver{Name: "am", Type: "alertmanager", URL: "http://am", Types: []string{"entrapmnt", "fault.", "fault.a.b"},
+		ExcludeTypes: []string{"supervision"}, PublicURL: "liftwatch.example"}
+	err = r.Validate()
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"receiver am: types[entrapmnt]: not an alert type", "receiver am: types[fault.a.b]: not an alert type",
+		"receiver am: exclude_types[supervision]: not an alert type", `receiver am: public_url "liftwatch.example"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "types[fault.]") {
+		t.Errorf("the prefix fault. refused: %v", err)
+	}
+}

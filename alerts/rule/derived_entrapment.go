@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/liftwatch/liftwatch/liftstate"
@@ -71,6 +72,21 @@ func Condition(c *liftstate.Car) (bool, string) {
 		return true, "alarm pressed in an occupied, stopped car"
 	}
 	return false, ""
+}
+
+// Reports says whether a car reports a trapped passenger now, whatever for
+// how long: the terminal's fault entrapment is active, or the car shows the
+// derived condition (an occupied car that cannot release its passengers).
+// why says which, in words for the record.
+func Reports(c *liftstate.Car) (reports bool, why string) {
+	var parts []string
+	if c.FaultActive(telemetry.FaultEntrapment) {
+		parts = append(parts, "the terminal reports fault entrapment active")
+	}
+	if cond, w := Condition(c); cond {
+		parts = append(parts, "the car shows: "+w)
+	}
+	return len(parts) > 0, strings.Join(parts, "; ")
 }
 
 // Eval implements Rule.

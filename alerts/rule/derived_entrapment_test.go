@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liftwatch/liftwatch/alerts/rule"
+	"github.com/liftwatch/liftwatch/liftstate"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -55,4 +56,28 @@ func TestDerivedEntrapment(t *testing.T) {
 			m.Code, m.Has, m.Occupied, m.DoorZone = "door_lock", telemetry.FieldOccupied|telemetry.FieldDoorZone, true, false
 		}), tick(time.Minute)}, nil},
 	})
+}
+
+// TestReports: a car reports a trapped passenger while the terminal's
+// fault entrapment is active or the derived condition holds (whatever for
+// how long), and says which; an empty car at a landing reports nothing.
+func TestReports(t *testing.T) {
+	trap := liftstate.Fault{Code: telemetry.FaultEntrapment}
+	for _, tc := range []struct {
+		name string
+		car  liftstate.Car
+		want string
+	}{
+		{"empty at a landing", liftstate.Car{DoorZone: true}, ""},
+		{"fault only", liftstate.Car{DoorZone: true, Faults: []liftstate.Fault{trap}}, "the terminal reports fault entrapment active"},
+		{"stuck only", liftstate.Car{Occupied: true}, "the car shows: occupied car stopped outside the door zone"},
+		{"both", liftstate.Car{Occupied: true, Faults: []liftstate.Fault{trap}},
+			"the terminal reports fault entrapment active; the car shows: occupied car stopped outside the door zone"},
+		{"inspection, fault cleared", liftstate.Car{Occupied: true, Mode: telemetry.ModeInspection}, ""},
+	} {
+		got, why := rule.Reports(&tc.car)
+		if got != (tc.want != "") || why != tc.want {
+			t.Errorf("%s: %v %q, want %q", tc.name, got, why, tc.want)
+		}
+	}
 }

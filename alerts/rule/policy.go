@@ -22,6 +22,14 @@ type Policy struct {
 	// OnSiteWithin: nobody on site by then escalates to tier 3 (TSG T5002:
 	// arrive within 30 minutes).
 	OnSiteWithin time.Duration `json:"on_site_within" yaml:"on_site_within"`
+	// CriticalOnSiteWithin: a critical fault (overspeed, unintended
+	// movement, overtravel, door open while moving) with no technician on
+	// site by then escalates to tier 3. Its notify clock is AckWithin.
+	CriticalOnSiteWithin time.Duration `json:"critical_on_site_within" yaml:"critical_on_site_within"`
+	// StillReportedAfter: a rescue resolved while the terminal still
+	// reports a trapped passenger leaves an entrapment_still_reported
+	// alert; still reported this long after, it becomes a rescue again.
+	StillReportedAfter time.Duration `json:"still_reported_after" yaml:"still_reported_after"`
 	// Renotify is how often an unacknowledged critical alert is notified
 	// again.
 	Renotify time.Duration `json:"renotify" yaml:"renotify"`
@@ -40,14 +48,16 @@ type Policy struct {
 // DefaultPolicy is the domain's figures.
 func DefaultPolicy() Policy {
 	return Policy{
-		EntrapmentAfter:   30 * time.Second,
-		AckWithin:         5 * time.Minute,
-		OnSiteWithin:      30 * time.Minute,
-		Renotify:          3 * time.Minute,
-		OutOfServiceAfter: 30 * time.Minute,
-		LowBatteryPct:     20,
-		RepeatCount:       3,
-		RepeatWindow:      24 * time.Hour,
+		EntrapmentAfter:      30 * time.Second,
+		AckWithin:            5 * time.Minute,
+		OnSiteWithin:         30 * time.Minute,
+		Renotify:             3 * time.Minute,
+		CriticalOnSiteWithin: 2 * time.Hour,
+		StillReportedAfter:   10 * time.Minute,
+		OutOfServiceAfter:    30 * time.Minute,
+		LowBatteryPct:        20,
+		RepeatCount:          3,
+		RepeatWindow:         24 * time.Hour,
 	}
 }
 
@@ -61,6 +71,12 @@ func (p *Policy) Validate() error {
 	}
 	if p.AckWithin <= 0 || p.OnSiteWithin <= p.AckWithin {
 		bad("ack_within %v must be positive and below on_site_within %v", p.AckWithin, p.OnSiteWithin)
+	}
+	if p.CriticalOnSiteWithin <= p.AckWithin {
+		bad("critical_on_site_within %v must be above ack_within %v", p.CriticalOnSiteWithin, p.AckWithin)
+	}
+	if p.StillReportedAfter <= 0 || p.StillReportedAfter > 24*time.Hour {
+		bad("still_reported_after %v must be in (0, 24h]", p.StillReportedAfter)
 	}
 	if p.Renotify <= 0 {
 		bad("renotify must be positive")

@@ -45,3 +45,21 @@ func TestPolicyValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("good policy: %v", err)
 	}
 }
+
+// TestPolicyClockKeys: the critical-fault on-site clock and the
+// still-reported countdown default to 2 h and 10 min, and bad values are
+// refused naming the key.
+func TestPolicyClockKeys(t *testing.T) {
+	p := rule.DefaultPolicy()
+	if p.CriticalOnSiteWithin != 2*time.Hour || p.StillReportedAfter != 10*time.Minute {
+		t.Fatalf("defaults: critical_on_site_within %v, still_reported_after %v", p.CriticalOnSiteWithin, p.StillReportedAfter)
+	}
+	p.CriticalOnSiteWithin = time.Minute
+	p.StillReportedAfter = 0
+	err := p.Validate()
+	for _, want := range []string{"critical_on_site_within 1m0s must be above ack_within 5m0s", "still_reported_after 0s must be in (0, 24h]"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}

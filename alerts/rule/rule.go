@@ -27,8 +27,13 @@ const (
 	TypeOffline      = "offline"
 	TypeOutOfService = "out_of_service"
 	TypeLowBattery   = "low_battery"
-	TypeFaultPrefix  = "fault."
-	TypeRepeatPrefix = "repeated_fault."
+	// TypeStillReported is left open by a rescue resolved on site while
+	// the terminal still reports a trapped passenger (or an occupied car
+	// that cannot release them): someone must check on site. The engine
+	// owns it (package alerts).
+	TypeStillReported = "entrapment_still_reported"
+	TypeFaultPrefix   = "fault."
+	TypeRepeatPrefix  = "repeated_fault."
 )
 
 // Trigger is what an input is.

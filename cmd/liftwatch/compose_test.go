@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -96,30 +95,41 @@ func TestComposeAgreesWithFlagsAndConfigs(t *testing.T) {
 	}
 
 	mosqConf := readFile(t, "../../deploy/mosquitto/mosquitto.conf")
-	for _, want := range []string{"listener 1883", "allow_anonymous false", "password_file /mosquitto/config/passwd",
-		"acl_file /mosquitto/config/acl", "persistence true", "max_queued_messages 0"} {
+	for _, want := range []string{"per_listener_settings true", "listener 1883\nallow_anonymous false\npassword_file /mosquitto/config/terminals.passwd\n" +
+		"acl_file /mosquitto/config/terminals.acl\nuse_username_as_clientid true\n", "listener 1884\nallow_anonymous false\n" +
+		"password_file /mosquitto/config/services.passwd\nacl_file /mosquitto/config/services.acl\n", "persistence true", "max_queued_messages 0"} {
 		if !strings.Contains(mosqConf, want) {
 			t.Errorf("mosquitto.conf lacks %q", want)
 		}
 	}
-	if p := publishedPorts(t, c.Services["mosquitto"].Ports); p["1883"] == "" {
-		t.Error("mosquitto must publish its port 1883")
+	published := publishedPorts(t, c.Services["mosquitto"].Ports)
+	if published["1883"] == "" {
+		t.Error("mosquitto must publish the terminals' port 1883")
 	}
-	passwd := readFile(t, "../../deploy/mosquitto/passwd.plain")
-	users := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(passwd), "\n") {
-		u, p, _ := strings.Cut(line, ":")
-		users[u] = p
+	if published["1884"] != "" {
+		t.Error("mosquitto must not publish the services' port 1884: liftwatch reaches it inside the compose network")
 	}
-	for _, name := range []string{"liftwatch", "simulator"} {
-		env := c.Services[name].Environment
+	// liftwatch on the services' listener, the simulator (standing for the
+	// terminals) on theirs, each with an account of that listener.
+	for _, s := range []struct{ name, port, passwd string }{{"liftwatch", "1884", "services"}, {"simulator", "1883", "terminals"}} {
+		users := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(readFile(t, "../../deploy/mosquitto/"+s.passwd+".passwd.plain")), "\n") {
+			u, p, _ := strings.Cut(line, ":")
+			users[u] = p
+		}
+		env := c.Services[s.name].Environment
 		u, err := url.Parse(env["LIFTWATCH_MQTT_BROKER"])
-		if err != nil || u.Hostname() != "mosquitto" || u.Port() != "1883" {
-			t.Errorf("%s: LIFTWATCH_MQTT_BROKER %q must point at mosquitto:1883", name, env["LIFTWATCH_MQTT_BROKER"])
+		if err != nil || u.Hostname() != "mosquitto" || u.Port() != s.port {
+			t.Errorf("%s: LIFTWATCH_MQTT_BROKER %q must point at mosquitto:%s", s.name, env["LIFTWATCH_MQTT_BROKER"], s.port)
 		}
 		if p, ok := users[env["LIFTWATCH_MQTT_USERNAME"]]; !ok || p != env["LIFTWATCH_MQTT_PASSWORD"] {
-			t.Errorf("%s: MQTT user %q and password do not match passwd.plain", name, env["LIFTWATCH_MQTT_USERNAME"])
+			t.Errorf("%s: MQTT user %q and password do not match %s.passwd.plain", s.name, env["LIFTWATCH_MQTT_USERNAME"], s.passwd)
 		}
+	}
+	// On the terminals' listener a client's ID is its user name: the
+	// simulator's shared connections would take each other's session.
+	if n := c.Services["simulator"].Environment["LIFTWATCH_CONNECTIONS"]; n != "1" {
+		t.Errorf("simulator: LIFTWATCH_CONNECTIONS %q, want 1 (one connection per user name on the terminals' listener)", n)
 	}
 
 	lw, influx := c.Services["liftwatch"].Environment, c.Services["influxdb"].Environment
@@ -317,33 +327,14 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// TestDeployACLOnRealMosquitto runs Mosquitto with the deployed ACL and
-// passwords: a terminal may publish under its own lift only, liftwatch
-// receives it, and a forged topic never reaches liftwatch.
+// TestDeployACLOnRealMosquitto runs Mosquitto on the deployed configuration
+// (deploy/mosquitto: listeners, passwords and ACLs): a terminal may publish
+// under its own lift only, liftwatch receives it on the services'
+// listener, and a forged topic never reaches liftwatch.
 func TestDeployACLOnRealMosquitto(t *testing.T) {
-	dir := t.TempDir()
-	passwd := filepath.Join(dir, "passwd")
-	if err := os.WriteFile(passwd, []byte(readFile(t, "../../deploy/mosquitto/passwd.plain")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		bin = "/usr/bin/mosquitto_passwd"
-	}
-	if out, err := exec.Command(bin, "-U", passwd).CombinedOutput(); err != nil {
-		if os.Getenv("LIFTWATCH_REQUIRE_SERVICES") != "1" {
-			t.Skipf("mosquitto_passwd unavailable (apt-get install mosquitto): %v %s", err, out)
-		}
-		t.Fatalf("mosquitto_passwd: %v %s", err, out)
-	}
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{PasswordFile: passwd, ACLFile: "../../deploy/mosquitto/acl"})
-	users := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(readFile(t, "../../deploy/mosquitto/passwd.plain")), "\n") {
-		u, p, _ := strings.Cut(line, ":")
-		users[u] = p
-	}
-	connect := func(user string, h mqtt.MessageHandler) mqtt.Client {
-		o := mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID(user + "-test").SetUsername(user).SetPassword(users[user])
+	broker := startDeployBroker(t)
+	connect := func(url, user, password string, h mqtt.MessageHandler) mqtt.Client {
+		o := mqtt.NewClientOptions().AddBroker(url).SetClientID(user + "-test").SetUsername(user).SetPassword(password)
 		if h != nil {
 			o.SetDefaultPublishHandler(h)
 		}
@@ -355,11 +346,11 @@ func TestDeployACLOnRealMosquitto(t *testing.T) {
 		return c
 	}
 	got := make(chan string, 10)
-	lw := connect("liftwatch", func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() })
+	lw := connect(broker.services, "liftwatch", broker.serviceUsers["liftwatch"], func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() })
 	if tok := lw.Subscribe("lifts/+/+", 1, nil); tok.Wait() && tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
-	term := connect("JW-0001", nil)
+	term := connect(broker.terminals, "JW-0001", broker.terminalUsers["JW-0001"], nil)
 	term.Publish("lifts/JW-0002/alarm", 1, false, "forged").Wait()
 	term.Publish("lifts/JW-0001/alarm", 1, false, "own").Wait()
 	select {
@@ -373,21 +364,21 @@ func TestDeployACLOnRealMosquitto(t *testing.T) {
 	// The compose healthcheck of mosquitto, run against this broker: healthy
 	// with the deployed passwords and ACL, unhealthy where nothing listens.
 	hc := readCompose(t).Services["mosquitto"].Healthcheck.Test
-	if len(hc) != 2 || hc[0] != "CMD-SHELL" || !strings.Contains(hc[1], "-p 1883") {
-		t.Fatalf("mosquitto healthcheck %v: want [CMD-SHELL \"… -p 1883 …\"]", hc)
+	if len(hc) != 2 || hc[0] != "CMD-SHELL" || !strings.Contains(hc[1], "-p 1884") {
+		t.Fatalf("mosquitto healthcheck %v: want [CMD-SHELL \"… -p 1884 …\"], liftwatch's login on the services' listener", hc)
 	}
 	healthcheck := func(port int) error {
-		cmd := strings.ReplaceAll(strings.Replace(hc[1], "-p 1883", fmt.Sprintf("-p %d", port), 1), "$$", "$")
+		cmd := strings.ReplaceAll(strings.Replace(hc[1], "-p 1884", fmt.Sprintf("-p %d", port), 1), "$$", "$")
 		return exec.Command("sh", "-c", cmd).Run()
 	}
-	if err := healthcheck(broker.Port); err != nil {
+	if err := healthcheck(broker.servicePort); err != nil {
 		t.Fatalf("mosquitto healthcheck fails on a healthy broker: %v", err)
 	}
 	if err := healthcheck(testrig.FreePort(t)); err == nil {
 		t.Fatal("mosquitto healthcheck passes with no broker")
 	}
 	// Wrong password is refused.
-	bad := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("x").SetUsername("JW-0001").SetPassword("wrong"))
+	bad := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.terminals).SetClientID("x").SetUsername("JW-0001").SetPassword("wrong"))
 	if tok := bad.Connect(); tok.Wait() && tok.Error() == nil {
 		bad.Disconnect(10)
 		t.Fatal("wrong password accepted")

@@ -38,6 +38,7 @@ func TestConfigCheck(t *testing.T) {
 	rcvEstates := file("rcvestates.yaml", "receivers:\n  - {name: desk, url: 'http://127.0.0.1:9/h', estates: [yixian]}\n"+
 		"  - name: pager\n    url: 'http://127.0.0.1:9/p'\n    estates:\n      - guyuan\n      - atlantis\n")
 	missing := filepath.Join(dir, "missing.yaml")
+	badChannel := file("channel.yaml", "channels:\n  sms: {type: aliyun_sms, access_key_id: a, access_key_secret: s, sign_name: x}\n  group: {type: wecom, key: k, msgtype: card}\n")
 
 	cases := []struct {
 		name   string
@@ -70,6 +71,9 @@ func TestConfigCheck(t *testing.T) {
 		{"flags after files", []string{atlantis, "--registry.file", reg}, nil, 0, []string{atlantis + ": ok"}, nil},
 		{"LIFTWATCH_REGISTRY_FILE", []string{atlantis}, []string{"LIFTWATCH_REGISTRY_FILE=" + reg}, 0, []string{atlantis + ": ok"}, nil},
 		{"missing register", []string{"--registry.file", filepath.Join(dir, "nope.json"), good}, nil, 2, nil, []string{"registry.file: "}},
+		{"a bad paging channel", []string{badChannel}, nil, 2, nil, []string{
+			"alerts config " + badChannel + ": line 2: channel sms: template_code is required",
+			"alerts config " + badChannel + `: line 3: channel group: msgtype "card": want markdown or text`}},
 		{"no file", nil, nil, 2, nil, []string{"no FILE given", "Usage: liftwatch config check"}},
 		{"unknown flag", []string{"--nope", good}, nil, 2, nil, []string{"flag provided but not defined: -nope"}},
 		{"help", []string{"--help"}, nil, 0, []string{"Usage: liftwatch config check [flags] FILE...", "-registry.file"}, nil},

@@ -138,6 +138,7 @@ var matrix = []row{
 	{"DELETE /api/v1/session", signedIn, none, call{method: "DELETE", path: func(*world) string { return "/api/v1/session" }}, call{}},
 	{"GET /api/v1/me", signedIn, none, get("/api/v1/me"), call{}},
 	{"GET /api/v1/audit", admins, none, get("/api/v1/audit"), call{}},
+	{"POST /api/v1/users/{name}/unlock", admins, none, post("/api/v1/users/nobody/unlock", ``), call{}},
 
 	{"GET /api/v1/lifts", readers, listNot, get("/api/v1/lifts?estate=yixian"), get("/api/v1/lifts?estate=guyuan&limit=1000")},
 	{"GET /api/v1/lifts/stream", readers, list, get("/api/v1/lifts/stream?lift=" + inLift), get("/api/v1/lifts/stream?lift=" + outLift)},

@@ -858,14 +858,32 @@ func TestWebSupervisionAndLogin(t *testing.T) {
 		t.Errorf("supervision event shown twice: %s", dup)
 	}
 
-	// Locked out: the page says the server's wait (minutes), not a made-up one.
+	// next= takes only a path of this site (issue 18): a backslash or a tab
+	// that the browser reads as "//" leads home, not to another origin.
+	for _, next := range []string{`/\evil.example`, "/\t/evil.example", "//evil.example", "https://evil.example/"} {
+		nc := browser(t, 1280, 900)
+		do(t, nc, "login with next "+next,
+			chromedp.Navigate(s.base+"/login?next="+url.QueryEscape(next)),
+			chromedp.WaitVisible(chromedp.CSS("#name")),
+			chromedp.SendKeys(chromedp.CSS("#name"), "sub1"),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#submit")),
+			chromedp.WaitVisible(chromedp.CSS("#nav a")))
+		loc := run1(t, nc, "location", chromedp.Location())
+		if u, err := url.Parse(loc); err != nil || "http://"+u.Host != s.base {
+			t.Errorf("next=%q sent the browser to %s", next, loc)
+		}
+	}
+
+	// Throttled: the page says the server's wait, not a made-up one (the
+	// server's clock is fake and stands still: the sixth try waits 1 s).
 	lc := browser(t, 1280, 900)
 	do(t, lc, "login page", chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
 	for i := 0; i < 6; i++ {
 		do(t, lc, "bad login", chromedp.SetValue(chromedp.CSS("#name"), "nobody"), chromedp.SetValue(chromedp.CSS("#password"), "wrong"),
 			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#msg .msg-error")), chromedp.WaitEnabled(chromedp.CSS("#submit")))
 	}
-	if got := text(t, lc, "#msg"); !strings.Contains(got, "分钟") || strings.Contains(got, "60 秒") {
-		t.Errorf("lock-out message %q: want the server's wait in minutes", got)
+	if got := text(t, lc, "#msg"); !strings.Contains(got, "请 1 秒后再试") {
+		t.Errorf("throttle message %q: want the server's wait, 1 s", got)
 	}
 }

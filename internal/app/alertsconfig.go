@@ -3,16 +3,19 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
 	"github.com/liftwatch/liftwatch/internal/suggest"
 	"github.com/liftwatch/liftwatch/registry"
 )
@@ -28,9 +31,15 @@ import (
 //	  - {name: maintainer, url: "https://duty.example/hook", secret: "…", tier: 1}
 //	  - {name: duty-desk, url: "https://desk.example/hook", tier: 2, min_severity: critical}
 //	  - {name: am, type: alertmanager, url: "http://alertmanager:9093"}
+//	channels:
+//	  sms: {type: aliyun_sms, access_key_id: LTAI…, access_key_secret_env: ALIYUN_ACCESS_KEY_SECRET, sign_name: 电梯卫士, template_code: SMS_1}
+//	  duty-group: {type: dingtalk, access_token_env: DINGTALK_ROBOT_TOKEN, secret_env: DINGTALK_ROBOT_SECRET}
 type AlertsConfig struct {
 	Policies  alerts.Policies
 	Receivers []notify.Receiver
+	// Channels are the paging channels by name (a roster's contacts name
+	// them); Notifiers builds them.
+	Channels map[string]channel.Config
 
 	estateLines []estateLine // where each estate's policy is, for CheckEstates
 }
@@ -72,13 +81,14 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	}
 	var errs []error
 	bad := func(err error) { errs = append(errs, fmt.Errorf("alerts config %s: %w", path, err)) }
-	for _, err := range knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers"}) {
+	for _, err := range knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers", "channels"}) {
 		bad(err)
 	}
 	var raw struct {
 		Policy    yaml.Node   `yaml:"policy"`
 		Estates   yaml.Node   `yaml:"estates"`
 		Receivers []yaml.Node `yaml:"receivers"`
+		Channels  yaml.Node   `yaml:"channels"`
 	}
 	if err := doc.Content[0].Decode(&raw); err != nil { // unknown keys are reported above
 		bad(err)
@@ -151,7 +161,46 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 			}
 		}
 	}
+	loadChannels(&cfg, &raw.Channels, bad)
 	return cfg, errors.Join(errs...)
+}
+
+// loadChannels reads the channels: mapping (name: settings), reporting each
+// bad or missing key of each channel at its line.
+func loadChannels(cfg *AlertsConfig, node *yaml.Node, bad func(error)) {
+	if node.Kind == 0 {
+		return
+	}
+	if node.Kind != yaml.MappingNode {
+		bad(fmt.Errorf("line %d: channels: want a mapping from channel name to its settings", node.Line))
+		return
+	}
+	cfg.Channels = map[string]channel.Config{}
+	keys := channel.Keys()
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		name, n := node.Content[i].Value, node.Content[i+1]
+		for _, err := range knownKeys(n, "channels."+name+".", keys) {
+			bad(err)
+		}
+		var c channel.Config
+		if err := n.Decode(&c); err != nil {
+			decodeErrs(bad, "channel "+name, err)
+			continue
+		}
+		if err := c.Validate(name); err != nil {
+			at := *n // a missing key is reported at the channel's name
+			at.Line = node.Content[i].Line
+			keyErrs(bad, &at, "", "channel "+name+": ", err)
+			continue
+		}
+		cfg.Channels[name] = c
+	}
+}
+
+// Notifiers builds every paging channel of the file, by name; clock stamps
+// signed requests (nil: time.Now), client makes the HTTP requests.
+func (c *AlertsConfig) Notifiers(clock func() time.Time, client *http.Client) (map[string]notify.Notifier, error) {
+	return channel.BuildAll(c.Channels, clock, client)
 }
 
 // decodeErrs reports a decoding error of the node at where, one problem per

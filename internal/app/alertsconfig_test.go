@@ -141,3 +141,141 @@ func TestCheckAlertsFileRefusesUnknownReceiverEstates(t *testing.T) {
 		t.Fatalf("every estate in the register: %v", err)
 	}
 }
+
+// TestAlertsConfigReceiverTypes: a receiver's types, exclude_types and
+// public_url are read, and a bad entry is refused at its key's line.
+func TestAlertsConfigReceiverTypes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "a.yaml")
+	os.WriteFile(good, []byte(`receivers:
+  - name: am
+    type: alertmanager
+    url: "http://127.0.0.1:9093"
+    public_url: "https://liftwatch.example"
+    types: [entrapment, "fault.", "supervision.contract_expiring"]
+    exclude_types: ["fault.power_loss"]
+`), 0o644)
+	cfg, err := LoadAlertsConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Receivers[0]
+	if len(r.Types) != 3 || r.ExcludeTypes[0] != "fault.power_loss" || r.PublicURL != "https://liftwatch.example" {
+		t.Fatalf("receiver %+v", r)
+	}
+	bad := filepath.Join(dir, "b.yaml")
+	os.WriteFile(bad, []byte(`receivers:
+  - name: am
+    type: alertmanager
+    url: "http://127.0.0.1:9093"
+    types: [entrapment]
+    exclude_types: [supervison.]
+    public_url: "liftwatch.example"
+`), 0o644)
+	_, err = LoadAlertsConfig(bad)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"line 6: receiver am: exclude_types[supervison.]: not an alert type",
+		`line 7: receiver am: public_url "liftwatch.example"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestLoadAlertsConfigChannels: the channels: map is read into
+// AlertsConfig.Channels and built into notifiers; every bad or missing key
+// of a channel is reported with its line.
+func TestLoadAlertsConfigChannels(t *testing.T) {
+	t.Setenv("LW_TEST_ALIYUN_SECRET", "s3cret")
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	os.WriteFile(p, []byte(`channels:
+  sms:
+    type: aliyun_sms
+    access_key_id: LTAI-test
+    access_key_secret_env: LW_TEST_ALIYUN_SECRET
+    sign_name: 电梯卫士
+    template_code: SMS_123
+  duty-group: {type: dingtalk, access_token: tok, secret: SECabc}
+  mail: {type: email, host: smtp.example.com, from: "liftwatch <alerts@example.com>"}
+`), 0o644)
+	cfg, err := LoadAlertsConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Channels) != 3 || cfg.Channels["sms"].SignName != "电梯卫士" || cfg.Channels["duty-group"].Secret != "SECabc" {
+		t.Fatalf("channels %+v", cfg.Channels)
+	}
+	ns, err := cfg.Notifiers(nil, nil)
+	if err != nil || len(ns) != 3 || ns["sms"] == nil || ns["duty-group"] == nil || ns["mail"] == nil {
+		t.Fatalf("notifiers %v, %v", ns, err)
+	}
+
+	os.WriteFile(p, []byte(`channels:
+  sms:
+    type: aliyun_sms
+    access_key_id: LTAI-test
+    sign_name: 电梯卫士
+    tts_code: TTS_1
+    tempalte_code: SMS_123
+  voice: {type: aliyun_voice, access_key_id: a, access_key_secret: s, called_show_number: "021", tts_code: T, play_times: many}
+  group: {type: wecom, key_env: LW_TEST_UNSET_KEY}
+  pigeon: {type: carrier}
+  mail: {type: email, from: nobody}
+`), 0o644)
+	_, err = LoadAlertsConfig(p)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"line 2: channel sms: access_key_secret is required (or access_key_secret_env",
+		"line 2: channel sms: template_code is required",
+		"line 6: channel sms: tts_code: not a key of type aliyun_sms",
+		"line 7: unknown key channels.sms.tempalte_code (did you mean template_code?)",
+		"line 8: channel voice: cannot unmarshal !!str `many` into int",
+		"line 9: channel group: key_env: environment variable LW_TEST_UNSET_KEY is not set",
+		`line 10: channel pigeon: type "carrier": want one of aliyun_sms, aliyun_voice, wecom, dingtalk, email`,
+		"line 11: channel mail: host is required",
+		`line 11: channel mail: from "nobody"`,
+	} {
+		if !strings.Contains(err.Error(), "alerts config "+p+": "+want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	os.WriteFile(p, []byte("channels: [sms]\n"), 0o644)
+	if _, err := LoadAlertsConfig(p); err == nil || !strings.Contains(err.Error(), "line 1: channels: want a mapping from channel name to its settings") {
+		t.Errorf("channels as a list: %v", err)
+	}
+}
+
+// TestDeployedChannelExamplesAreValid: the commented channels: example of
+// deploy/alerts.yaml, uncommented, is a valid file.
+func TestDeployedChannelExamplesAreValid(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(b), "# channels:\n")
+	if !ok {
+		t.Fatal("deploy/alerts.yaml has no commented channels: example")
+	}
+	var lines []string
+	for _, l := range strings.Split("# channels:\n"+example, "\n") {
+		if l, ok := strings.CutPrefix(l, "# "); ok {
+			lines = append(lines, l)
+		}
+	}
+	for _, env := range []string{"ALIYUN_ACCESS_KEY_SECRET", "WECOM_ROBOT_KEY", "DINGTALK_ROBOT_TOKEN", "DINGTALK_ROBOT_SECRET", "SMTP_PASSWORD"} {
+		t.Setenv(env, "SECset")
+	}
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644)
+	cfg, err := LoadAlertsConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Channels) != 5 {
+		t.Fatalf("%d channels read from the example, want 5: %v", len(cfg.Channels), cfg.Channels)
+	}
+}

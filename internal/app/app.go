@@ -117,6 +117,8 @@ type App struct {
 	// reads); rosterGaps its holes for /readyz.
 	oncall     *oncall.Service
 	rosterGaps *gapCache
+	// contractors is the contractor directory (duty phones).
+	contractors registry.Contractors
 }
 
 // settings are the files a Config names, read and checked.
@@ -292,6 +294,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.contractors = set.contractors
 	if err := a.buildAlerts(ctx, cfg, set.alerts, log); err != nil {
 		a.db.Close()
 		return nil, err
@@ -373,7 +376,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
 		Clocks: func(estate string) web.Clocks {
 			p := a.policies.For(estate)
-			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin}
+			return web.Clocks{Ack: p.AckWithin, OnSite: p.OnSiteWithin, CriticalOnSite: p.CriticalOnSiteWithin, StillReported: p.StillReportedAfter}
 		}})
 	a.listener, err = listen.TCP(cfg.HTTP.Listen, "http.listen", "LIFTWATCH_HTTP_LISTEN")
 	if err != nil {
@@ -520,7 +523,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
-		Registerer: a.prom,
+		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors),
 		OnResult: func(r notify.Record) {
 			a.engine.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver,
 				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})

@@ -49,6 +49,14 @@ var allowed = map[string][]string{
 	"web": {"api", "identity"},
 	// SQL repositories implement the domain packages' interfaces.
 	"store": {"alerts", "alerts/notify", "alerts/rule", "alerts/silence", "fund", "identity", "internal/civil", "maintenance", "maintenance/checklist", "oncall", "registry", "telemetry", "trusteeship"},
+
+	// Paging channels: each integration knows only the Notifier seam;
+	// alerts/notify/channel builds them from configuration.
+	"alerts/notify/aliyun":   {"alerts/notify"},
+	"alerts/notify/wecom":    {"alerts/notify"},
+	"alerts/notify/dingtalk": {"alerts/notify"},
+	"alerts/notify/email":    {"alerts/notify"},
+	"alerts/notify/channel":  {"alerts/notify", "alerts/notify/aliyun", "alerts/notify/dingtalk", "alerts/notify/email", "alerts/notify/wecom"},
 }
 
 // anywhere are packages with no layering of their own: helpers any package

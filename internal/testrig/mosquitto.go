@@ -1,6 +1,7 @@
 package testrig
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,3 +94,39 @@ func (m *Mosquitto) Start() { m.p.start() }
 
 // Log returns the end of the broker's log.
 func (m *Mosquitto) Log() string { return m.p.tail() }
+
+// StartMosquittoConfig starts Mosquitto on conf, a whole configuration the
+// caller wrote (a shipped one with its paths moved into dir and its
+// listeners onto 127.0.0.1 at ports), and stops it at cleanup. It is ready
+// once every port accepts connections; Port, Addr and URL are ports[0]'s.
+// Started as root, it stays root (Mosquitto would drop to the user
+// "mosquitto", who cannot read the test's files).
+func StartMosquittoConfig(t testing.TB, dir, conf string, ports ...int) *Mosquitto {
+	t.Helper()
+	bin := findBinary(t, "mosquitto", "apt-get install -y mosquitto", "/usr/sbin")
+	if len(ports) == 0 {
+		t.Fatal("StartMosquittoConfig: no listener port")
+	}
+	if os.Geteuid() == 0 {
+		conf = "user root\n" + conf
+	}
+	cf := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	m := &Mosquitto{Port: ports[0], Addr: addr, URL: "tcp://" + addr, Dir: dir, p: &process{
+		t: t, name: "mosquitto", bin: bin, args: []string{"-c", cf}, log: filepath.Join(dir, "mosquitto.log"),
+		ready: func(ctx context.Context) error {
+			for _, p := range ports {
+				if err := dialReady(fmt.Sprintf("127.0.0.1:%d", p))(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}
+	m.p.start()
+	t.Cleanup(func() { m.p.stop(syscall.SIGTERM) })
+	return m
+}

@@ -31,16 +31,31 @@ export function clockState(openedMs, windowS, doneAt, nowMs) {
   return { cls: left < windowS * 400 ? 'amber' : 'ok', text: t('board.clock.left', { t: mmss(left) }) };
 }
 
+// isCriticalFault: a critical fault alert (overspeed, unintended movement,
+// overtravel, door open while moving), which runs the notify clock and a
+// technician-on-site clock like a rescue.
+export const isCriticalFault = (a) => a.type.startsWith('fault.') && a.severity === 'critical';
+
+// clockSpecs are an alert's clocks: [name, label, window in s, done at].
+function clockSpecs(a, c) {
+  if (a.rescue) return [['ack', 'board.clock.ack', c.ack_within_s, a.acknowledged_at], ['onsite', 'board.clock.onsite', c.on_site_within_s, a.on_site_at]];
+  if (isCriticalFault(a)) {
+    return [['ack', 'board.clock.ack', c.ack_within_s, a.acknowledged_at], ['onsite', 'board.clock.tech_onsite', c.critical_on_site_within_s ?? 7200, a.on_site_at]];
+  }
+  // Still reported after a rescue: it becomes a rescue again unless someone is on site to check.
+  if (a.type === 'entrapment_still_reported') return [['rescue_again', 'board.clock.rescue_again', c.still_reported_after_s ?? 600, a.on_site_at]];
+  return null;
+}
+
 function clocks(a) {
-  if (!a.rescue) return null;
-  const c = serverClock.of(a.estate);
+  const specs = clockSpecs(a, serverClock.of(a.estate));
+  if (!specs) return null;
   const opened = new Date(a.opened_at).getTime();
   const now = serverClock.now();
-  const ack = clockState(opened, c.ack_within_s, a.acknowledged_at, now);
-  const on = clockState(opened, c.on_site_within_s, a.on_site_at, now);
-  return h('div', { class: 'clocks' },
-    h('div', { class: 'clock ' + ack.cls, dataset: { clock: 'ack' } }, h('small', { text: t('board.clock.ack') }), h('b', { text: ack.text })),
-    h('div', { class: 'clock ' + on.cls, dataset: { clock: 'onsite' } }, h('small', { text: t('board.clock.onsite') }), h('b', { text: on.text })));
+  return h('div', { class: 'clocks' }, specs.map(([name, label, windowS, doneAt]) => {
+    const st = clockState(opened, windowS, doneAt, now);
+    return h('div', { class: 'clock ' + st.cls, dataset: { clock: name } }, h('small', { text: t(label) }), h('b', { text: st.text }));
+  }));
 }
 
 // isNotice: a supervision alert (paperwork for the manager: contracts,
@@ -62,7 +77,7 @@ function card(a) {
     h('div', { class: 'who' },
       h('span', { text: t('board.contractor') + ': ' }), h('span', { class: 'contractor', text: a.contractor || '—' }),
       phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: phone, attrs: { href: 'tel:' + phone.replace(/[^0-9+]/g, '') } })) : null),
-    h('div', { class: 'summary', text: `${t('board.opened')} ${fmtTime(a.opened_at)} · ${a.summary}` }),
+    h('div', { class: 'summary', text: `${t('board.opened')} ${fmtTime(a.opened_at)} · ${a.text ? t(a.text.code, a.text.params) : a.summary}` }),
     progress(a),
     clocks(a),
     actions(a),

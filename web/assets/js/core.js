@@ -197,7 +197,7 @@ export function bindLangOnly(render) {
 // serverClock keeps the difference between the server's alert clock and the
 // browser's, so countdowns follow the server (and a test's pinned clock).
 export const serverClock = {
-  skew: 0, clocks: { default: { ack_within_s: 300, on_site_within_s: 1800 }, estates: {} },
+  skew: 0, clocks: { default: { ack_within_s: 300, on_site_within_s: 1800, critical_on_site_within_s: 7200, still_reported_after_s: 600 }, estates: {} },
   now() { return Date.now() + this.skew; },
   async sync() {
     const t0 = Date.now();
@@ -246,9 +246,11 @@ export function errorText(e) {
   return t('common.error', { msg: e.message });
 }
 
-// liftState is a lift's state at a glance: running, idle, fault,
-// inspection or offline.
+// liftState is a lift's state at a glance: trapped (the terminal reports a
+// trapped passenger: never shown as anything calmer, whatever the alerts
+// say), running, idle, fault, inspection or offline.
 export function liftState(l) {
+  if (l.reports_entrapment) return 'trapped';
   if (!l.online) return 'offline';
   const s = l.status;
   if (l.unsafe || l.open_alerts > 0 || (s && ['out_of_service', 'fire', 'earthquake', 'emergency_power', 'unknown'].includes(s.mode))) return 'fault';

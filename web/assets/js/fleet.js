@@ -2,7 +2,7 @@
 // live over /api/v1/lifts/stream.
 import { boot, h, t, stream, message, errorText, liftState, getAll, liveBadge } from './core.js';
 
-const STATES = ['running', 'idle', 'fault', 'inspection', 'offline'];
+const STATES = ['trapped', 'running', 'idle', 'fault', 'inspection', 'offline'];
 const lifts = new Map();
 let pendingRender = false;
 

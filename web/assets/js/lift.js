@@ -23,6 +23,9 @@ function info() {
     h('dt', { text: t('lift.floor') }), h('dd', { text: s.floor ?? '—' }),
     h('dt', { text: t('lift.door') }), h('dd', { text: s.door ? t('door.' + s.door) : '—' }),
     h('dt', { text: t('lift.mode') }), h('dd', { text: s.mode ? t('mode.' + s.mode) : '—' }),
+    // The terminal reports a trapped passenger: said beside the mode, which
+    // alone would read as normal.
+    ...(lift.reports_entrapment ? [h('dt', { text: t('lift.reports') }), h('dd', { class: 'bad trapped', text: t('lstate.trapped') })] : []),
     h('dt', { text: t('lift.last_seen') }), h('dd', { text: fmtTime(lift.last_seen) || '—' }),
     h('dt', { text: t('lift.open_alerts') }), h('dd', { text: lift.open_alerts ?? 0 }));
 }

@@ -14,6 +14,17 @@ export function limited(err) {
   return t('login.limited_msg', { msg: err.message });
 }
 
+// safeNext is next as a path of this site, or null: it is resolved as the
+// browser would resolve it (a backslash is a slash, tabs and newlines are
+// dropped), and only a result on this origin is taken, as its path.
+export function safeNext(next, origin) {
+  if (!next || next[0] !== '/') return null;
+  let u;
+  try { u = new URL(next, origin); } catch { return null; }
+  if (u.origin !== origin) return null;
+  return u.pathname + u.search + u.hash;
+}
+
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   const btn = document.getElementById('submit');
@@ -21,9 +32,7 @@ form.addEventListener('submit', async (e) => {
   try {
     const { data } = await api('/api/v1/session', { method: 'POST', noLogin: true,
       body: { name: document.getElementById('name').value, password: document.getElementById('password').value } });
-    const next = new URLSearchParams(location.search).get('next');
-    // Only a path of this site, never another origin.
-    location.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : home(data.user.role));
+    location.replace(safeNext(new URLSearchParams(location.search).get('next'), location.origin) || home(data.user.role));
   } catch (err) {
     if (err.status === 401) message(msg, t('login.failed'), 'error');
     else if (err.status === 429) message(msg, limited(err), 'error');

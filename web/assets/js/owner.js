@@ -10,10 +10,11 @@ let statement = null;
 
 function today() {
   const st = liftState(lift);
-  const works = st !== 'fault' && st !== 'offline';
+  const works = st !== 'fault' && st !== 'offline' && st !== 'trapped';
+  const says = st === 'trapped' ? t('owner.trapped') : works ? t('owner.works') : t('owner.broken');
   document.getElementById('today').replaceChildren(
     h('h2', { text: `${lift.estate_name} ${lift.building}${lift.unit} · ${lift.id}` }),
-    h('p', { class: 'figure ' + (works ? 'ok' : 'bad'), dataset: { state: st }, text: works ? t('owner.works') : t('owner.broken') }),
+    h('p', { class: 'figure ' + (works ? 'ok' : 'bad'), dataset: { state: st }, text: says }),
     h('p', { class: 'muted', text: `${t('lstate.' + st)} · ${t('lift.last_seen')} ${fmtTime(lift.last_seen) || '—'}` }),
     h('p', { class: 'muted' }, `${t('lift.contractor')}: ${lift.contractor || '—'}`,
       lift.contractor_phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: lift.contractor_phone, attrs: { href: 'tel:' + lift.contractor_phone.replace(/[^0-9+]/g, '') } })) : null));
