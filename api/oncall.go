@@ -22,6 +22,8 @@ type OnCallRoster interface {
 	AddDuty(ctx context.Context, d *oncall.Duty) error
 	PutDuty(ctx context.Context, d oncall.Duty) error
 	DeleteDuty(ctx context.Context, id int64) error
+	// Channels are the paging channels contacts may name.
+	Channels() oncall.Channels
 }
 
 // OnCallDeps wire the roster routes; nil leaves them out.
@@ -168,6 +170,15 @@ type OnCallView struct {
 	// CanEdit says what new entries the caller may add: estates,
 	// a contractor, all (an admin).
 	CanEdit OnCallEditScope `json:"can_edit"`
+	// Channels are the paging channels a contact may name, with the
+	// address each takes: phone, email, or "" (none needed).
+	Channels []OnCallChannel `json:"channels"`
+}
+
+// OnCallChannel is a configured paging channel.
+type OnCallChannel struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
 }
 
 // OnCallEditScope is what the caller may add to the roster.
@@ -227,6 +238,11 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) int {
 	duty := ro.Duty()
 	v := OnCallView{At: ts(at), People: []OnCallPerson{}, Duty: []OnCallDutyView{},
 		CanEdit: OnCallEditScope{All: sc.all, Estates: append([]string{}, sc.editEstates...), Contractor: sc.editContractor}}
+	chs := s.d.OnCall.Roster.Channels()
+	v.Channels = []OnCallChannel{}
+	for _, n := range chs.Names() {
+		v.Channels = append(v.Channels, OnCallChannel{Name: n, Address: chs[n]})
+	}
 	onDuty := map[string]bool{}
 	for _, d := range duty {
 		if sc.seesDuty(d) {

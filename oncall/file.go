@@ -46,8 +46,8 @@ var (
 
 // LoadFile reads and checks a roster file, reporting every problem at
 // once, each with the file, its line and its key; channels are the
-// configured paging channels. Entries get Source SourceFile.
-func LoadFile(path string, channels []string) (*File, error) {
+// configured paging channels (nil: names not checked). Entries get Source SourceFile.
+func LoadFile(path string, channels Channels) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("oncall.file: %w", err)
@@ -56,7 +56,7 @@ func LoadFile(path string, channels []string) (*File, error) {
 }
 
 // Parse is LoadFile of b, named path in messages.
-func Parse(path string, b []byte, channels []string) (*File, error) {
+func Parse(path string, b []byte, channels Channels) (*File, error) {
 	f := &File{Path: path}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -50,15 +51,15 @@ type Store interface {
 // stored, and the pager reads Live without touching SQL.
 type Service struct {
 	store    Store
-	channels []string
+	channels Channels
 	live     Live
 	mu       sync.Mutex // one edit at a time, so the snapshot follows the store
 }
 
 // NewService loads the stored roster; channels are the configured paging
 // channels, for checking contacts.
-func NewService(ctx context.Context, st Store, channels []string) (*Service, error) {
-	s := &Service{store: st, channels: channels}
+func NewService(ctx context.Context, st Store, channels Channels) (*Service, error) {
+	s := &Service{store: st, channels: maps.Clone(channels)}
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -72,7 +73,22 @@ func (s *Service) Roster() *Roster { return s.live.Roster() }
 func (s *Service) Live() *Live { return &s.live }
 
 // Channels are the configured paging channels.
-func (s *Service) Channels() []string { return slices.Clone(s.channels) }
+func (s *Service) Channels() Channels {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.channels)
+}
+
+// AllowChannel adds a channel contacts may name besides the configured
+// ones (the demo's simulated paging gateway).
+func (s *Service) AllowChannel(name, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.channels == nil {
+		s.channels = Channels{}
+	}
+	s.channels[name] = kind
+}
 
 func (s *Service) reload(ctx context.Context) error {
 	people, duty, err := s.store.LoadRoster(ctx)

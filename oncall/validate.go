@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/liftwatch/liftwatch/internal/suggest"
@@ -21,11 +22,33 @@ func (p Problem) Error() string { return p.Field + ": " + p.Msg }
 // Roles lists the roster roles.
 func Roles() []string { return []string{RoleTechnician, RoleSupervisor, RoleManager, RoleSubdistrict} }
 
-// DefaultChannels are the channel names a roster may use until the paging
-// configuration names its own: the channel types of alerts/notify and the
-// demo's simulated gateway.
-func DefaultChannels() []string {
-	return []string{"sms", "voice", "email", "wecom", "dingtalk", "webhook", "demo"}
+// Channels are the paging channels a roster's contacts may name: each
+// configured channel's name and the kind of address it takes (AddrPhone,
+// AddrEmail, or AddrNone for a group robot or the demo's gateway).
+type Channels map[string]string
+
+// Address kinds of a channel.
+const (
+	AddrPhone = "phone" // SMS and voice: a mobile number
+	AddrEmail = "email"
+	AddrNone  = "" // a group robot (its webhook is the address), the demo's gateway
+)
+
+// Names lists the channel names, sorted.
+func (c Channels) Names() []string {
+	out := make([]string, 0, len(c))
+	for n := range c {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DefaultChannels are channels named after their types (sms, voice,
+// email, wecom, dingtalk): for tests, and for checking a roster file when
+// no paging configuration is at hand.
+func DefaultChannels() Channels {
+	return Channels{"sms": AddrPhone, "voice": AddrPhone, "email": AddrEmail, "wecom": AddrNone, "dingtalk": AddrNone}
 }
 
 var (
@@ -41,8 +64,10 @@ func ValidPhone(s string) bool { return mobileRE.MatchString(s) || e164RE.MatchS
 const phoneHint = "want an 11-digit mobile number (13800000001) or +E.164 (+8613800000001)"
 
 // CheckPerson says what is wrong with p; channels are the paging channels
-// configured (a contact on another one could never be sent).
-func CheckPerson(p Person, channels []string) []Problem {
+// configured (a contact on another one could never be sent). With nil
+// channels the names are not checked, and the address is judged by the
+// channel's name (sms…, voice…: a mobile number; email…: an address).
+func CheckPerson(p Person, channels Channels) []Problem {
 	var out []Problem
 	bad := func(field, format string, args ...any) {
 		out = append(out, Problem{field, fmt.Sprintf(format, args...)})
@@ -82,18 +107,26 @@ func CheckPerson(p Person, channels []string) []Problem {
 	}
 	for i, c := range p.Contacts {
 		f := fmt.Sprintf("contacts[%d]", i)
-		if channels != nil && !contains(channels, c.Channel) {
-			msg := fmt.Sprintf("%q is not a configured channel (%s)", c.Channel, strings.Join(channels, ", "))
-			if s := suggest.Closest(c.Channel, channels, 2); s != "" {
+		kind, known := channels[c.Channel]
+		if channels != nil && !known {
+			names := channels.Names()
+			msg := fmt.Sprintf("%q is not a configured channel (%s)", c.Channel, strings.Join(names, ", "))
+			if len(names) == 0 {
+				msg = fmt.Sprintf("%q is not a configured channel: none is (channels: in --alerts.config)", c.Channel)
+			}
+			if s := suggest.Closest(c.Channel, names, 2); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			bad(f+".channel", "%s", msg)
 			continue
 		}
-		switch kind := channelKind(c.Channel); {
-		case kind == "phone" && !ValidPhone(c.To):
+		if channels == nil {
+			kind = channelKind(c.Channel)
+		}
+		switch {
+		case kind == AddrPhone && !ValidPhone(c.To):
 			bad(f+".to", "%q: %s", c.To, phoneHint)
-		case kind == "email":
+		case kind == AddrEmail:
 			if a, err := mail.ParseAddress(c.To); err != nil || a.Address != c.To {
 				bad(f+".to", "%q: want an email address", c.To)
 			}
@@ -102,24 +135,14 @@ func CheckPerson(p Person, channels []string) []Problem {
 	return out
 }
 
-// channelKind is what a channel's address is: "phone" for SMS and voice,
-// "email", or "" (a group robot's webhook is its address; the demo's
-// gateway takes anything).
+// channelKind guesses a channel's address kind from its name, when no
+// configuration says it.
 func channelKind(ch string) string {
 	switch {
 	case strings.HasPrefix(ch, "sms"), strings.HasPrefix(ch, "voice"):
-		return "phone"
+		return AddrPhone
 	case strings.HasPrefix(ch, "email"), strings.HasPrefix(ch, "smtp"):
-		return "email"
+		return AddrEmail
 	}
-	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return AddrNone
 }

@@ -239,6 +239,7 @@ func (w *world) outPerson(fresh bool) string {
 		id = fmt.Sprintf("matrix-guyuan-%d", w.entries)
 	}
 	if _, ok := w.a.OnCall().Roster().Person(id); !ok {
+		w.a.OnCall().AllowChannel("sms", oncall.AddrPhone) // the world configures no channels
 		p := oncall.Person{ID: id, Name: "古源经理", Role: oncall.RoleManager, Estate: "guyuan", Contacts: []oncall.Contact{{Channel: "sms", To: "13800000009"}}}
 		if _, err := w.a.OnCall().PutPerson(context.Background(), p); err != nil {
 			w.t.Fatal(err)

@@ -33,7 +33,12 @@ duty:
   - {person: zhang, contractor: 上海三菱电梯维保, from: "08:00", to: "20:00"}
   - {person: zhang, estate: atlantis, form: "08:00", to: "20:00"}
 `)
-	code, out, errs := runCLI([]string{"config", "check", good})
+	alerts := file("alerts.yaml", `channels:
+  sms: {type: aliyun_sms, access_key_id: LTAI, access_key_secret: s, sign_name: 电梯卫士, template_code: SMS_1}
+  voice: {type: aliyun_voice, access_key_id: LTAI, access_key_secret: s, called_show_number: "02150000000", tts_code: TTS_2}
+`)
+	onlyMail := file("mail.yaml", "channels:\n  mail: {type: email, host: 127.0.0.1, port: 2525, from: duty@example.com}\n")
+	code, out, errs := runCLI([]string{"config", "check", good, alerts})
 	for _, want := range []string{
 		good + ": warning: contractor 上海三菱电梯维保站: no technician on duty from mon 20:00 to tue 08:00",
 		good + ": warning: contractor 上海三菱电梯维保站: no supervisor on duty at any time",
@@ -44,10 +49,19 @@ duty:
 			t.Errorf("good roster: missing %q; exit %d, stdout:\n%s\nstderr:\n%s", want, code, out, errs)
 		}
 	}
-	if code != 0 || strings.Contains(out, "yixian: no manager") {
+	if code != 0 || strings.Contains(out, "yixian: no manager") || strings.Contains(out, "note:") {
 		t.Errorf("good roster: exit %d\n%s%s", code, out, errs)
 	}
-	code, out, errs = runCLI([]string{"config", "check", bad})
+	// Alone, its channel names cannot be checked: it says so.
+	if code, out, errs := runCLI([]string{"config", "check", good}); code != 0 || !strings.Contains(out, good+": note: contact channels not checked") {
+		t.Errorf("roster alone: exit %d\n%s%s", code, out, errs)
+	}
+	// With an alerts file whose channels are others: every contact is refused.
+	code, _, errs = runCLI([]string{"config", "check", onlyMail, good})
+	if code != 2 || !strings.Contains(errs, "oncall file "+good+`: line 2: people[0].contacts[0].channel: "sms" is not a configured channel (mail)`) {
+		t.Errorf("roster against other channels: exit %d\n%s", code, errs)
+	}
+	code, out, errs = runCLI([]string{"config", "check", alerts, bad})
 	for _, want := range []string{
 		"oncall file " + bad + `: line 2: people[0].phone: "1380000": want an 11-digit mobile number`,
 		"oncall file " + bad + `: line 2: people[0].contacts[0].channel: "pager" is not a configured channel`,
@@ -59,7 +73,7 @@ duty:
 			t.Errorf("bad roster: missing %q; stderr:\n%s", want, errs)
 		}
 	}
-	if code != 2 || out != "" {
+	if code != 2 || out != alerts+": ok\n" {
 		t.Errorf("bad roster: exit %d, stdout %q", code, out)
 	}
 }

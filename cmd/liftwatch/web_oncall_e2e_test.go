@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/liftwatch/liftwatch/internal/testrig"
 )
 
 // TestWebOnCallManagerAddsDuty: on a 360-px phone, in Chinese, a manager
@@ -14,7 +18,15 @@ import (
 // the API has it, the page is no wider than the phone, and its main part
 // has no English.
 func TestWebOnCallManagerAddsDuty(t *testing.T) {
-	s := startWeb(t)
+	requireChromium(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alerts.yaml")
+	if err := os.WriteFile(cfg, []byte(`channels:
+  sms: {type: aliyun_sms, access_key_id: LTAI, access_key_secret: s, sign_name: 电梯卫士, template_code: SMS_1}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startWebServe(t, testrig.StartMosquitto(t, testrig.MosquittoOptions{}), filepath.Join(dir, "data"), cfg)
 	// The person, added by the admin (the test's API calls are an admin's).
 	s.apiJSON(t, "PUT", "/api/v1/oncall/people/zhou", `{"name":"周经理","role":"manager","estate":"yixian","phone":"13800000011",`+
 		`"contacts":[{"channel":"sms","to":"13800000011"}]}`, 201, nil)
@@ -40,6 +52,9 @@ func TestWebOnCallManagerAddsDuty(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the new entry reads %q: %q missing", got, want)
 		}
+	}
+	if got := text(t, ctx, `#people li[data-person="zhou"]`); !strings.Contains(got, "短信 13800000011") {
+		t.Errorf("the person reads %q: the contact's channel in words missing", got)
 	}
 	if msg := text(t, ctx, "#msg"); !strings.Contains(msg, "已保存") {
 		t.Errorf("message %q", msg)

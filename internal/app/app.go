@@ -202,7 +202,7 @@ func loadSettings(cfg Config) (settings, error) {
 		if regErr == nil {
 			lifts = s.lifts
 		}
-		s.roster, err = loadRosterFile(cfg.OnCall.File, lifts)
+		s.roster, err = loadRosterFile(cfg.OnCall.File, lifts, RosterChannels(acfg))
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -303,7 +303,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
-	if err := a.buildOnCall(ctx, set.roster, log); err != nil {
+	if err := a.buildOnCall(ctx, set.roster, RosterChannels(set.alerts), log); err != nil {
 		a.db.Close()
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/registry"
@@ -19,11 +20,27 @@ type OnCallConfig struct {
 	File string `flag:"file" help:"on-call roster YAML (people and duty windows), imported at every start: its entries replace those of the previous import, entries added in the web app are kept; empty: the stored roster as it is"`
 }
 
-// rosterChannels are the paging channel names a roster's contacts may
-// use. TODO(pager): the configured channels' names once the paging
-// configuration has them; until then the channel types and the demo's
-// gateway.
-func rosterChannels() []string { return oncall.DefaultChannels() }
+// RosterChannels are the paging channels a roster's contacts may name: the
+// channels: of the alerts file, each with the kind of address its type
+// takes (SMS and voice: a mobile number; email: an address; a robot: none).
+func RosterChannels(acfg AlertsConfig) oncall.Channels {
+	out := oncall.Channels{}
+	for name, c := range acfg.Channels {
+		switch c.Type {
+		case channel.AliyunSMS, channel.AliyunVoice:
+			out[name] = oncall.AddrPhone
+		case channel.Email:
+			out[name] = oncall.AddrEmail
+		default:
+			out[name] = oncall.AddrNone
+		}
+	}
+	return out
+}
+
+// demoChannel is the demo's simulated paging gateway, the channel of the
+// demo roster's contacts.
+const demoChannel = "demo"
 
 // registerNames are the contractors and estates of the register, each once,
 // in register order.
@@ -43,9 +60,10 @@ func registerNames(lifts []registry.Lift) (contractors, estates []string) {
 }
 
 // loadRosterFile reads and checks the roster file against the register
-// (lifts nil: the register did not load, only the file is checked).
-func loadRosterFile(path string, lifts []registry.Lift) (*oncall.File, error) {
-	f, err := oncall.LoadFile(path, rosterChannels())
+// (lifts nil: the register did not load, only the file is checked) and the
+// configured channels (nil: names not checked).
+func loadRosterFile(path string, lifts []registry.Lift, channels oncall.Channels) (*oncall.File, error) {
+	f, err := oncall.LoadFile(path, channels)
 	if f != nil && lifts != nil {
 		contractors, estates := registerNames(lifts)
 		err = errors.Join(err, f.CheckRegister(
@@ -56,11 +74,12 @@ func loadRosterFile(path string, lifts []registry.Lift) (*oncall.File, error) {
 }
 
 // CheckOnCallFile validates a roster file as serve does at start (every
-// problem, each with its line and key), against the register of lifts; the
-// roster's holes (times with nobody on duty for a contractor, an estate or
-// the subdistrict) are returned as warnings, not errors.
-func CheckOnCallFile(path string, lifts []registry.Lift) (warnings []string, err error) {
-	f, err := loadRosterFile(path, lifts)
+// problem, each with its line and key), against the register of lifts and
+// the configured channels (nil: channel names not checked); the roster's
+// holes (times with nobody on duty for a contractor, an estate or the
+// subdistrict) are returned as warnings, not errors.
+func CheckOnCallFile(path string, lifts []registry.Lift, channels oncall.Channels) (warnings []string, err error) {
+	f, err := loadRosterFile(path, lifts, channels)
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +106,9 @@ func IsOnCallFile(b []byte) bool {
 }
 
 // buildOnCall loads the stored roster and imports the roster file, if any.
-func (a *App) buildOnCall(ctx context.Context, f *oncall.File, log *slog.Logger) error {
+func (a *App) buildOnCall(ctx context.Context, f *oncall.File, channels oncall.Channels, log *slog.Logger) error {
 	var err error
-	if a.oncall, err = oncall.NewService(ctx, a.db.OnCall(), rosterChannels()); err != nil {
+	if a.oncall, err = oncall.NewService(ctx, a.db.OnCall(), channels); err != nil {
 		return err
 	}
 	if f != nil {
@@ -146,7 +165,8 @@ func (a *App) rosterReady(context.Context) error {
 }
 
 // SeedDemoRoster gives the demo a roster on duty around the clock, on the
-// demo's simulated paging gateway (channel demo): for the incident lift's
+// demo's simulated paging gateway (channel demo, which contacts edited in
+// the web app may name too): for the incident lift's
 // contractor a duty technician (user demo-contractor) and a supervisor,
 // for its estate the manager demo-manager, the subdistrict officer
 // demo-subdistrict; and a technician, a supervisor and a manager for every
@@ -157,6 +177,7 @@ func (a *App) SeedDemoRoster(ctx context.Context, incidentLift string) error {
 	if !ok {
 		l = &a.index.Lifts()[0]
 	}
+	a.oncall.AllowChannel(demoChannel, oncall.AddrNone)
 	allDay := oncall.Window{From: 0, To: 24 * 60}
 	n := 0
 	phone := func() string { n++; return fmt.Sprintf("1390000%04d", n) }
@@ -165,7 +186,7 @@ func (a *App) SeedDemoRoster(ctx context.Context, incidentLift string) error {
 	add := func(p oncall.Person, d oncall.Duty) {
 		p.Phone = phone()
 		p.Lang = "zh"
-		p.Contacts = []oncall.Contact{{Channel: "demo", To: p.Phone}}
+		p.Contacts = []oncall.Contact{{Channel: demoChannel, To: p.Phone}}
 		people = append(people, p)
 		d.Person, d.Window = p.ID, allDay
 		duty = append(duty, d)

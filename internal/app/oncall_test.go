@@ -20,6 +20,19 @@ import (
 	"github.com/liftwatch/liftwatch/web"
 )
 
+// withChannels gives cfg an alerts file whose channels are sms and voice
+// (Aliyun, never called in these tests).
+func withChannels(t *testing.T, cfg *Config) {
+	t.Helper()
+	cfg.Alerts.File = filepath.Join(t.TempDir(), "alerts.yaml")
+	if err := os.WriteFile(cfg.Alerts.File, []byte(`channels:
+  sms: {type: aliyun_sms, access_key_id: LTAI, access_key_secret: s, sign_name: 电梯卫士, template_code: SMS_1}
+  voice: {type: aliyun_voice, access_key_id: LTAI, access_key_secret: s, called_show_number: "02150000000", tts_code: TTS_2}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newStopped builds the app without running it; closed at cleanup.
 func newStopped(t *testing.T, cfg Config) *App {
 	t.Helper()
@@ -83,6 +96,7 @@ func TestDemoRosterCoversEveryLift(t *testing.T) {
 // replace those of the last import while the web's are kept.
 func TestRosterFileImportedAtStart(t *testing.T) {
 	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", testrig.FreePort(t)))
+	withChannels(t, &cfg)
 	cfg.OnCall.File = filepath.Join(t.TempDir(), "roster.yaml")
 	write := func(s string) {
 		if err := os.WriteFile(cfg.OnCall.File, []byte(s), 0o644); err != nil {
@@ -90,13 +104,15 @@ func TestRosterFileImportedAtStart(t *testing.T) {
 		}
 	}
 	write(`people:
-  - {id: zhang, name: 张师傅, role: technician, contacts: [{channel: sms, to: "13800000001"}]}
+  - {id: zhang, name: 张师傅, role: technician, contacts: [{channel: sms, to: "13800000001"}, {channel: wecom}]}
 duty:
   - {person: zhang, contractor: 上海三菱电梯维保站, from: "00:00", to: "24:00"}
   - {person: zhang, contractor: 上海三菱电梯维保, from: "00:00", to: "24:00"}
 `)
 	var ce *ConfigError
-	if err := Check(cfg); !errors.As(err, &ce) || !strings.Contains(err.Error(), `line 5: duty[1].contractor: "上海三菱电梯维保" is not a contractor of the lift register`) {
+	err := Check(cfg)
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `line 5: duty[1].contractor: "上海三菱电梯维保" is not a contractor of the lift register`) ||
+		!strings.Contains(err.Error(), `line 2: people[0].contacts[1].channel: "wecom" is not a configured channel (sms, voice)`) {
 		t.Fatalf("bad roster file: %v", err)
 	}
 	write(`people:
@@ -134,6 +150,7 @@ duty:
 func TestRosterAPIScope(t *testing.T) {
 	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", testrig.FreePort(t)))
 	cfg.Registry.Subdistrict = "jiangwan"
+	withChannels(t, &cfg)
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +300,7 @@ func TestRosterCodesHaveLabels(t *testing.T) {
 	for _, d := range oncall.DayNames() {
 		keys = append(keys, "oncall.day."+d)
 	}
-	for _, c := range oncall.DefaultChannels() {
+	for _, c := range append(oncall.DefaultChannels().Names(), demoChannel) {
 		keys = append(keys, "oncall.channel."+c)
 	}
 	for _, s := range []string{oncall.SourceFile, oncall.SourceWeb, oncall.SourceDemo} {

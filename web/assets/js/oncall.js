@@ -5,7 +5,6 @@ import { api, boot, h, t, fmtTime, message, errorText, getAll } from './core.js'
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const ROLES = ['technician', 'supervisor', 'manager', 'subdistrict'];
-const CHANNELS = ['sms', 'voice', 'email', 'wecom', 'dingtalk', 'webhook', 'demo'];
 let roster = null;
 let estates = new Map(); // slug → name
 let contractors = [];
@@ -74,7 +73,7 @@ function renderPeople() {
     h('span', { class: 'what' }, h('b', { text: p.name }), ` · ${t('oncall.role.' + p.role)}`,
       p.contractor ? ` · ${p.contractor}` : '', p.estate ? ` · ${estateName(p.estate)}` : '',
       p.phone ? h('a', { class: 'phone', text: ' ' + p.phone, attrs: { href: 'tel:' + p.phone } }) : null,
-      h('span', { class: 'muted', text: ' · ' + p.contacts.map((c) => `${t('oncall.channel.' + c.channel)} ${c.to || ''}`.trim()).join('，') }),
+      h('span', { class: 'muted', text: ' · ' + p.contacts.map((c) => `${channelName(c.channel)} ${c.to || ''}`.trim()).join('，') }),
       p.on_duty ? h('span', { class: 'on', text: ' · ' + t('oncall.on_duty') }) : null),
     p.editable ? h('button', { type: 'button', text: t('oncall.edit'), on: { click: () => openPerson(p) } }) : null,
     p.editable ? h('button', { type: 'button', class: 'danger', text: t('oncall.delete'), on: { click: () => deletePerson(p) } }) : null)) :
@@ -140,12 +139,20 @@ async function deleteDuty(d) {
   try { await api(`/api/v1/oncall/duty/${d.id}`, { method: 'DELETE' }); message($('msg'), t('oncall.deleted'), 'ok'); await load(); } catch (e) { formError($('msg'), e); }
 }
 
-// contactRow is one way to reach a person: a channel and its address, in
-// the order they are tried.
+// channelName is a channel in words: its label if it is named after its
+// type (sms, voice, …), else its configured name.
+function channelName(name) {
+  const s = t('oncall.channel.' + name);
+  return s === 'oncall.channel.' + name ? name : s;
+}
+
+// contactRow is one way to reach a person: a configured channel and its
+// address, in the order they are tried.
 function contactRow(c) {
-  const known = CHANNELS.includes(c.channel) ? CHANNELS : [...CHANNELS, c.channel];
-  const sel = h('select', { attrs: { 'aria-label': t('oncall.f.channel') } }, ...known.map((x) => h('option', { text: t('oncall.channel.' + x), attrs: { value: x } })));
-  sel.value = c.channel;
+  const names = roster.channels.map((x) => x.name);
+  const known = !c.channel || names.includes(c.channel) ? names : [...names, c.channel];
+  const sel = h('select', { attrs: { 'aria-label': t('oncall.f.channel') } }, ...known.map((x) => h('option', { text: channelName(x), attrs: { value: x } })));
+  if (c.channel) sel.value = c.channel;
   const row = h('div', { class: 'contact' }, sel,
     h('input', { attrs: { value: c.to || '', 'aria-label': t('oncall.f.to_address'), inputmode: 'tel' } }),
     h('button', { type: 'button', text: t('oncall.remove'), on: { click: () => row.remove() } }));
@@ -176,7 +183,8 @@ function openPerson(p) {
   if (p) $('p-role').value = p.role;
   fillScopes();
   if (p) $('p-scope').value = p.contractor || p.estate || '';
-  $('p-contacts').replaceChildren(...(p && p.contacts.length ? p.contacts : [{ channel: 'sms', to: '' }]).map(contactRow));
+  $('p-contacts').replaceChildren(...(p && p.contacts.length ? p.contacts : [{ channel: '', to: '' }]).map(contactRow));
+  if (!roster.channels.length) message($('p-msg'), t('oncall.no_channels'), 'error');
   $('person-form').hidden = false;
   $('p-msg').replaceChildren();
 }
@@ -187,7 +195,7 @@ async function savePerson(ev) {
   const scope = $('p-scope').value;
   const body = { name: $('p-name').value.trim(), role, phone: $('p-phone').value.trim(), user: $('p-user').value.trim(),
     contacts: [...$('p-contacts').querySelectorAll('.contact')].map((row) => ({ channel: row.querySelector('select').value, to: row.querySelector('input').value.trim() }))
-      .filter((c) => c.to || c.channel === 'wecom' || c.channel === 'dingtalk') };
+      .filter((c) => c.to || (roster.channels.find((x) => x.name === c.channel) || {}).address === '') };
   if (role === 'manager') body.estate = scope; else if (role !== 'subdistrict') body.contractor = scope;
   const id = editingPerson || $('p-id').value.trim();
   try {
@@ -232,6 +240,6 @@ boot('oncall', async (_me, again) => {
   $('person-form').addEventListener('submit', savePerson);
   $('p-cancel').addEventListener('click', () => { editingPerson = ''; openPerson(null); });
   $('p-role').addEventListener('change', fillScopes);
-  $('p-add-contact').addEventListener('click', () => $('p-contacts').append(contactRow({ channel: 'sms', to: '' })));
+  $('p-add-contact').addEventListener('click', () => $('p-contacts').append(contactRow({ channel: '', to: '' })));
   if (canAdd()) { openDuty(null); openPerson(null); }
 });
