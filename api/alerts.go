@@ -378,6 +378,12 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) int {
 }
 
 // silenceObject is what a silence is about, for authorisation.
+// unknownTarget is the refusal of a lift or estate named in a body that is
+// not in the register or not in the actor's scope: one answer for both.
+func unknownTarget(field, name string) error {
+	return badField(field, "no %s %q among those you may act on", field, name)
+}
+
 func silenceObject(sil *alerts.Silence) identity.Object {
 	if sil.Lift != "" {
 		return identity.Object{Lift: sil.Lift}
@@ -451,11 +457,11 @@ func (s *Server) silence(b silenceBody, author string) (alerts.Silence, error) {
 	}
 	if b.Lift != "" {
 		if _, ok := s.d.Lifts.Get(b.Lift); !ok {
-			return sil, badField("lift", "no lift %q in the register", b.Lift)
+			return sil, unknownTarget("lift", b.Lift)
 		}
 	}
 	if b.Estate != "" && !slices.ContainsFunc(s.d.Lifts.Lifts(), func(l registry.Lift) bool { return l.Estate == b.Estate }) {
-		return sil, badField("estate", "no estate %q in the register", b.Estate)
+		return sil, unknownTarget("estate", b.Estate)
 	}
 	for _, f := range []struct {
 		name, v string
@@ -487,6 +493,14 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) int {
 	sil, err := s.silence(b, s.actor(r).Name)
 	if err != nil {
 		return writeBad(w, err)
+	}
+	if d, ok := s.decide(r, identity.ManageSilence, silenceObject(&sil)); ok && d.OutOfScope {
+		// Out of scope is refused as an unknown lift or estate is, in the
+		// same words: which exist, and whose they are, stays out of it.
+		if sil.Lift != "" {
+			return writeBad(w, unknownTarget("lift", sil.Lift))
+		}
+		return writeBad(w, unknownTarget("estate", sil.Estate))
 	}
 	if code := s.require(w, r, identity.ManageSilence, silenceObject(&sil)); code != 0 {
 		return code

@@ -366,12 +366,23 @@ func TestBodies(t *testing.T) {
 		{"null", "/api/v1/alerts/1/comment", `null`, 400, "", "body must be a JSON object"},
 		{"null with spaces", ack, " null\n", 400, "", "body must be a JSON object"},
 		{"a string", ack, `"actor"`, 400, "", "body must be a JSON object"},
+		// Text a person reads later is text (issue 18).
+		{"NUL in a note", "/api/v1/alerts/1/comment", `{"note":"a\u0000b"}`, 400, "note", "NUL"},
+		{"bell in a note", "/api/v1/alerts/1/comment", `{"note":"a\u0007b"}`, 400, "note", "U+0007"},
+		{"bidi override", "/api/v1/alerts/1/comment", `{"note":"invoice\u202Etxt.exe"}`, 400, "note", "U+202E"},
+		{"bidi isolate in to", "/api/v1/alerts/1/dispatch", `{"to":"\u2066x"}`, 400, "to", "U+2066"},
+		{"lone surrogate", "/api/v1/alerts/1/comment", `{"note":"\ud800"}`, 400, "note", "surrogate"},
+		{"invalid UTF-8", "/api/v1/alerts/1/comment", "{\"note\":\"a\xff\xfeb\"}", 400, "", "not valid UTF-8"},
 	} {
 		resp, b := f.do(t, "POST", tc.path, tc.body)
 		e := checkError(t, tc.name, resp, b, tc.status, tc.field)
 		if !strings.Contains(e.Message, tc.contains) {
 			t.Errorf("%s: message %q lacks %q", tc.name, e.Message, tc.contains)
 		}
+	}
+	// Line breaks and tabs are text.
+	if resp, b := f.do(t, "POST", "/api/v1/alerts/1/comment", `{"note":"line one\nline\ttwo 中文"}`); resp.StatusCode != 200 {
+		t.Fatalf("a note with a line break: %d %s", resp.StatusCode, b)
 	}
 	// Trailing whitespace is not trailing data.
 	if resp, b := f.do(t, "POST", ack, "{\"note\":\"Li\"}\n\t "); resp.StatusCode != 200 {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/liftwatch/liftwatch/alerts"
 )
@@ -117,6 +118,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) int {
 	if err != nil {
 		return writeBad(w, errors.New("reading the body failed"))
 	}
+	if !utf8.Valid(body) {
+		// The decoder would turn the bad bytes into U+FFFD silently: a note
+		// kept is then not what was sent.
+		return writeBad(w, errors.New("body is not valid UTF-8"))
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(dst)
@@ -133,6 +139,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) int {
 		// regard to case): which one the client meant is a guess.
 		if key := duplicateKey(json.NewDecoder(bytes.NewReader(body)), ""); key != "" {
 			return writeBad(w, badField(key, "body gives %s more than once; give each field once", key))
+		}
+		if key, why := badText(json.NewDecoder(bytes.NewReader(body)), ""); key != "" {
+			return writeBad(w, badField(key, "field %s %s", key, why))
 		}
 		return 0
 	}
@@ -157,6 +166,66 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) int {
 		return writeBad(w, badField(name, "unknown field %q; fields: %s", name, strings.Join(jsonFields(dst), ", ")))
 	}
 	return writeBad(w, errors.New("body is not a valid JSON object"))
+}
+
+// badText reads one JSON value (already known to be valid) and returns the
+// first field whose text a person would be misled by, as a dotted path
+// under prefix, and why: a NUL or another control character (tab and line
+// breaks are text), a bidirectional control that reorders what is shown
+// (U+202E makes "exe.txt" read "txt.exe"), or a lone surrogate escape.
+func badText(dec *json.Decoder, prefix string) (string, string) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", ""
+	}
+	switch t := tok.(type) {
+	case string:
+		for _, r := range t {
+			switch {
+			case r == 0:
+				return prefixOr(prefix), "contains a NUL character"
+			case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f, r >= 0x80 && r < 0xa0:
+				return prefixOr(prefix), fmt.Sprintf("contains the control character U+%04X", r)
+			case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+				return prefixOr(prefix), fmt.Sprintf("contains the bidirectional control U+%04X, which reorders the text shown", r)
+			case r == utf8.RuneError:
+				return prefixOr(prefix), "contains U+FFFD: a lone surrogate or a replacement character, not text"
+			}
+		}
+	case json.Delim:
+		if t == '{' {
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return "", ""
+				}
+				k, _ := kt.(string)
+				name := k
+				if prefix != "" {
+					name = prefix + "." + k
+				}
+				if key, why := badText(dec, name); key != "" {
+					return key, why
+				}
+			}
+			_, _ = dec.Token()
+		} else if t == '[' {
+			for dec.More() {
+				if key, why := badText(dec, prefix); key != "" {
+					return key, why
+				}
+			}
+			_, _ = dec.Token()
+		}
+	}
+	return "", ""
+}
+
+func prefixOr(p string) string {
+	if p == "" {
+		return "body"
+	}
+	return p
 }
 
 // duplicateKey reads one JSON value (already known to be valid) and returns

@@ -202,7 +202,7 @@ func TestFundRoutes(t *testing.T) {
 
 // TestScopedListsHideOutOfScopeRows: with Deps.Auth set, lists keep only
 // the rows the actor may see (a manager: their estate; a contractor: its
-// lifts), objects out of scope are 403, an owner reads only their own
+// lifts), objects out of scope are 404 as unknown ones are, an owner reads only their own
 // household's statement, and nobody signed in gets 401.
 func TestScopedListsHideOutOfScopeRows(t *testing.T) {
 	f := newMaintFixture(t, true)
@@ -256,12 +256,17 @@ func TestScopedListsHideOutOfScopeRows(t *testing.T) {
 			outside = o
 		}
 	}
+	// Out of scope answers as unknown does: 404, the same words (issue 18).
 	resp, b = f.req(t, "mgrA", "GET", woPath(outside.ID, ""), "", "")
-	checkError(t, "manager reads another estate's order", resp, b, 403, "")
+	if e := checkError(t, "manager reads another estate's order", resp, b, 404, ""); e.Message != "nothing at "+woPath(outside.ID, "")+" that you may see" {
+		t.Errorf("out of scope says %q", e.Message)
+	}
 	resp, b = f.req(t, "contractor", "POST", woPath(mine[0].ID, "accept"), "application/json", `{"note": "x"}`)
 	checkError(t, "contractor signs off", resp, b, 403, "")
 	resp, b = f.req(t, "mgrA", "GET", woPath(999, ""), "", "")
-	checkError(t, "unknown order", resp, b, 404, "")
+	if e := checkError(t, "unknown order", resp, b, 404, ""); e.Message != "nothing at "+woPath(999, "")+" that you may see" {
+		t.Errorf("unknown says %q", e.Message)
+	}
 	resp, b = f.req(t, "", "GET", "/api/v1/work-orders", "", "")
 	checkError(t, "anonymous", resp, b, 401, "")
 	resp, b = f.req(t, "mgrA", "GET", "/api/v1/lifts/NOPE/plan", "", "")

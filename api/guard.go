@@ -106,6 +106,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
 	}
 	if err != nil {
 		var ge *guardError
+		if errors.As(err, &ge) && ge.status == http.StatusNotFound && a.Role != identity.RoleAdmin {
+			return hidden(w, r)
+		}
 		if errors.As(err, &ge) {
 			return writeJSON(w, ge.status, apiError{Error: ErrorBody{Code: ge.code, Message: ge.msg, Field: ge.field}})
 		}
@@ -117,10 +120,23 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, g Guard) int {
 		s.d.Logger.Error("authorize", "action", g.Action, "object", obj.String(), "err", err)
 		return writeCoded(w, http.StatusInternalServerError, "internal", "cannot check access now")
 	}
+	if !d.Allow && d.OutOfScope {
+		// Out of scope answers exactly as unknown does: neither whose it
+		// is nor whether it exists leaves the actor's scope.
+		return hidden(w, r)
+	}
 	if !d.Allow {
 		return writeCoded(w, http.StatusForbidden, "forbidden", d.Reason)
 	}
 	return 0
+}
+
+// hidden answers a request about an object the actor may not see, or that
+// does not exist, the same way for both: 404, one message naming only the
+// path the caller sent. (An admin, who may see everything, gets the
+// finder's own message.)
+func hidden(w http.ResponseWriter, r *http.Request) int {
+	return writeCoded(w, http.StatusNotFound, "not_found", "nothing at "+r.URL.Path+" that you may see")
 }
 
 // guardError is an error a guard's Object finder answers as it is.
@@ -156,6 +172,21 @@ func (s *Server) require(w http.ResponseWriter, r *http.Request, act identity.Ac
 		return writeCoded(w, http.StatusForbidden, "forbidden", d.Reason)
 	}
 	return 0
+}
+
+// decide is the authoriser's decision on act and obj for the request's
+// actor; ok is false without authorisation (handler tests) or on a lookup
+// failure (which require then answers).
+func (s *Server) decide(r *http.Request, act identity.Action, obj identity.Object) (identity.Decision, bool) {
+	if s.d.Auth == nil {
+		return identity.Decision{}, false
+	}
+	a, ok := identity.ActorFrom(r.Context())
+	if !ok {
+		return identity.Decision{}, false
+	}
+	d, err := s.d.Auth.Authorizer.Authorize(r.Context(), a, act, obj)
+	return d, err == nil
 }
 
 // liftFilter is a per-request memo of which lifts the actor may do act on,

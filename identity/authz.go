@@ -77,10 +77,20 @@ func (o Object) String() string {
 type Decision struct {
 	Allow  bool
 	Reason string
+	// OutOfScope: denied because the object lies outside the actor's
+	// scope (another estate, company, lift or subdistrict). The API then
+	// answers as for an object that does not exist, so that neither its
+	// owner nor its existence leaks; other denials are a plain 403.
+	OutOfScope bool
 }
 
-func allow(format string, args ...any) Decision { return Decision{true, fmt.Sprintf(format, args...)} }
-func deny(format string, args ...any) Decision  { return Decision{false, fmt.Sprintf(format, args...)} }
+func allow(format string, args ...any) Decision {
+	return Decision{Allow: true, Reason: fmt.Sprintf(format, args...)}
+}
+func deny(format string, args ...any) Decision { return Decision{Reason: fmt.Sprintf(format, args...)} }
+func outside(format string, args ...any) Decision {
+	return Decision{Reason: fmt.Sprintf(format, args...), OutOfScope: true}
+}
 
 // Decide says whether a may do act on obj, whose scope fields must already
 // be filled (Authorizer.Authorize does that from a lift id).
@@ -105,7 +115,7 @@ func Decide(a Actor, act Action, obj Object) Decision {
 			return deny("%s has no estate; a manager acts only on the estates they manage", obj)
 		}
 		if !slices.Contains(s.Estates, obj.Estate) {
-			return deny("%s is in estate %s, which %s does not manage", obj, obj.Estate, a.Name)
+			return outside("%s is in estate %s, which %s does not manage", obj, obj.Estate, a.Name)
 		}
 		return allow("%s manages estate %s", a.Name, obj.Estate)
 	case RoleContractor:
@@ -113,12 +123,12 @@ func Decide(a Actor, act Action, obj Object) Decision {
 			return deny("%s is not a lift with a contractor; a contractor acts only on its company's lifts", obj)
 		}
 		if obj.Contractor != s.Company {
-			return deny("lift %s is maintained by %s, not %s", obj.Lift, obj.Contractor, s.Company)
+			return outside("lift %s is maintained by %s, not %s", obj.Lift, obj.Contractor, s.Company)
 		}
 		return allow("%s maintains lift %s", s.Company, obj.Lift)
 	case RoleOwner:
 		if obj.Lift == "" || obj.Lift != s.Lift {
-			return deny("%s is not %s's lift %s", obj, a.Name, s.Lift)
+			return outside("%s is not %s's lift %s", obj, a.Name, s.Lift)
 		}
 		if act == ReadFund {
 			if obj.Household != s.Household {
@@ -129,7 +139,7 @@ func Decide(a Actor, act Action, obj Object) Decision {
 		return allow("%s's own lift %s", a.Name, s.Lift)
 	case RoleSubdistrict:
 		if obj.Subdistrict == "" || obj.Subdistrict != s.Subdistrict {
-			return deny("%s is not in subdistrict %s", obj, s.Subdistrict)
+			return outside("%s is not in subdistrict %s", obj, s.Subdistrict)
 		}
 		return allow("%s is in subdistrict %s", obj, s.Subdistrict)
 	}

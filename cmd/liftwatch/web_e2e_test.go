@@ -718,13 +718,14 @@ func TestWebOwner(t *testing.T) {
 	noScriptIn(t, ctx, "#main")
 	screenshot(t, ctx, "owner-statement-zh")
 
-	// Another lift: the page shows it may not, as the API said.
-	do(t, ctx, "another lift", chromedp.Navigate(s.base+"/lifts/JW-0001"), chromedp.WaitVisible(chromedp.CSS(`#main[data-denied="403"]`)))
-	if got := text(t, ctx, "#msg"); !strings.Contains(got, "您无权查看这台电梯") {
+	// Another lift: the page shows it may not, as the API said; the API
+	// answers as for a lift that does not exist (issue 18).
+	do(t, ctx, "another lift", chromedp.Navigate(s.base+"/lifts/JW-0001"), chromedp.WaitVisible(chromedp.CSS(`#main[data-denied="404"]`)))
+	if got := text(t, ctx, "#msg"); !strings.Contains(got, "没有这台电梯，或您无权查看") {
 		t.Errorf("denied message %q", got)
 	}
-	if got := w.statuses("/api/v1/lifts/JW-0001"); len(got) == 0 || got[0] != http.StatusForbidden {
-		t.Errorf("GET /api/v1/lifts/JW-0001 as the owner answered %v, want 403", got)
+	if got := w.statuses("/api/v1/lifts/JW-0001"); len(got) == 0 || got[0] != http.StatusNotFound {
+		t.Errorf("GET /api/v1/lifts/JW-0001 as the owner answered %v, want 404", got)
 	}
 	if n := run1(t, ctx, "panels", chromedp.Evaluate[int64](`[...document.querySelectorAll('#info, #charts')].filter(e => e.offsetParent !== null).length`)); n != 0 {
 		t.Errorf("the denied page still shows %d of the lift's panels", n)

@@ -118,7 +118,7 @@ export const strings = {
     'owner.period': '{unit} 室 · {from} 至 {to} · 收入 ¥{in} · 支出 ¥{out}', 'owner.no_household': '找不到您的住户（{unit}）',
     'fund.cat.contribution': '缴存', 'fund.cat.work_order': '维修', 'fund.cat.insurance': '保险', 'fund.cat.electricity': '电费',
     'fund.cat.inspection': '检验费', 'fund.cat.maintenance_contract': '维保合同', 'fund.cat.other': '其他',
-    'lift.denied': '您无权查看这台电梯',
+    'lift.denied': '没有这台电梯，或您无权查看',
     'board.ack_by': '{who} 于 {at} 确认', 'board.dispatched_to': '{at} 派往 {to}', 'board.on_site_by': '{who} 于 {at} 到场',
   },
   en: {
@@ -239,7 +239,7 @@ export const strings = {
     'owner.period': 'Flat {unit} · {from} to {to} · in ¥{in} · out ¥{out}', 'owner.no_household': 'Your household ({unit}) was not found',
     'fund.cat.contribution': 'Contribution', 'fund.cat.work_order': 'Repair', 'fund.cat.insurance': 'Insurance', 'fund.cat.electricity': 'Electricity',
     'fund.cat.inspection': 'Inspection fee', 'fund.cat.maintenance_contract': 'Maintenance contract', 'fund.cat.other': 'Other',
-    'lift.denied': 'You may not see this lift',
+    'lift.denied': 'No such lift, or not yours to see',
     'board.ack_by': 'acknowledged by {who} at {at}', 'board.dispatched_to': 'sent to {to} at {at}', 'board.on_site_by': 'on site: {who} at {at}',
   },
 };

@@ -63,13 +63,14 @@ async function load(msg) {
   charts();
 }
 
-// denied shows why the lift cannot be shown (403: not yours; 404: no such
-// lift) instead of the page's panels.
+// denied shows why the lift cannot be shown instead of the page's panels:
+// the API answers a lift out of scope as it answers an unknown one (404),
+// so the page says both at once.
 function denied(msg, e) {
   document.getElementById('main').dataset.denied = String(e.status || '');
   for (const el of document.querySelectorAll('#main > section:not(.bar)')) el.hidden = true;
   document.getElementById('title').textContent = id;
-  message(msg, e.status === 403 ? t('lift.denied') : errorText(e), 'error');
+  message(msg, e.status === 403 || e.status === 404 ? t('lift.denied') : errorText(e), 'error');
 }
 
 boot('lift', async (me, again) => {
