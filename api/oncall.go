@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/liftwatch/liftwatch/identity"
@@ -309,8 +310,22 @@ func (s *Server) putOnCallPerson(w http.ResponseWriter, r *http.Request) int {
 	sc := s.rosterScope(r)
 	ro := s.d.OnCall.Roster.Roster()
 	old, exists := ro.Person(p.ID)
+	if exists && !sc.seesPerson(old, ro.Duty()) {
+		return hidden(w, r) // out of scope answers as unknown does
+	}
 	if exists && !sc.editsPerson(old, ro.Duty()) {
 		return forbidden(w, "person "+p.ID+" is not one you may edit")
+	}
+	if !exists && !sc.editsPerson(p, ro.Duty()) && !sc.seesPerson(p, ro.Duty()) {
+		// A new person of an estate or company the caller cannot see:
+		// refused as one that does not exist is.
+		field := "estate"
+		if p.Estate == "" && p.Contractor != "" {
+			field = "contractor"
+		}
+		if p.Estate != "" || p.Contractor != "" {
+			return writeBad(w, badField(field, "no such %s among those you may act on", field))
+		}
 	}
 	// Acknowledging from a page's link acts as the person's account: only
 	// an admin names any account; anyone else their own, or keeps the one
@@ -333,10 +348,11 @@ func (s *Server) deleteOnCallPerson(w http.ResponseWriter, r *http.Request) int 
 	id := r.PathValue("id")
 	ro := s.d.OnCall.Roster.Roster()
 	p, ok := ro.Person(id)
-	if !ok {
-		return writeError(w, http.StatusNotFound, "no person "+strconv.Quote(id)+" on the roster")
+	sc := s.rosterScope(r)
+	if !ok || !sc.seesPerson(p, ro.Duty()) {
+		return hidden(w, r) // unknown, or out of scope: the same answer
 	}
-	if !s.rosterScope(r).editsPerson(p, ro.Duty()) {
+	if !sc.editsPerson(p, ro.Duty()) {
 		return forbidden(w, "person "+id+" is not one you may edit")
 	}
 	if err := s.d.OnCall.Roster.DeletePerson(r.Context(), id); err != nil {
@@ -375,8 +391,14 @@ func (s *Server) dutyFromBody(w http.ResponseWriter, r *http.Request, id int64) 
 	if n != 1 {
 		return d, writeBad(w, badField("estate", "a duty entry covers exactly one of contractor, estate or subdistrict: true"))
 	}
-	if !s.rosterScope(r).editsDuty(d) {
-		return d, forbidden(w, d.Target()+" is not one whose roster you may edit")
+	if sc := s.rosterScope(r); !sc.editsDuty(d) {
+		if !sc.seesDuty(d) && !d.Subdistrict {
+			// An estate or company out of the caller's scope is refused
+			// as one that does not exist is.
+			field := map[bool]string{true: "estate", false: "contractor"}[d.Estate != ""]
+			return d, writeBad(w, badField(field, "no such %s among those you may act on", field))
+		}
+		return d, forbidden(w, "this "+strings.Fields(d.Target())[0]+"'s roster is not one you may edit")
 	}
 	if err := text("person", b.Person, true, 64); err != nil {
 		return d, writeBad(w, err)
@@ -421,11 +443,18 @@ func (s *Server) dutyInPath(w http.ResponseWriter, r *http.Request) (oncall.Duty
 	}
 	for _, d := range s.d.OnCall.Roster.Roster().Duty() {
 		if d.ID == id {
-			if !s.rosterScope(r).editsDuty(d) {
-				return d, forbidden(w, "duty entry "+strconv.FormatInt(id, 10)+" ("+d.Target()+") is not one you may edit")
+			sc := s.rosterScope(r)
+			if !sc.seesDuty(d) {
+				return d, hidden(w, r) // out of scope answers as unknown does
+			}
+			if !sc.editsDuty(d) {
+				return d, forbidden(w, "duty entry "+strconv.FormatInt(id, 10)+" is not one you may edit")
 			}
 			return d, 0
 		}
+	}
+	if !s.rosterScope(r).all {
+		return oncall.Duty{}, hidden(w, r)
 	}
 	return oncall.Duty{}, writeError(w, http.StatusNotFound, "no duty entry "+strconv.FormatInt(id, 10))
 }

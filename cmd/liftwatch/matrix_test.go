@@ -193,7 +193,8 @@ var matrix = []row{
 	// On-call rosters: read_alert to read, act_alert to edit; inside
 	// that, each entry is judged (api/oncall.go rosterScope). In scope:
 	// a bad body or an unknown entry (400, 404: not denied); out of scope:
-	// an entry of estate guyuan, which no scoped account's scope holds.
+	// an entry of estate guyuan, which no scoped account's scope holds:
+	// as an unknown one, a 404 (in the path) or a 400 (in the body).
 	{"GET /api/v1/oncall", alertSeen, none, get("/api/v1/oncall"), call{}},
 	{"PUT /api/v1/oncall/people/{id}", actors, object, call{method: "PUT", path: func(*world) string { return "/api/v1/oncall/people/matrix-in" }, body: `{}`},
 		call{method: "PUT", path: func(*world) string { return "/api/v1/oncall/people/matrix-out" }, body: outPersonBody}},
@@ -227,16 +228,16 @@ var matrix = []row{
 
 const (
 	outPersonBody = `{"name":"古源经理","role":"manager","estate":"guyuan","contacts":[{"channel":"sms","to":"13800000009"}]}`
-	outDutyBody   = `{"person":"matrix-guyuan","estate":"guyuan","from":"00:00","to":"24:00"}`
+	outDutyBody   = `{"person":"matrix-out-mgr","estate":"guyuan","from":"00:00","to":"24:00"}`
 )
 
 // outPerson is a manager of guyuan on the roster (out of every scoped
 // account's scope): the same one, or a fresh one for a call that deletes it.
 func (w *world) outPerson(fresh bool) string {
-	id := "matrix-guyuan"
+	id := "matrix-out-mgr"
 	if fresh {
 		w.entries++
-		id = fmt.Sprintf("matrix-guyuan-%d", w.entries)
+		id = fmt.Sprintf("matrix-out-mgr-%d", w.entries)
 	}
 	if _, ok := w.a.OnCall().Roster().Person(id); !ok {
 		w.a.OnCall().AllowChannel("sms", oncall.AddrPhone) // the world configures no channels

@@ -238,21 +238,37 @@ func TestRosterAPIScope(t *testing.T) {
 		!strings.Contains(body, `"field": "date"`) {
 		t.Errorf("a bad date: %d %s", code, body)
 	}
-	// Out of scope: another estate, a contractor's people, the subdistrict.
-	for _, c := range []struct{ role, method, path, body string }{
-		{"manager", "POST", "/api/v1/oncall/duty", `{"person":"zhou","estate":"guyuan","from":"00:00","to":"24:00"}`},
-		{"manager", "POST", "/api/v1/oncall/duty", `{"person":"demo-technician","contractor":"` + l.Contractor + `","from":"00:00","to":"24:00"}`},
-		{"manager", "PUT", "/api/v1/oncall/people/demo-technician", `{"name":"x","role":"technician","contacts":[{"channel":"sms","to":"13800000011"}]}`},
-		{"manager", "PUT", "/api/v1/oncall/people/zhou2", `{"name":"x","role":"manager","contacts":[{"channel":"sms","to":"13800000011"}]}`},
-		{"manager", "DELETE", "/api/v1/oncall/people/demo-mgr-guyuan", ""},
-		{"contractor", "PUT", "/api/v1/oncall/people/zhou", person},
-		{"contractor", "POST", "/api/v1/oncall/duty", `{"person":"demo-tech-2","contractor":"迅达 (中国) 虹口服务中心","from":"00:00","to":"24:00"}`},
-		{"contractor", "POST", "/api/v1/oncall/duty", `{"person":"demo-subdistrict","subdistrict":true,"from":"00:00","to":"24:00"}`},
-		{"subdistrict", "POST", "/api/v1/oncall/duty", `{"person":"demo-subdistrict","subdistrict":true,"from":"00:00","to":"24:00"}`},
-		{"owner", "DELETE", "/api/v1/oncall/duty/1", ""},
+	// Out of scope: what the caller cannot see answers as an unknown
+	// object does (404 in the path, 400 in the body, naming nothing of
+	// it); what they see but may not edit, and what their role may not do
+	// at all, is a 403.
+	var guyuanDuty int64
+	for _, d := range a.OnCall().Roster().Duty() {
+		if d.Estate == "guyuan" {
+			guyuanDuty = d.ID
+		}
+	}
+	for _, c := range []struct {
+		role, method, path, body string
+		code                     int
+	}{
+		{"manager", "POST", "/api/v1/oncall/duty", `{"person":"zhou","estate":"guyuan","from":"00:00","to":"24:00"}`, 400},
+		{"manager", "PUT", fmt.Sprintf("/api/v1/oncall/duty/%d", guyuanDuty), `{"person":"zhou","estate":"yixian","from":"00:00","to":"24:00"}`, 404},
+		{"manager", "DELETE", fmt.Sprintf("/api/v1/oncall/duty/%d", guyuanDuty), "", 404},
+		{"manager", "DELETE", "/api/v1/oncall/people/demo-mgr-guyuan", "", 404},
+		{"manager", "PUT", "/api/v1/oncall/people/guyuan-new", `{"name":"x","role":"manager","estate":"guyuan","contacts":[{"channel":"sms","to":"13800000011"}]}`, 400},
+		{"contractor", "PUT", "/api/v1/oncall/people/zhou", person, 404},
+		{"contractor", "POST", "/api/v1/oncall/duty", `{"person":"demo-tech-2","contractor":"迅达 (中国) 虹口服务中心","from":"00:00","to":"24:00"}`, 400},
+		{"manager", "POST", "/api/v1/oncall/duty", `{"person":"demo-technician","contractor":"` + l.Contractor + `","from":"00:00","to":"24:00"}`, 403},
+		{"manager", "PUT", "/api/v1/oncall/people/demo-technician", `{"name":"x","role":"technician","contacts":[{"channel":"sms","to":"13800000011"}]}`, 403},
+		{"manager", "PUT", "/api/v1/oncall/people/zhou2", `{"name":"x","role":"manager","contacts":[{"channel":"sms","to":"13800000011"}]}`, 403},
+		{"contractor", "POST", "/api/v1/oncall/duty", `{"person":"demo-subdistrict","subdistrict":true,"from":"00:00","to":"24:00"}`, 403},
+		{"subdistrict", "POST", "/api/v1/oncall/duty", `{"person":"demo-subdistrict","subdistrict":true,"from":"00:00","to":"24:00"}`, 403},
+		{"owner", "DELETE", "/api/v1/oncall/duty/1", "", 403},
 	} {
-		if code, body := send(c.role, c.method, c.path, c.body); code != 403 {
-			t.Errorf("%s %s %s %s: %d, want 403: %s", c.role, c.method, c.path, c.body, code, body)
+		code, body := send(c.role, c.method, c.path, c.body)
+		if said := strings.ReplaceAll(body, c.path, ""); code != c.code || strings.Contains(said, "guyuan") || strings.Contains(said, "迅达") {
+			t.Errorf("%s %s %s %s: %d, want %d naming nothing out of scope: %s", c.role, c.method, c.path, c.body, code, c.code, body)
 		}
 	}
 	// The contractor edits its own technician; bad input is a 400 naming the field.
