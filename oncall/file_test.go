@@ -75,7 +75,7 @@ func TestParseReportsEveryProblemWithItsLine(t *testing.T) {
       - {channel: email, to: "not an address"}
   - {id: li, name: 李经理, role: manager, contacts: [{channel: sms, to: "13800000002"}], phon: x}
   - {id: li, name: 李经理, role: manager, contacts: [{channel: sms, to: "13800000002"}]}
-  - {id: nocontact, name: 无, role: manager}
+  - {id: nocontact, name: "无\u202e", role: manager}
 duty:
   - {person: zhangg, contractor: x, from: "08:00", to: "20:00"}
   - {person: li, estate: yixian, days: [mon, sonday], from: "8:00", to: "25:00"}
@@ -99,6 +99,7 @@ extra: 1
 		`line 10: unknown key people[1].phon (did you mean phone?)`,
 		`line 11: people[2].id: "li" twice (first at line 10)`,
 		`line 12: people[3].contacts: at least one contact is needed`,
+		`line 12: people[3].name: contains the bidirectional control U+202E`,
 		`line 14: duty[0].person: unknown person "zhangg" (did you mean zhang?)`,
 		`line 15: duty[1].days[1]: day "sonday"`,
 		`line 15: duty[1].from: time "8:00": want HH:MM`,

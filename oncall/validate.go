@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/liftwatch/liftwatch/internal/suggest"
 )
@@ -77,6 +78,8 @@ func CheckPerson(p Person, channels Channels) []Problem {
 	}
 	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 128 {
 		bad("name", "required, at most 128 bytes")
+	} else if why := misleading(p.Name); why != "" {
+		bad("name", "%s", why)
 	}
 	switch p.Role {
 	case RoleTechnician, RoleSupervisor, RoleManager, RoleSubdistrict:
@@ -145,4 +148,21 @@ func channelKind(ch string) string {
 		return AddrEmail
 	}
 	return AddrNone
+}
+
+// misleading says why a name would mislead whoever reads it on a page or a
+// phone: a control character, or a bidirectional control that reorders
+// what is shown; "" if it reads as it is.
+func misleading(s string) string {
+	for _, r := range s {
+		switch {
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+			return fmt.Sprintf("contains the control character U+%04X", r)
+		case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return fmt.Sprintf("contains the bidirectional control U+%04X, which reorders the text shown", r)
+		case r == utf8.RuneError:
+			return "is not valid UTF-8"
+		}
+	}
+	return ""
 }
