@@ -134,11 +134,11 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 	if i := slices.IndexFunc(list, func(w contractor.WorkOrder) bool { return w.Lift != "MT-C" }); i >= 0 {
 		t.Fatalf("乙维保 lists another company's order: %+v", list[i])
 	}
+	// Another company's order answers as an unknown one does (404, issue 18).
 	forbidden := func(what string, err error) {
 		t.Helper()
-		var se *contractor.StatusError
-		if !errors.As(err, &se) || se.Status != http.StatusForbidden {
-			t.Fatalf("乙维保 %s MT-A's order: %v, want 403", what, err)
+		if !errors.Is(err, contractor.ErrNotFound) {
+			t.Fatalf("乙维保 %s MT-A's order: %v, want 404 (work order not found)", what, err)
 		}
 	}
 	_, err = other.Start(ctx, woA.ID, "王师傅")
