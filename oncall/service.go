@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Errors of the roster's edits.
@@ -68,6 +69,11 @@ func NewService(ctx context.Context, st Store, channels Channels) (*Service, err
 
 // Roster is the current snapshot.
 func (s *Service) Roster() *Roster { return s.live.Roster() }
+
+// Chain is the current roster's Chain: the pager's Roster.
+func (s *Service) Chain(estate, contractor string, tier int, at time.Time) []Person {
+	return s.live.Roster().Chain(estate, contractor, tier, at)
+}
 
 // Live is the snapshot holder the pager reads.
 func (s *Service) Live() *Live { return &s.live }

@@ -66,6 +66,8 @@ var Pages = []Page{
 	{"GET /supervision", "supervision.html"},
 	{"GET /owner", "owner.html"},
 	{"GET /oncall", "oncall.html"},
+	{"GET /inbox", "inbox.html"},
+	{"GET /users", "users.html"},
 }
 
 // Register adds the pages, their assets and the board's clock to r. The

@@ -119,9 +119,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// Everyone is on duty around the clock on the demo's paging gateway:
 	// the incident's chain is demo-contractor, demo-manager, then the
-	// supervisor and demo-subdistrict.
+	// supervisor and demo-subdistrict; the pager pages that roster.
 	if err := a.SeedDemoRoster(ctx, do.incidentLift); err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: on-call roster: %v\n", err)
+		return 1
+	}
+	if err := demoPaging(ctx, a, do.incidentLift); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: paging: %v\n", err)
 		return 1
 	}
 	companies := demoCompanies(simCfg.Lifts)
@@ -158,6 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   rejected messages     http://%[1]s/api/v1/deadletters
   Prometheus metrics    http://%[1]s/metrics
   health / readiness    http://%[1]s/healthz  http://%[1]s/readyz
+  pages sent (gateway)  http://%[1]s/demo/outbox   phone inbox  http://%[1]s/inbox
   MQTT broker           %[2]s (embedded; anyone may connect)
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.

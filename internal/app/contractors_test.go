@@ -125,7 +125,8 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another company's token: not in its list, and every action is 403.
+	// Another company's token: not in its list, and every action answers
+	// as for an order that does not exist (404, issue 18).
 	other := clientOf(tokC)
 	list, err := other.WorkOrders(ctx, "", contractor.StateAssigned, contractor.StateInProgress)
 	if err != nil {

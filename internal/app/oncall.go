@@ -179,8 +179,15 @@ func (a *App) SeedDemoRoster(ctx context.Context, incidentLift string) error {
 	}
 	a.oncall.AllowChannel(demoChannel, oncall.AddrNone)
 	allDay := oncall.Window{From: 0, To: 24 * 60}
+	// The incident's four people have 13800000001…4, the others 1390000….
 	n := 0
-	phone := func() string { n++; return fmt.Sprintf("1390000%04d", n) }
+	phone := func() string {
+		n++
+		if n <= 4 {
+			return fmt.Sprintf("1380000000%d", n)
+		}
+		return fmt.Sprintf("1390000%04d", n)
+	}
 	var people []oncall.Person
 	var duty []oncall.Duty
 	add := func(p oncall.Person, d oncall.Duty) {
@@ -195,9 +202,9 @@ func (a *App) SeedDemoRoster(ctx context.Context, incidentLift string) error {
 	// The incident's people first: they head their chains.
 	add(oncall.Person{ID: "demo-technician", Name: "张师傅", Role: oncall.RoleTechnician, User: "demo-contractor", Contractor: l.Contractor},
 		oncall.Duty{Contractor: l.Contractor})
-	add(oncall.Person{ID: "demo-supervisor", Name: "陈主管", Role: oncall.RoleSupervisor, Contractor: l.Contractor}, oncall.Duty{Contractor: l.Contractor})
 	add(oncall.Person{ID: "demo-manager", Name: "李经理", Role: oncall.RoleManager, User: "demo-manager", Estate: l.Estate}, oncall.Duty{Estate: l.Estate})
-	add(oncall.Person{ID: "demo-subdistrict", Name: "王科长", Role: oncall.RoleSubdistrict, User: "demo-subdistrict"}, oncall.Duty{Subdistrict: true})
+	add(oncall.Person{ID: "demo-supervisor", Name: "王主管", Role: oncall.RoleSupervisor, Contractor: l.Contractor}, oncall.Duty{Contractor: l.Contractor})
+	add(oncall.Person{ID: "demo-subdistrict", Name: "赵科长", Role: oncall.RoleSubdistrict, User: "demo-subdistrict"}, oncall.Duty{Subdistrict: true})
 	for i, c := range contractors {
 		if c == l.Contractor {
 			continue
