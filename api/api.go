@@ -78,6 +78,8 @@ type Deps struct {
 	Maintenance *MaintenanceDeps
 	Trusteeship *TrusteeshipDeps
 	Fund        *FundDeps
+	// OnCall wires the on-call roster (nil: none).
+	OnCall *OnCallDeps
 	// Auth turns the routes' guards on (nil: every route open, for unit
 	// tests of handlers; serve always sets it).
 	Auth *AuthDeps
@@ -190,6 +192,9 @@ func New(d Deps) *Server {
 	}
 	if d.Fund != nil {
 		s.fundRoutes()
+	}
+	if d.OnCall != nil {
+		s.onCallRoutes()
 	}
 	if d.Auth != nil && d.Auth.Accounts != nil {
 		s.identityRoutes()

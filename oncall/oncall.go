@@ -40,4 +40,14 @@ type Person struct {
 	Phone    string    `json:"phone,omitempty" yaml:"phone"`
 	Lang     string    `json:"lang,omitempty" yaml:"lang"` // zh (default) or en: the language of the pages sent
 	Contacts []Contact `json:"contacts" yaml:"contacts"`
+	// Contractor is the company a technician or supervisor works for, and
+	// Estate the estate a manager manages: optional in the file (the duty
+	// entries say it), they decide who may edit the person in the web app
+	// before any duty entry names them. A duty entry of the person must
+	// agree with them.
+	Contractor string `json:"contractor,omitempty" yaml:"contractor"`
+	Estate     string `json:"estate,omitempty" yaml:"estate"`
+	// Source is where the entry came from: "file" (--oncall.file, replaced
+	// at every start), "web" (the web app or the API), "demo".
+	Source string `json:"source,omitempty" yaml:"-"`
 }

@@ -65,6 +65,7 @@ var Pages = []Page{
 	{"GET /work-orders/{id}", "workorder.html"},
 	{"GET /supervision", "supervision.html"},
 	{"GET /owner", "owner.html"},
+	{"GET /oncall", "oncall.html"},
 	{"GET /inbox", "inbox.html"},
 	{"GET /users", "users.html"},
 }

@@ -62,7 +62,8 @@ func TestPagesAreCSPClean(t *testing.T) {
 	m := served(t)
 	paths := map[string]string{"GET /{$}": "/", "GET /login": "/login", "GET /fleet": "/fleet", "GET /lifts/{id}": "/lifts/JW-0042",
 		"GET /work-orders": "/work-orders", "GET /work-orders/{id}": "/work-orders/7", "GET /supervision": "/supervision", "GET /owner": "/owner",
-		"GET /inbox": "/inbox", "GET /users": "/users"}
+		"GET /inbox": "/inbox", "GET /users": "/users",
+		"GET /oncall": "/oncall"}
 	if len(paths) != len(Pages) {
 		t.Fatalf("test knows %d pages, Pages has %d", len(paths), len(Pages))
 	}

@@ -6,20 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/config"
+	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/registry"
 )
 
 const configUsage = `Usage: liftwatch config check [flags] FILE...
 
 Checks alerts YAML files (--alerts.config: policies, per-estate overrides,
-receivers) as "liftwatch serve" does at start, and reports every problem with
-its line and key. Estate overrides are checked against the register given by
---registry.file, like serve's (empty: the shipped Jiangwan fleet).
+receivers, channels) and on-call roster files (--oncall.file: a file with
+top-level people: or duty:) as "liftwatch serve" does at start, and reports
+every problem with its line and key. A roster's contacts are checked against
+the channels of the alerts files given in the same run. Estates and contractors are checked against
+the register given by --registry.file, like serve's (empty: the shipped
+Jiangwan fleet). A roster's holes (a contractor, an estate or the
+subdistrict with nobody on duty at some time of the week) are printed as
+warnings and do not fail the check.
 Prints "FILE: ok" for each good file; exit 0 if all are good, 2 otherwise.
 
 The service's other settings are flags and LIFTWATCH_<FLAG> variables
@@ -86,11 +93,42 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "liftwatch config check: invalid configuration:\nregistry.file: %v\n", err)
 		return 2
 	}
+	// A roster's contacts are checked against the channels of the alerts
+	// files given in the same run (none given: the names are not checked).
+	var channels oncall.Channels
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && !app.IsOnCallFile(b) {
+			if acfg, err := app.LoadAlertsConfig(f); err == nil {
+				if channels == nil {
+					channels = oncall.Channels{}
+				}
+				maps.Copy(channels, app.RosterChannels(acfg))
+			}
+		}
+	}
 	code := 0
 	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", f, err)
 			code = 2
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil && app.IsOnCallFile(b) {
+			warnings, err := app.CheckOnCallFile(f, lifts, channels)
+			if err != nil {
+				for _, p := range problems(err) {
+					fmt.Fprintln(stderr, p)
+				}
+				code = 2
+				continue
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(stdout, "%s: %s\n", f, w)
+			}
+			if channels == nil {
+				fmt.Fprintf(stdout, "%s: note: contact channels not checked against a configuration: give the alerts file (its channels:) in the same run\n", f)
+			}
+			fmt.Fprintf(stdout, "%s: ok\n", f)
 			continue
 		}
 		if err := app.CheckAlertsFile(f, lifts); err != nil {

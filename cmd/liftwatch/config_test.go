@@ -147,6 +147,7 @@ func TestServeFlagsKeepNamesAndDefaults(t *testing.T) {
 		"mqtt.shared-group":                   "",
 		"mqtt.username":                       "",
 		"offline-after":                       "3m0s",
+		"oncall.file":                         "",
 		"payload.max-bytes":                   "4096",
 		"registry.contractors":                "",
 		"registry.file":                       "",

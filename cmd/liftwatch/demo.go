@@ -117,6 +117,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
 	}
+	// Everyone is on duty around the clock on the demo's paging gateway:
+	// the incident's chain is demo-contractor, demo-manager, then the
+	// supervisor and demo-subdistrict; the pager pages that roster.
+	if err := a.SeedDemoRoster(ctx, do.incidentLift); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: on-call roster: %v\n", err)
+		return 1
+	}
 	if err := demoPaging(ctx, a, do.incidentLift); err != nil {
 		fmt.Fprintf(stderr, "liftwatch demo: paging: %v\n", err)
 		return 1

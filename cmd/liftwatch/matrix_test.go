@@ -19,6 +19,7 @@ import (
 	"github.com/liftwatch/liftwatch/identity"
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/testrig"
+	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 	"github.com/liftwatch/liftwatch/web"
@@ -249,6 +250,24 @@ var matrix = []row{
 	{"POST /api/v1/lifts/{id}/fund/bank-statements", managers, object, post("/api/v1/lifts/"+inLift+"/fund/bank-statements", ""), post("/api/v1/lifts/"+outLift+"/fund/bank-statements", "")},
 	{"GET /api/v1/lifts/{id}/fund/reconciliation", reporters, object, get("/api/v1/lifts/" + inLift + "/fund/reconciliation"), get("/api/v1/lifts/" + outLift + "/fund/reconciliation")},
 	{"GET /api/v1/export/statement.csv", fundSeen, object, objCall("GET", "in", "", statementCSV), objCall("GET", "out", "", statementCSV)},
+	// On-call rosters: read_alert to read, act_alert to edit; inside
+	// that, each entry is judged (api/oncall.go rosterScope). In scope:
+	// a bad body or an unknown entry (400, 404: not denied); out of scope:
+	// an entry of estate guyuan, which no scoped account's scope holds:
+	// as an unknown one, a 404 (in the path) or a 400 (in the body).
+	{"GET /api/v1/oncall", alertSeen, none, get("/api/v1/oncall"), call{}},
+	{"PUT /api/v1/oncall/people/{id}", actors, object, call{method: "PUT", path: func(*world) string { return "/api/v1/oncall/people/matrix-in" }, body: `{}`},
+		call{method: "PUT", path: func(*world) string { return "/api/v1/oncall/people/matrix-out" }, body: outPersonBody}},
+	{"DELETE /api/v1/oncall/people/{id}", actors, object, call{method: "DELETE", path: func(*world) string { return "/api/v1/oncall/people/nobody" }},
+		call{method: "DELETE", path: func(w *world) string { return "/api/v1/oncall/people/" + w.outPerson(true) }}},
+	{"POST /api/v1/oncall/duty", actors, object, post("/api/v1/oncall/duty", `{}`), call{method: "POST", path: func(w *world) string {
+		w.outPerson(false)
+		return "/api/v1/oncall/duty"
+	}, body: outDutyBody}},
+	{"PUT /api/v1/oncall/duty/{id}", actors, object, call{method: "PUT", path: func(*world) string { return "/api/v1/oncall/duty/999999" }, body: `{}`},
+		call{method: "PUT", path: func(w *world) string { return fmt.Sprintf("/api/v1/oncall/duty/%d", w.outDuty(false)) }, body: outDutyBody}},
+	{"DELETE /api/v1/oncall/duty/{id}", actors, object, call{method: "DELETE", path: func(*world) string { return "/api/v1/oncall/duty/999999" }},
+		call{method: "DELETE", path: func(w *world) string { return fmt.Sprintf("/api/v1/oncall/duty/%d", w.outDuty(true)) }}},
 	// The pages and their assets are public (they hold no data; the API
 	// behind them is guarded); the pages' clock needs read_alert.
 	{"GET /{$}", everyone, none, get("/"), call{}},
@@ -259,6 +278,7 @@ var matrix = []row{
 	{"GET /work-orders/{id}", everyone, none, get("/work-orders/1"), call{}},
 	{"GET /supervision", everyone, none, get("/supervision"), call{}},
 	{"GET /owner", everyone, none, get("/owner"), call{}},
+	{"GET /oncall", everyone, none, get("/oncall"), call{}},
 	{"GET /users", everyone, none, get("/users"), call{}},
 	{"GET /assets/{path...}", everyone, none, get("/assets/app.css"), call{}},
 	{"GET /web/clock", alertSeen, none, get("/web/clock"), call{}},
@@ -274,6 +294,45 @@ var matrix = []row{
 	{"GET /demo/outbox", signedIn, none, get("/demo/outbox"), call{}},
 	{"GET /demo/inbox", signedIn, none, get("/demo/inbox"), call{}},
 	{"GET /inbox", everyone, none, get("/inbox"), call{}},
+}
+
+const (
+	outPersonBody = `{"name":"古源经理","role":"manager","estate":"guyuan","contacts":[{"channel":"sms","to":"13800000009"}]}`
+	outDutyBody   = `{"person":"matrix-out-mgr","estate":"guyuan","from":"00:00","to":"24:00"}`
+)
+
+// outPerson is a manager of guyuan on the roster (out of every scoped
+// account's scope): the same one, or a fresh one for a call that deletes it.
+func (w *world) outPerson(fresh bool) string {
+	id := "matrix-out-mgr"
+	if fresh {
+		w.entries++
+		id = fmt.Sprintf("matrix-out-mgr-%d", w.entries)
+	}
+	if _, ok := w.a.OnCall().Roster().Person(id); !ok {
+		w.a.OnCall().AllowChannel("sms", oncall.AddrPhone) // the world configures no channels
+		p := oncall.Person{ID: id, Name: "古源经理", Role: oncall.RoleManager, Estate: "guyuan", Contacts: []oncall.Contact{{Channel: "sms", To: "13800000009"}}}
+		if _, err := w.a.OnCall().PutPerson(context.Background(), p); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// outDuty is a duty entry of guyuan: the same one, or a fresh one for a
+// call that deletes it.
+func (w *world) outDuty(fresh bool) int64 {
+	if id, ok := w.found["duty-out"]; ok && !fresh {
+		return id
+	}
+	d := oncall.Duty{Person: w.outPerson(false), Estate: "guyuan", Window: oncall.Window{From: 0, To: 24 * 60}}
+	if err := w.a.OnCall().AddDuty(context.Background(), &d); err != nil {
+		w.t.Fatal(err)
+	}
+	if !fresh {
+		w.found["duty-out"] = d.ID
+	}
+	return d.ID
 }
 
 func silenceBody(lift string) string {

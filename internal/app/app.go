@@ -32,6 +32,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/listen"
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/liftstate"
+	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
@@ -54,8 +55,10 @@ type Config struct {
 	// Maintenance runs post-construction management (maintenance,
 	// trusteeship, the fund) inside serve.
 	Maintenance MaintenanceConfig `flag:"maintenance."`
-	Debug       DebugConfig       `flag:"debug."`
-	Runtime     RuntimeConfig     `flag:"runtime."`
+	// OnCall is the on-call roster file (people and duty windows).
+	OnCall  OnCallConfig  `flag:"oncall."`
+	Debug   DebugConfig   `flag:"debug."`
+	Runtime RuntimeConfig `flag:"runtime."`
 }
 
 // Validate checks the configuration and says precisely what is wrong: every
@@ -112,6 +115,10 @@ type App struct {
 	feed     *liftstate.Feed
 	now      func() time.Time // the service's clock: a.fake's with --debug.fake-clock
 	maint    *maint
+	// oncall is the on-call roster (SQL, and the live snapshot the pager
+	// reads); rosterGaps its holes for /readyz.
+	oncall     *oncall.Service
+	rosterGaps *gapCache
 	// contractors is the contractor directory (duty phones).
 	contractors registry.Contractors
 	pager       *paging.Pager // nil until EnablePaging
@@ -126,6 +133,7 @@ type settings struct {
 	alerts      AlertsConfig
 	domain      DomainPolicies
 	subdistrict func(estate string) string
+	roster      *oncall.File // --oncall.file, nil if none
 }
 
 // Check validates cfg and reads and checks the files it names (the
@@ -193,6 +201,14 @@ func loadSettings(cfg Config) (settings, error) {
 		if s.subdistrict, err = subdistricts(s.lifts, cfg.Registry.Subdistrict, cfg.Registry.Subdistricts); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if cfg.OnCall.File != "" {
+		var lifts []registry.Lift
+		if regErr == nil {
+			lifts = s.lifts
+		}
+		s.roster, err = loadRosterFile(cfg.OnCall.File, lifts, RosterChannels(acfg))
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return s, &ConfigError{Err: err}
@@ -292,6 +308,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	if err := a.buildOnCall(ctx, set.roster, RosterChannels(set.alerts), log); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	a.rcv, err = ingest.NewReceiver(ingest.ReceiverConfig{Conn: cfg.MQTT.Options, ClientID: cfg.MQTT.ClientID, SharedGroup: cfg.MQTT.SharedGroup,
 		UrgentLane: cfg.MQTT.UrgentLane}, a.ing)
 	if err != nil {
@@ -324,6 +344,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
 		Trusteeship: api.NewTrusteeshipDeps(d.Trusteeship, a.db.Trusteeship(), a.now),
 		Fund:        api.NewFundDeps(d.Fund, a.db.Fund(), a.now),
+		OnCall:      &api.OnCallDeps{Roster: a.oncall, Now: a.now},
 		Alerts:      &api.AlertDeps{Engine: syncedActions{a.engine, a.outbox}, Records: syncedRecords{a.db.Alerts(), a.outbox}, Stream: a.hub, Report: a.report},
 		Ready: map[string]api.Check{
 			"broker": func(context.Context) error { return a.rcv.Ready() },
@@ -343,6 +364,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return a.sink.Ping(ctx)
 			},
 			"database": func(ctx context.Context) error { return a.db.SQL.PingContext(ctx) },
+			// Degraded, not failed: a roster with a hole pages fewer people.
+			"oncall": a.rosterReady,
 			// Degraded, not failed: messages were lost before liftwatch
 			// (usually the broker's queue limits); what arrives is handled.
 			"sequence": func(context.Context) error {

@@ -135,6 +135,7 @@ func TestContractorsThroughTheAPI(t *testing.T) {
 	if i := slices.IndexFunc(list, func(w contractor.WorkOrder) bool { return w.Lift != "MT-C" }); i >= 0 {
 		t.Fatalf("乙维保 lists another company's order: %+v", list[i])
 	}
+	// Another company's order answers as an unknown one does (404, issue 18).
 	forbidden := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, contractor.ErrNotFound) {

@@ -36,19 +36,21 @@ var allowed = map[string][]string{
 	"trusteeship":           {"internal/civil", "registry"},
 	"fund":                  {"internal/civil"},
 	"identity":              {},
-	"simulator":             {"internal/mqttconn", "registry", "telemetry"},
+	// Rosters: who is on duty when; the standard library and YAML.
+	"oncall":    {},
+	"simulator": {"internal/mqttconn", "registry", "telemetry"},
 	// A simulated contractor knows liftwatch only through its HTTP API.
 	"simulator/contractor": {},
 	// The demo's history drives the domain services in process.
 	"simulator/demohistory": {"fund", "internal/civil", "maintenance", "maintenance/checklist", "registry", "simulator/contractor", "trusteeship"},
 	// The API reads through interfaces it owns, over domain types: never a
 	// storage package (store, a history implementation).
-	"api": {"alerts", "alerts/notify", "alerts/paging", "alerts/silence", "history", "identity", "ingest", "liftstate", "maintenance", "maintenance/checklist", "fund", "trusteeship", "registry", "telemetry"},
+	"api": {"alerts", "alerts/notify", "alerts/paging", "alerts/silence", "history", "identity", "ingest", "liftstate", "maintenance", "maintenance/checklist", "fund", "oncall", "trusteeship", "registry", "telemetry"},
 	// The pages: embedded shells and scripts registered on the API's router;
 	// they read everything through /api/v1.
 	"web": {"api", "identity"},
 	// SQL repositories implement the domain packages' interfaces.
-	"store": {"alerts", "alerts/notify", "alerts/paging", "alerts/rule", "alerts/silence", "fund", "identity", "internal/civil", "maintenance", "maintenance/checklist", "registry", "telemetry", "trusteeship"},
+	"store": {"alerts", "alerts/notify", "alerts/paging", "alerts/rule", "alerts/silence", "fund", "identity", "internal/civil", "maintenance", "maintenance/checklist", "oncall", "registry", "telemetry", "trusteeship"},
 
 	// Paging channels: each integration knows only the Notifier seam;
 	// alerts/notify/channel builds them from configuration.

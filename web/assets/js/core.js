@@ -117,6 +117,7 @@ const NAV = [
   { href: '/fleet', key: 'nav.fleet', page: 'fleet', roles: ['admin', 'manager', 'contractor', 'subdistrict'] },
   { href: '/work-orders', key: 'nav.workorders', page: 'workorders', roles: ['admin', 'manager', 'contractor', 'subdistrict'] },
   { href: '/supervision', key: 'nav.supervision', page: 'supervision', roles: ['admin', 'manager', 'subdistrict'] },
+  { href: '/oncall', key: 'nav.oncall', page: 'oncall', roles: ['admin', 'manager'] },
   { href: '/owner', key: 'nav.owner', page: 'owner', roles: ['owner'] },
   { href: '/users', key: 'nav.users', page: 'users', roles: ['admin', 'manager'] },
 ];
