@@ -49,6 +49,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return startError(stderr, "serve", err)
 	}
+	// Rescue and critical alerts page the on-call roster (--oncall.file
+	// and the On-call page) over the alerts file's channels: without
+	// either, /readyz says whom nobody can reach.
+	if err := a.EnablePaging(ctx, a.OnCall(), nil); err != nil {
+		return startError(stderr, "serve", err)
+	}
 	if err := a.Run(ctx); err != nil {
 		log.Error("liftwatch stopped", "err", err)
 		return 1
