@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -73,9 +74,36 @@ func BenchmarkAlertLatency(b *testing.B) {
 	dir := b.TempDir()
 	const lifts = 10_000
 	reg := filepath.Join(dir, "fleet.json")
-	js, _ := json.Marshal(registry.GenerateN(1, lifts+1))
+	fleet := registry.GenerateN(1, lifts+1)
+	js, _ := json.Marshal(fleet)
 	os.WriteFile(reg, js, 0o644)
 	probeLift := fmt.Sprintf("LW-%06d", lifts+1)
+	probeContractor := fleet[len(fleet)-1].Contractor
+
+	// The paging provider's stand-in (an SMS API shaped as Aliyun's):
+	// when the page of each probe's entrapment is accepted, by the lift
+	// its template names. liftwatch pages the probe lift's duty technician
+	// (the roster file below) on it.
+	var smsMu sync.Mutex
+	smsAt := map[string][]time.Time{}
+	sms := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		r.ParseForm()
+		var p struct{ Lift string }
+		json.Unmarshal([]byte(r.PostForm.Get("TemplateParam")), &p)
+		smsMu.Lock()
+		smsAt[p.Lift] = append(smsAt[p.Lift], at)
+		smsMu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"Code":"OK","Message":"OK","BizId":"1","RequestId":"bench"}`)
+	}))
+	defer sms.Close()
+	roster := filepath.Join(dir, "oncall.yaml")
+	os.WriteFile(roster, []byte(fmt.Sprintf(`people:
+  - {id: duty, name: 值班技师, role: technician, contacts: [{channel: sms, to: "13800000000"}]}
+duty:
+  - {person: duty, contractor: %q, from: "00:00", to: "24:00"}
+`, probeContractor)), 0o644)
 
 	var hookMu sync.Mutex
 	hookAt := map[int64]time.Time{}
@@ -98,14 +126,15 @@ func BenchmarkAlertLatency(b *testing.B) {
 	}))
 	defer hook.Close()
 	cfg := filepath.Join(dir, "alerts.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("receivers:\n  - {name: bench, url: %q}\n", hook.URL)), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("receivers:\n  - {name: bench, url: %q}\nchannels:\n  sms: {type: aliyun_sms, endpoint: %q, access_key_id: bench, access_key_secret: bench-secret, sign_name: 加装电梯监控, template_code: SMS_1}\n",
+		hook.URL, sms.URL)), 0o644)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(b))
 	base := "http://" + addr
 	tokens.Store(base, adminToken(b, filepath.Join(dir, "data")))
 	serve := exec.Command(binary, "serve", "--data.dir", filepath.Join(dir, "data"), "--http.listen", addr, "--registry.file", reg,
 		"--mqtt.broker", broker.URL, "--influx.url", influx.URL, "--influx.bucket", influx.Bucket, "--alerts.config", cfg, "--log.level", "info",
-		"--debug.trace-lift", probeLift)
+		"--oncall.file", roster, "--debug.trace-lift", probeLift)
 	// serve traces the probe lift's messages through the pipeline
 	// (--debug.trace-lift): their hop times are read off its log.
 	traces := newTraceLog()
@@ -215,7 +244,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 	defer pub.Disconnect(100)
 	recv0, written0 := metric(base, "liftwatch_ingest_messages_received_total"), metric(base, "liftwatch_ingest_points_written_total")
 	start := time.Now()
-	var sseLat, hookLat []time.Duration
+	var sseLat, hookLat, pageLat []time.Duration
 	// Each probe's time split in two hops: publish → engine raises (broker,
 	// receiver, shard, spool/dispatch, engine), and engine → SSE client
 	// (persistence or queueing, hub, HTTP).
@@ -248,6 +277,19 @@ func BenchmarkAlertLatency(b *testing.B) {
 			return id != 0
 		})
 		itest.WaitUntil(b, 30*time.Second, "webhook", func() bool { hookMu.Lock(); defer hookMu.Unlock(); _, ok := hookAt[id]; return ok })
+		var paged time.Time
+		itest.WaitUntil(b, 30*time.Second, "the page at the provider", func() bool {
+			smsMu.Lock()
+			defer smsMu.Unlock()
+			for _, at := range smsAt[probeLift] {
+				if at.After(t0) {
+					paged = at
+					return true
+				}
+			}
+			return false
+		})
+		pageLat = append(pageLat, paged.Sub(t0))
 		sseMu.Lock()
 		sseLat = append(sseLat, sseAt[id].Sub(t0))
 		split = append(split, hops{sseAt[id].Sub(t0), openedAt[id].Sub(t0), sseAt[id].Sub(openedAt[id]), puback, traces.hops(seq, t0)})
@@ -323,6 +365,8 @@ func BenchmarkAlertLatency(b *testing.B) {
 			b.ReportMetric(pct(d, 0.99), "hop-"+name+"-p99-ms")
 		}
 	}
+	b.ReportMetric(pct(pageLat, 0.5), "page-p50-ms")
+	b.ReportMetric(pct(pageLat, 0.99), "page-p99-ms")
 	b.ReportMetric(pct(hookLat, 0.5), "webhook-p50-ms")
 	b.ReportMetric(pct(hookLat, 0.99), "webhook-p99-ms")
 	b.ReportMetric(pct(hookLat, 1), "webhook-max-ms")
