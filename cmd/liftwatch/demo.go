@@ -21,6 +21,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/simulator"
 	"github.com/liftwatch/liftwatch/simulator/demohistory"
+	"github.com/liftwatch/liftwatch/store"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -58,10 +59,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// would lay another day over the same hours), and its terminals count
 	// their boots on from the earlier run's (boots are minutes since the
 	// epoch at start), as terminals restarted do.
+	// With --store.url the data is in that PostgreSQL database instead.
 	kept := false
-	if cfg.Data.Dir != "" {
-		if _, err := os.Stat(filepath.Join(cfg.Data.Dir, "liftwatch.db")); err == nil {
-			kept = true
+	if cfg.Data.Dir != "" || cfg.Store.URL != "" {
+		var err error
+		if kept, err = store.Populated(ctx, cfg.Store.URL, filepath.Join(cfg.Data.Dir, "liftwatch.db")); err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: --store.url %s: %v\n", store.Redact(cfg.Store.URL), err)
+			return 1
+		}
+		if kept {
 			o.backfill = 0
 		}
 	}
@@ -156,7 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
 	if kept {
-		fmt.Fprintf(stdout, "The data directory %s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", cfg.Data.Dir)
+		fmt.Fprintf(stdout, "The data directory %s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", store.Where(cfg.Store.URL, cfg.Data.Dir))
 	}
 	fmt.Fprint(stdout, accounts)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
