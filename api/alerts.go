@@ -590,6 +590,8 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 		replay.Complete = true
 	}
 	defer cancel()
+	ctx, stop := s.streamContext(r)
+	defer stop()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -614,7 +616,11 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	defer keep.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
+			if r.Context().Err() == nil {
+				fmt.Fprint(w, streamEnded)
+				fl.Flush()
+			}
 			return http.StatusOK
 		case <-keep.C:
 			fmt.Fprint(w, ": keep-alive\n\n")

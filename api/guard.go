@@ -49,6 +49,11 @@ type AuthDeps struct {
 	Authorizer Authorizer
 	// Accounts serves the session, me and audit routes (nil: left out).
 	Accounts Accounts
+	// Users serves the user administration routes (nil: left out).
+	Users UserAdmin
+	// Watch ends streams whose credential ends (nil: streams end only
+	// when the client goes).
+	Watch CredentialWatch
 }
 
 // actor is the signed-in actor of the request (the guard has made sure there

@@ -35,6 +35,8 @@ func (s *Server) streamLifts(w http.ResponseWriter, r *http.Request) int {
 	if err := s.inRegister(estates, lifts); err != nil {
 		return writeBad(w, err)
 	}
+	ctx, stop := s.streamContext(r)
+	defer stop()
 	ready, take, cancel := s.d.LiftFeed.Subscribe()
 	defer cancel()
 	may := s.liftFilter(r, identity.ReadLift)
@@ -47,7 +49,11 @@ func (s *Server) streamLifts(w http.ResponseWriter, r *http.Request) int {
 	defer keep.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
+			if r.Context().Err() == nil {
+				fmt.Fprint(w, streamEnded)
+				fl.Flush()
+			}
 			return http.StatusOK
 		case <-keep.C:
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -30,6 +30,9 @@ func (s *Server) identityRoutes() {
 	s.handle("GET /api/v1/me", Guard{SignedIn: true}, s.me)
 	s.handle("GET /api/v1/audit", Guard{Action: identity.Admin}, s.audit)
 	s.handle("POST /api/v1/users/{name}/unlock", Guard{Action: identity.Admin}, s.unlock)
+	if s.d.Auth.Users != nil {
+		s.userRoutes()
+	}
 }
 
 // unlock forgets the failed logins held against an account (admin): its

@@ -25,18 +25,19 @@ const (
 	ReadFund         Action = "read_fund"           // the maintenance fund (an owner: their household's statement)
 	WriteFund        Action = "write_fund"          // fund entries: calls for money, payments, expenses
 	ReadReports      Action = "read_reports"        // estate and subdistrict reports
+	ReadUsers        Action = "read_users"          // the accounts of one's estates (a manager), read-only
 	Admin            Action = "admin"               // accounts, tokens, the audit log, settings
 )
 
 // Actions lists every action, in a stable order.
 var Actions = []Action{ReadLift, ReadAlert, ActAlert, ManageSilence, ReadSupervision, ReadMaintenance,
-	ReadWorkOrder, WriteWorkOrder, SignOffWorkOrder, ReadFund, WriteFund, ReadReports, Admin}
+	ReadWorkOrder, WriteWorkOrder, SignOffWorkOrder, ReadFund, WriteFund, ReadReports, ReadUsers, Admin}
 
 // permissions is what each role may do inside its scope (an admin: anything
 // anywhere). Out of scope, nothing.
 var permissions = map[Role][]Action{
 	RoleManager: {ReadLift, ReadAlert, ActAlert, ManageSilence, ReadSupervision, ReadMaintenance, ReadWorkOrder,
-		SignOffWorkOrder, ReadFund, WriteFund, ReadReports},
+		SignOffWorkOrder, ReadFund, WriteFund, ReadReports, ReadUsers},
 	RoleContractor:  {ReadLift, ReadAlert, ActAlert, ReadMaintenance, ReadWorkOrder, WriteWorkOrder},
 	RoleOwner:       {ReadLift, ReadMaintenance, ReadFund},
 	RoleSubdistrict: {ReadLift, ReadAlert, ReadSupervision, ReadMaintenance, ReadWorkOrder, ReadFund, ReadReports},

@@ -70,6 +70,7 @@ func TestAuthorizeTable(t *testing.T) {
 		ReadFund:         "YYNYY",
 		WriteFund:        "YYNNN",
 		ReadReports:      "YYNNY",
+		ReadUsers:        "YYNNN",
 		Admin:            "YNNNN",
 	}
 	if len(inScope) != len(Actions) {

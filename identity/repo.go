@@ -106,7 +106,9 @@ type Users interface {
 	UserByName(ctx context.Context, name string) (*User, error)
 	UserByID(ctx context.Context, id int64) (*User, error)
 	ListUsers(ctx context.Context) ([]User, error)
-	SetPasswordHash(ctx context.Context, userID int64, hash string) error // ErrNotFound
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error             // ErrNotFound
+	SetUserDisabled(ctx context.Context, userID int64, disabled bool) error           // ErrNotFound
+	SetUserRoleScope(ctx context.Context, userID int64, role Role, scope Scope) error // ErrNotFound
 }
 
 // Sessions stores browser sessions.
@@ -126,6 +128,8 @@ type Tokens interface {
 	TouchToken(ctx context.Context, id int64, at time.Time) error
 	RevokeToken(ctx context.Context, id int64, at time.Time) error
 	UserTokens(ctx context.Context, userID int64) ([]Token, error)
+	// RevokeUserTokens revokes every live token of a user and says how many.
+	RevokeUserTokens(ctx context.Context, userID int64, at time.Time) (int, error)
 }
 
 // AuditLog stores the audit log.

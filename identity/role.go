@@ -99,6 +99,10 @@ type Actor struct {
 	Role   Role   `json:"role"`
 	Scope  Scope  `json:"scope"`
 	Via    Via    `json:"-"`
+	// Cred is the hex SHA-256 of the session id or API token that
+	// authenticated the actor (empty for System): streams watch it
+	// (Service.Watch) and end when it is revoked.
+	Cred string `json:"-"`
 }
 
 // System is the actor of in-process administration (the CLI, demo seeding):

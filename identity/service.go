@@ -29,6 +29,17 @@ type Config struct {
 	AccountThrottle Throttle // per account, from addresses it has not signed in from
 	AddressThrottle Throttle // per address, for accounts that have not signed in from it
 	Log             *slog.Logger
+	// Recheck is how often an open stream checks its credential and its
+	// account in the store (Watch), for revocations made by another
+	// process (the CLI, another instance); 0: DefaultRecheck. Revocations
+	// made by this Service end streams at once.
+	Recheck time.Duration
+	// Ticker makes Watch's recheck ticker; nil: time.NewTicker. Tests
+	// inject one they drive.
+	Ticker func(d time.Duration) (<-chan time.Time, func())
+	// Directory, if set, lets a manager see the owners of lifts in their
+	// estates (Users); without it a manager sees only managers.
+	Directory Directory
 }
 
 // Session defaults: a working day at most, and an hour of inactivity.
@@ -68,6 +79,7 @@ type Service struct {
 	repo  Repository
 	cfg   Config
 	th    *throttles
+	ends  *ends
 	log   *slog.Logger
 	dummy struct {
 		once sync.Once
@@ -98,11 +110,20 @@ func NewService(repo Repository, cfg Config) (*Service, error) {
 	if cfg.AddressThrottle == (Throttle{}) {
 		cfg.AddressThrottle = DefaultAddressThrottle
 	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = DefaultRecheck
+	}
+	if cfg.Ticker == nil {
+		cfg.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, cfg: cfg, log: log,
+	return &Service{repo: repo, cfg: cfg, log: log, ends: newEnds(),
 		th: newThrottles(cfg.DeviceThrottle, cfg.AccountThrottle, cfg.AddressThrottle, cfg.Now)}, nil
 }
 
@@ -321,27 +342,40 @@ func (s *Service) SessionActor(ctx context.Context, raw string) (Actor, string, 
 		return Actor{}, "", ErrUnauthenticated
 	}
 	h := hashHex(raw)
-	sess, err := s.repo.SessionByHash(ctx, h)
-	if errors.Is(err, ErrNotFound) {
-		return Actor{}, "", ErrUnauthenticated
-	}
-	if err != nil {
-		return Actor{}, "", fmt.Errorf("session: %w", err)
-	}
-	now := s.cfg.Now()
-	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.cfg.SessionIdle {
-		return Actor{}, "", ErrUnauthenticated
-	}
-	u, err := s.user(ctx, sess.UserID)
+	sess, u, err := s.sessionByHash(ctx, h)
 	if err != nil {
 		return Actor{}, "", err
 	}
+	now := s.cfg.Now()
 	if now.Sub(sess.LastSeen) >= touchEvery {
 		if err := s.repo.TouchSession(ctx, h, now); err != nil {
 			return Actor{}, "", fmt.Errorf("session: %w", err)
 		}
 	}
-	return u.Actor(ViaSession), csrfToken(raw), nil
+	a := u.Actor(ViaSession)
+	a.Cred = h
+	return a, csrfToken(raw), nil
+}
+
+// sessionByHash is the live session with that hash and its enabled user,
+// or ErrUnauthenticated.
+func (s *Service) sessionByHash(ctx context.Context, h string) (*Session, *User, error) {
+	sess, err := s.repo.SessionByHash(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("session: %w", err)
+	}
+	now := s.cfg.Now()
+	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.cfg.SessionIdle {
+		return nil, nil, ErrUnauthenticated
+	}
+	u, err := s.user(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
 }
 
 // user loads an enabled account, or ErrUnauthenticated.
@@ -365,20 +399,20 @@ func (s *Service) Logout(ctx context.Context, raw, remote string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.repo.RevokeSession(ctx, hashHex(raw), s.cfg.Now()); err != nil {
+	if err := s.repo.RevokeSession(ctx, a.Cred, s.cfg.Now()); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
+	s.ends.publish(a.UserID, a.Cred, "")
 	return s.audit(ctx, a, "logout", fmt.Sprintf("user %d", a.UserID), remote, OutcomeOK, "")
 }
 
 // SetPassword gives account userID a new password (an admin for anyone, a
-// user for themselves) and ends the account's sessions, so a leaked
-// password stops working everywhere at once. It is audited.
+// user for themselves) and ends the account's sessions, API tokens and
+// open streams, so a leaked password or a token issued with it stops
+// working everywhere at once. It is audited.
 func (s *Service) SetPassword(ctx context.Context, by Actor, userID int64, pw, remote string) error {
-	if by.UserID != userID || by.UserID == 0 {
-		if err := require(by, Admin, Object{}); err != nil {
-			return err
-		}
+	if err := selfOrAdmin(by, userID); err != nil {
+		return err
 	}
 	if err := CheckPasswordPolicy(pw); err != nil {
 		return err
@@ -390,21 +424,36 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, userID int64, pw, r
 	if err := s.repo.SetPasswordHash(ctx, userID, hash); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	if _, err := s.repo.RevokeUserSessions(ctx, userID, s.cfg.Now()); err != nil {
-		return fmt.Errorf("set password: revoke sessions: %w", err)
+	ns, nt, err := s.signOut(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
 	}
-	return s.audit(ctx, by, "user.password", fmt.Sprintf("user %d", userID), remote, OutcomeOK, "")
+	return s.audit(ctx, by, "user.password", fmt.Sprintf("user %d", userID), remote, OutcomeOK,
+		fmt.Sprintf("ended %d sessions, revoked %d tokens", ns, nt))
+}
+
+// signOut revokes every session and token of a user and ends their open
+// streams.
+func (s *Service) signOut(ctx context.Context, userID int64) (sessions, tokens int, err error) {
+	now := s.cfg.Now()
+	defer s.ends.publish(userID, "", "") // whatever failed below, streams re-authenticate
+	if sessions, err = s.repo.RevokeUserSessions(ctx, userID, now); err != nil {
+		return 0, 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	if tokens, err = s.repo.RevokeUserTokens(ctx, userID, now); err != nil {
+		return sessions, 0, fmt.Errorf("revoke tokens: %w", err)
+	}
+	return sessions, tokens, nil
 }
 
 // RevokeSessions ends every session of a user (an admin for anyone, a user
 // for themselves), e.g. after a password change or a lost phone.
 func (s *Service) RevokeSessions(ctx context.Context, by Actor, userID int64, remote string) (int, error) {
-	if by.UserID != userID || by.UserID == 0 {
-		if err := require(by, Admin, Object{}); err != nil {
-			return 0, err
-		}
+	if err := selfOrAdmin(by, userID); err != nil {
+		return 0, err
 	}
 	n, err := s.repo.RevokeUserSessions(ctx, userID, s.cfg.Now())
+	s.ends.publish(userID, "", ViaSession)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
@@ -415,97 +464,6 @@ func (s *Service) RevokeSessions(ctx context.Context, by Actor, userID int64, re
 // clock's now minus keep (revoked ones included once expired).
 func (s *Service) PurgeSessions(ctx context.Context, keep time.Duration) (int, error) {
 	return s.repo.DeleteSessionsBefore(ctx, s.cfg.Now().Add(-keep))
-}
-
-// TokenPrefix starts every API token, so a leaked one is recognisable
-// (secret scanners, logs) as a liftwatch token.
-const TokenPrefix = "lwt_"
-
-// IssueToken makes an API token for user userID (an admin for anyone, a
-// user for themselves), valid for ttl (0: until revoked). The raw token is
-// returned once; only its hash is stored.
-func (s *Service) IssueToken(ctx context.Context, by Actor, userID int64, name string, ttl time.Duration, remote string) (string, *Token, error) {
-	if by.UserID != userID || by.UserID == 0 {
-		if err := require(by, Admin, Object{}); err != nil {
-			return "", nil, err
-		}
-	}
-	if strings.TrimSpace(name) == "" || len(name) > 128 {
-		return "", nil, &FieldError{"name", "a token needs a name of 1-128 bytes saying what it is for"}
-	}
-	if _, err := s.user(ctx, userID); err != nil {
-		return "", nil, &FieldError{"user", fmt.Sprintf("no enabled user %d", userID)}
-	}
-	secret, err := randomString()
-	if err != nil {
-		return "", nil, err
-	}
-	raw := TokenPrefix + secret
-	now := s.cfg.Now()
-	t := &Token{UserID: userID, Name: name, Prefix: raw[:len(TokenPrefix)+8], Hash: hashHex(raw), CreatedAt: now}
-	if ttl > 0 {
-		exp := now.Add(ttl)
-		t.ExpiresAt = &exp
-	}
-	if err := s.repo.CreateToken(ctx, t); err != nil {
-		return "", nil, fmt.Errorf("issue token: %w", err)
-	}
-	if err := s.audit(ctx, by, "token.create", fmt.Sprintf("token %d", t.ID), remote, OutcomeOK,
-		fmt.Sprintf("user=%d prefix=%s name=%q", userID, t.Prefix, name)); err != nil {
-		return "", nil, err
-	}
-	return raw, t, nil
-}
-
-// RevokeToken revokes token id of user userID (an admin for anyone, a user
-// their own).
-func (s *Service) RevokeToken(ctx context.Context, by Actor, userID, id int64, remote string) error {
-	if by.UserID != userID || by.UserID == 0 {
-		if err := require(by, Admin, Object{}); err != nil {
-			return err
-		}
-	}
-	list, err := s.repo.UserTokens(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("revoke token: %w", err)
-	}
-	if !slices.ContainsFunc(list, func(t Token) bool { return t.ID == id }) {
-		return fmt.Errorf("token %d of user %d: %w", id, userID, ErrNotFound)
-	}
-	if err := s.repo.RevokeToken(ctx, id, s.cfg.Now()); err != nil {
-		return fmt.Errorf("revoke token: %w", err)
-	}
-	return s.audit(ctx, by, "token.revoke", fmt.Sprintf("token %d", id), remote, OutcomeOK, "")
-}
-
-// TokenActor returns the actor of a raw API token, or ErrUnauthenticated if
-// it is malformed, unknown, revoked, expired or its user disabled.
-func (s *Service) TokenActor(ctx context.Context, raw string) (Actor, error) {
-	secret, ok := strings.CutPrefix(raw, TokenPrefix)
-	if !ok || !wellFormed(secret) {
-		return Actor{}, ErrUnauthenticated
-	}
-	t, err := s.repo.TokenByHash(ctx, hashHex(raw))
-	if errors.Is(err, ErrNotFound) {
-		return Actor{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return Actor{}, fmt.Errorf("token: %w", err)
-	}
-	now := s.cfg.Now()
-	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
-		return Actor{}, ErrUnauthenticated
-	}
-	u, err := s.user(ctx, t.UserID)
-	if err != nil {
-		return Actor{}, err
-	}
-	if t.LastUsed == nil || now.Sub(*t.LastUsed) >= touchEvery {
-		if err := s.repo.TouchToken(ctx, t.ID, now); err != nil {
-			return Actor{}, fmt.Errorf("token: %w", err)
-		}
-	}
-	return u.Actor(ViaToken), nil
 }
 
 // Unlock forgets the failed logins held against an account (an admin's

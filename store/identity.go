@@ -106,6 +106,36 @@ func (r *Identity) SetPasswordHash(ctx context.Context, userID int64, hash strin
 	return nil
 }
 
+// SetUserDisabled disables or enables account userID, or
+// identity.ErrNotFound.
+func (r *Identity) SetUserDisabled(ctx context.Context, userID int64, disabled bool) error {
+	return r.updateUser(ctx, userID, "disable", `UPDATE users SET disabled = ? WHERE id = ?`, disabled, userID)
+}
+
+// SetUserRoleScope replaces account userID's role and scope, or
+// identity.ErrNotFound.
+func (r *Identity) SetUserRoleScope(ctx context.Context, userID int64, role identity.Role, scope identity.Scope) error {
+	b, err := json.Marshal(scope)
+	if err != nil {
+		return fmt.Errorf("user scope: %w", err)
+	}
+	return r.updateUser(ctx, userID, "set role of", `UPDATE users SET role = ?, scope = ? WHERE id = ?`, string(role), string(b), userID)
+}
+
+// updateUser runs an UPDATE of one user; no row is identity.ErrNotFound.
+func (r *Identity) updateUser(ctx context.Context, userID int64, what, q string, args ...any) error {
+	res, err := r.db.SQL.ExecContext(ctx, r.q(q), args...)
+	if err != nil {
+		return fmt.Errorf("%s user %d: %w", what, userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s user %d: %w", what, userID, err)
+	} else if n == 0 {
+		return fmt.Errorf("user %d: %w", userID, identity.ErrNotFound)
+	}
+	return nil
+}
+
 // ListUsers returns every account by id.
 func (r *Identity) ListUsers(ctx context.Context) ([]identity.User, error) {
 	rows, err := r.db.SQL.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
@@ -245,6 +275,16 @@ func (r *Identity) RevokeToken(ctx context.Context, id int64, at time.Time) erro
 		return fmt.Errorf("token %d: %w", id, identity.ErrNotFound)
 	}
 	return nil
+}
+
+// RevokeUserTokens revokes every live token of a user and says how many.
+func (r *Identity) RevokeUserTokens(ctx context.Context, userID int64, at time.Time) (int, error) {
+	res, err := r.db.exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(at), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens of user %d: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // UserTokens lists a user's tokens (revoked ones too), by id.

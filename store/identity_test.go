@@ -63,6 +63,10 @@ func TestIdentitySessionsSurviveReopen(t *testing.T) {
 			t.Fatalf("session after reopening: %v", err)
 		}
 		want := identity.Actor{UserID: u.ID, Name: "wang", Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"JW", "YX"}}, Via: identity.ViaSession}
+		if a.Cred == "" {
+			t.Fatal("the actor does not name its session (streams watch it)")
+		}
+		a.Cred = ""
 		if !reflect.DeepEqual(a, want) || csrf != s1.CSRF {
 			t.Fatalf("actor %+v csrf %q, want %+v %q", a, csrf, want, s1.CSRF)
 		}
@@ -381,5 +385,67 @@ func testIdentitySetPassword(t *testing.T, db *DB) {
 		if _, err := svc.Login(ctx, a.User.Name, first[i].Password, "192.0.2.4"); !errors.Is(err, identity.ErrInvalidCredentials) {
 			t.Errorf("%s with the old password: %v", a.User.Name, err)
 		}
+	}
+}
+
+// TestIdentityAdministration: an account's role and scope replaced, the
+// account disabled and enabled, all of its tokens revoked at once (and
+// only its), an unknown account ErrNotFound; on both backends.
+func TestIdentityAdministration(t *testing.T) { forEachBackend(t, testIdentityAdministration) }
+
+func testIdentityAdministration(t *testing.T, db *DB) {
+	ctx := context.Background()
+	r := db.Identity()
+	mk := func(name string) *identity.User {
+		u := &identity.User{Name: name, Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"JW"}}, PasswordHash: "x", CreatedAt: t0}
+		if err := r.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	a, b := mk("wang"), mk("li")
+	sc := identity.Scope{Subdistrict: "jiangwan"}
+	if err := r.SetUserRoleScope(ctx, a.ID, identity.RoleSubdistrict, sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetUserDisabled(ctx, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.UserByID(ctx, a.ID)
+	if err != nil || got.Role != identity.RoleSubdistrict || !reflect.DeepEqual(got.Scope, sc) || !got.Disabled {
+		t.Fatalf("read back %+v %v", got, err)
+	}
+	if err := r.SetUserDisabled(ctx, a.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.UserByID(ctx, a.ID); got.Disabled {
+		t.Fatal("still disabled")
+	}
+	for _, err := range []error{r.SetUserDisabled(ctx, 999, true), r.SetUserRoleScope(ctx, 999, identity.RoleAdmin, identity.Scope{})} {
+		if !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("unknown user: %v", err)
+		}
+	}
+	for i, u := range []*identity.User{a, a, a, b} {
+		tok := &identity.Token{UserID: u.ID, Name: "t", Prefix: "lwt_x", Hash: fmt.Sprintf("%064d", i), CreatedAt: t0}
+		if err := r.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := r.RevokeToken(ctx, tok.ID, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	n, err := r.RevokeUserTokens(ctx, a.ID, t0.Add(time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("revoked %d %v, want 2 (one was revoked already)", n, err)
+	}
+	ts, _ := r.UserTokens(ctx, a.ID)
+	if !ts[0].RevokedAt.Equal(t0) || !ts[1].RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("revocation times %v %v", ts[0].RevokedAt, ts[1].RevokedAt)
+	}
+	if ts, _ := r.UserTokens(ctx, b.ID); ts[0].RevokedAt != nil {
+		t.Fatal("another user's token revoked")
 	}
 }

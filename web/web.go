@@ -65,6 +65,8 @@ var Pages = []Page{
 	{"GET /work-orders/{id}", "workorder.html"},
 	{"GET /supervision", "supervision.html"},
 	{"GET /owner", "owner.html"},
+	{"GET /inbox", "inbox.html"},
+	{"GET /users", "users.html"},
 }
 
 // Register adds the pages, their assets and the board's clock to r. The

@@ -61,7 +61,8 @@ var (
 func TestPagesAreCSPClean(t *testing.T) {
 	m := served(t)
 	paths := map[string]string{"GET /{$}": "/", "GET /login": "/login", "GET /fleet": "/fleet", "GET /lifts/{id}": "/lifts/JW-0042",
-		"GET /work-orders": "/work-orders", "GET /work-orders/{id}": "/work-orders/7", "GET /supervision": "/supervision", "GET /owner": "/owner"}
+		"GET /work-orders": "/work-orders", "GET /work-orders/{id}": "/work-orders/7", "GET /supervision": "/supervision", "GET /owner": "/owner",
+		"GET /inbox": "/inbox", "GET /users": "/users"}
 	if len(paths) != len(Pages) {
 		t.Fatalf("test knows %d pages, Pages has %d", len(paths), len(Pages))
 	}

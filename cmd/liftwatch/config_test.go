@@ -118,6 +118,7 @@ func TestServeFlagsKeepNamesAndDefaults(t *testing.T) {
 		"debug.trace-lift":                    "",
 		"http.listen":                         "127.0.0.1:8080",
 		"http.secure-cookie":                  "false",
+		"http.public-url":                     "",
 		"influx.bucket":                       "liftwatch",
 		"influx.org":                          "",
 		"influx.token":                        "",

@@ -124,6 +124,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "liftwatch demo: %v\n", err)
 		return 1
 	}
+	if err := demoPaging(ctx, a, do.incidentLift); err != nil {
+		fmt.Fprintf(stderr, "liftwatch demo: paging: %v\n", err)
+		return 1
+	}
 	companies := demoCompanies(simCfg.Lifts)
 	var tokens map[string]string
 	if contractors {
@@ -158,6 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   rejected messages     http://%[1]s/api/v1/deadletters
   Prometheus metrics    http://%[1]s/metrics
   health / readiness    http://%[1]s/healthz  http://%[1]s/readyz
+  pages sent (gateway)  http://%[1]s/demo/outbox   phone inbox  http://%[1]s/inbox
   MQTT broker           %[2]s (embedded; anyone may connect)
   data                  %[3]s
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.

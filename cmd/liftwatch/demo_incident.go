@@ -124,6 +124,8 @@ func (d *demoOptions) narrate(ctx context.Context, ds *demoSim, eng openAlerts, 
 	}
 	fmt.Fprintf(stdout, "Incident: alert %d open, %s in %s (%s); see the open alerts: http://%s/api/v1/alerts?open=true\n",
 		a.ID, a.Type, a.Lift, a.Summary, httpAddr)
+	fmt.Fprintf(stdout, "Incident: its duty technician is paged (who and how: http://%[1]s/api/v1/alerts/%[2]d/pages); the page, with its acknowledge link, is in http://%[1]s/demo/outbox and in demo-contractor's phone inbox http://%[1]s/inbox\n",
+		httpAddr, a.ID)
 }
 
 // waitAlert polls eng every interval until an entrapment alert of lift

@@ -111,7 +111,8 @@ func (o *logOptions) logger(w io.Writer) (*slog.Logger, error) {
 // flagCommands are the argument paths of every command that takes flags
 // (TestEveryCommandIsInFlagCommands keeps the list complete).
 var flagCommands = [][]string{{"serve"}, {"demo"}, {"sim"}, {"fleet"}, {"deadletter", "list"}, {"deadletter", "replay"},
-	{"healthcheck"}, {"user", "add"}, {"user", "token"}, {"version"}, {"config", "check"}}
+	{"healthcheck"}, {"user", "add"}, {"user", "token"}, {"user", "token", "list"}, {"user", "token", "revoke"}, {"version"},
+	{"config", "check"}}
 
 // testEnv are the LIFTWATCH_ variables that set no flag: the tests',
 // benchmarks' and scripts/test's (docs/architecture.md, docs/benchmarks.md).

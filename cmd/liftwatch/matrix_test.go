@@ -70,6 +70,55 @@ type call struct {
 	method string
 	path   func(w *world) string
 	body   string
+	// asRole, if set, is the path for the caller's role (their own
+	// account, a token of theirs); path is then unused.
+	asRole func(w *world, role string) string
+}
+
+// pathFor is c's path for a caller of role.
+func (c call) pathFor(w *world, role string) string {
+	if c.asRole != nil {
+		return c.asRole(w, role)
+	}
+	return c.path(w)
+}
+
+// userCall is a call on an account: the caller's own (own) or another's.
+func userCall(method, body string, path func(w *world, role string) string) call {
+	return call{method: method, body: body, asRole: path}
+}
+
+// ownAccount is the caller's account (the admin's for anonymous) and what
+// follows it.
+func ownAccount(rest string) func(w *world, role string) string {
+	return func(w *world, role string) string {
+		id, ok := w.ids[role]
+		if !ok {
+			id = w.ids["admin"]
+		}
+		return fmt.Sprintf("/api/v1/users/%d%s", id, rest)
+	}
+}
+
+// victimAccount is an account of no role's caller (made at first use).
+func victimAccount(rest string) func(w *world, role string) string {
+	return func(w *world, role string) string { return fmt.Sprintf("/api/v1/users/%d%s", w.victim(), rest) }
+}
+
+// freshToken is a new token of the caller's own account (own) or of the
+// victim, to revoke: the matrix's own tokens must live on.
+func freshToken(own bool) func(w *world, role string) string {
+	return func(w *world, role string) string {
+		id, ok := w.ids[role]
+		if !own || !ok {
+			id = w.victim()
+		}
+		_, tok, err := w.a.Identity().IssueToken(context.Background(), identity.System("test"), id, "to revoke", 0, "")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return fmt.Sprintf("/api/v1/users/%d/tokens/%d", id, tok.ID)
+	}
 }
 
 func get(p string) call { return call{method: "GET", path: func(*world) string { return p }} }
@@ -136,6 +185,17 @@ var matrix = []row{
 	{"GET /api/v1/me", signedIn, none, get("/api/v1/me"), call{}},
 	{"GET /api/v1/audit", admins, none, get("/api/v1/audit"), call{}},
 	{"POST /api/v1/users/{name}/unlock", admins, none, post("/api/v1/users/nobody/unlock", ``), call{}},
+	// User administration (issue 18, finding 7): a manager reads the
+	// accounts of their estates; another account (a manager of another
+	// estate) answers 404 like an unknown one. Tokens: one's own, or an
+	// admin anyone's.
+	{"GET /api/v1/users", managers, none, get("/api/v1/users"), call{}},
+	{"POST /api/v1/users", admins, none, post("/api/v1/users", `{"name":"matrix-new","role":"manager","scope":{"estates":["yixian"]}}`), call{}},
+	{"GET /api/v1/users/{id}", managers, object, userCall("GET", "", ownAccount("")), userCall("GET", "", victimAccount(""))},
+	{"PATCH /api/v1/users/{id}", admins, none, userCall("PATCH", `{"disabled":false}`, victimAccount("")), call{}},
+	{"POST /api/v1/users/{id}/password", admins, none, userCall("POST", "", victimAccount("/password")), call{}},
+	{"GET /api/v1/users/{id}/tokens", signedIn, object, userCall("GET", "", ownAccount("/tokens")), userCall("GET", "", victimAccount("/tokens"))},
+	{"DELETE /api/v1/users/{id}/tokens/{token}", signedIn, object, userCall("DELETE", "", freshToken(true)), userCall("DELETE", "", freshToken(false))},
 
 	{"GET /api/v1/lifts", readers, listNot, get("/api/v1/lifts?estate=yixian"), get("/api/v1/lifts?estate=guyuan&limit=1000")},
 	{"GET /api/v1/lifts/stream", readers, list, get("/api/v1/lifts/stream?lift=" + inLift), get("/api/v1/lifts/stream?lift=" + outLift)},
@@ -197,11 +257,21 @@ var matrix = []row{
 	{"GET /work-orders/{id}", everyone, none, get("/work-orders/1"), call{}},
 	{"GET /supervision", everyone, none, get("/supervision"), call{}},
 	{"GET /owner", everyone, none, get("/owner"), call{}},
+	{"GET /users", everyone, none, get("/users"), call{}},
 	{"GET /assets/{path...}", everyone, none, get("/assets/app.css"), call{}},
 	{"GET /web/clock", alertSeen, none, get("/web/clock"), call{}},
 
 	{"POST /demo/trigger", actors, object, post("/demo/trigger?lift="+inLift, ""), post("/demo/trigger?lift="+outLift, "")},
 	{"GET /demo/simulator", readers, none, get("/demo/simulator"), call{}},
+	// Paging: the acknowledge link is public (its one-time token is the
+	// credential; an unknown one answers 410); an alert's pages are scoped
+	// as the alert; the demo's gateway outbox and inbox need a sign-in.
+	{"GET /k/{token}", everyone, none, get("/k/" + strings.Repeat("a", 26)), call{}},
+	{"POST /k", everyone, none, post("/k", ""), call{}},
+	{"GET /api/v1/alerts/{id}/pages", alertSeen, object, alertCall("GET", "in", "/pages", ""), alertCall("GET", "out", "/pages", "")},
+	{"GET /demo/outbox", signedIn, none, get("/demo/outbox"), call{}},
+	{"GET /demo/inbox", signedIn, none, get("/demo/inbox"), call{}},
+	{"GET /inbox", everyone, none, get("/inbox"), call{}},
 }
 
 func silenceBody(lift string) string {
@@ -214,6 +284,8 @@ type world struct {
 	a        *app.App
 	base     string
 	tokens   map[string]string // role → API token
+	ids      map[string]int64  // role → its account's id
+	victimID int64             // an account of no caller (victim)
 	inAlert  int64
 	outAlert int64
 	found    map[string]int64 // work orders and households found, by kind and side
@@ -325,7 +397,7 @@ func startWorldOn(t *testing.T, storeURL string) *world {
 	cfg.Data.Dir, cfg.HTTP.Listen, cfg.MQTT.Broker = t.TempDir(), "127.0.0.1:0", broker.URL
 	cfg.Registry.Subdistricts = "guyuan=wusong"
 	cfg.Store.URL = storeURL
-	w := &world{t: t, tokens: map[string]string{}, found: map[string]int64{}}
+	w := &world{t: t, tokens: map[string]string{}, ids: map[string]int64{}, found: map[string]int64{}}
 
 	db, err := app.OpenStore(ctx, cfg)
 	if err != nil {
@@ -355,6 +427,9 @@ func startWorldOn(t *testing.T, storeURL string) *world {
 	}
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
 	ds.routes(w.a)
+	if err := demoPaging(ctx, w.a, inLift); err != nil {
+		t.Fatal(err)
+	}
 	scopes := map[identity.Role]identity.Scope{
 		identity.RoleAdmin:       {},
 		identity.RoleManager:     {Estates: []string{"yixian"}},
@@ -373,6 +448,7 @@ func startWorldOn(t *testing.T, storeURL string) *world {
 			t.Fatal(err)
 		}
 		w.tokens[string(role)] = raw
+		w.ids[string(role)] = u.ID
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -392,13 +468,14 @@ func (w *world) send(role string, c call) (int, string) {
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
-	req, _ := http.NewRequestWithContext(ctx, c.method, w.base+c.path(w), body)
+	path := c.pathFor(w, role)
+	req, _ := http.NewRequestWithContext(ctx, c.method, w.base+path, body)
 	if tok := w.tokens[role]; tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		w.t.Fatalf("%s %s as %s: %v", c.method, c.path(w), role, err)
+		w.t.Fatalf("%s %s as %s: %v", c.method, path, role, err)
 	}
 	defer resp.Body.Close()
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -406,6 +483,20 @@ func (w *world) send(role string, c call) (int, string) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// victim is an account no caller of the matrix is (a manager of another
+// estate), for the routes that change or read someone else's account.
+func (w *world) victim() int64 {
+	if w.victimID == 0 {
+		u, err := w.a.Identity().CreateUser(context.Background(), identity.System("test"), identity.NewUser{Name: "m-victim",
+			Role: identity.RoleManager, Scope: identity.Scope{Estates: []string{"guyuan"}}, Password: "matrix password victim"}, "")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.victimID = u.ID
+	}
+	return w.victimID
 }
 
 // nonEmpty says whether body is a JSON array with items.

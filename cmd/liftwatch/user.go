@@ -27,7 +27,9 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stderr, "Usage: liftwatch user add --name NAME --role ROLE [scope flags] [--password-stdin]\n"+
 			"       liftwatch user passwd --name NAME [--password-stdin]\n"+
-			"       liftwatch user token --name NAME --for PURPOSE [--ttl DURATION]\n\nRun \"liftwatch user <sub> --help\" for the flags.")
+			"       liftwatch user token [issue] --name NAME --for PURPOSE [--ttl DURATION|never]\n"+
+			"       liftwatch user token list --name NAME\n"+
+			"       liftwatch user token revoke --name NAME --id ID\n\nRun \"liftwatch user <sub> --help\" for the flags.")
 		if len(args) == 0 {
 			return 2
 		}
@@ -135,48 +137,6 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// userToken issues an API token for an account (integrations, scripts:
-// Authorization: Bearer <token>) and prints it once; only its hash is kept.
-func userToken(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("user token", "Issues an API token for an account and prints it once (send it as Authorization: Bearer <token>).", stderr)
-	db := userStoreFlags(fs)
-	name := fs.String("name", "", "the account the token acts as")
-	purpose := fs.String("for", "", "what the token is for, e.g. \"city platform export\"")
-	ttl := fs.Duration("ttl", 0, "how long the token is valid; 0: until revoked")
-	if code, ok := parseFlags(fs, args, stdout); !ok {
-		return code
-	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "liftwatch user token: "+format+"\n", a...)
-		return 2
-	}
-	switch {
-	case *name == "":
-		return bad("--name is required")
-	case strings.TrimSpace(*purpose) == "":
-		return bad("--for is required: say what the token is for")
-	case *ttl < 0:
-		return bad("--ttl %v must not be negative (0: until revoked)", *ttl)
-	}
-	svc, u, closeDB, code := openAccount(ctx, "token", db, *name, stderr)
-	if code != 0 {
-		return code
-	}
-	defer closeDB()
-	raw, tok, err := svc.IssueToken(ctx, identity.System("cli"), u.ID, *purpose, *ttl, "")
-	var fe *identity.FieldError
-	if errors.As(err, &fe) {
-		return bad("--%s: %s", map[string]string{"name": "for", "user": "name"}[fe.Field], fe.Msg)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user token: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stderr, "token %d (%s) for user %q, role %s; shown once, keep it safe:\n", tok.ID, tok.Prefix, u.Name, u.Role)
-	fmt.Fprintln(stdout, raw)
-	return 0
-}
-
 // readPassword reads the first line of stdin (--password-stdin) or makes a
 // random password (generated: print it once).
 func readPassword(fromStdin bool, stdin io.Reader) (pw string, generated bool, err error) {
@@ -235,7 +195,7 @@ func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "liftwatch user passwd: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "password of %q set; its sessions are ended\n", u.Name)
+	fmt.Fprintf(stdout, "password of %q set; its sessions and API tokens are ended\n", u.Name)
 	if generated {
 		fmt.Fprintf(stdout, "password (shown once, keep it safe): %s\n", password)
 	}

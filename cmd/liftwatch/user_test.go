@@ -114,3 +114,57 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("new password after passwd: %v", err)
 	}
 }
+
+// TestUserToken: "liftwatch user token" issues (the old form and "issue")
+// with a 90-day default expiry, refuses --ttl 0 (it no longer means
+// forever) and a never-expiring admin token, lists tokens with their last
+// use and revokes one; bad input exits 2 naming the flag.
+func TestUserToken(t *testing.T) {
+	dir := t.TempDir()
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := userCommand(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	for _, u := range [][]string{{"root", "--role", "admin"}, {"wang", "--role", "manager", "--estates", "JW"}} {
+		if code, _, errs := run("", append([]string{"add", "--data.dir", dir, "--name", u[0]}, u[1:]...)...); code != 0 {
+			t.Fatalf("add %s: %s", u[0], errs)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "--data.dir", dir, "--name", "wang", "--for", "x", "--ttl", "0"}, "--ttl \"0\": a token's life must be positive"},
+		{[]string{"token", "issue", "--data.dir", dir, "--name", "root", "--for", "x", "--ttl", "never"}, "--ttl: an admin account's tokens must expire"},
+		{[]string{"token", "--data.dir", dir, "--name", "wang", "--for", "x", "--ttl", "9000h"}, "--ttl: 9000h0m0s is longer than 366 days"},
+		{[]string{"token", "--data.dir", dir, "--name", "wang", "--for", "x", "--ttl", "soon"}, `--ttl "soon" is not a duration`},
+		{[]string{"token", "burn", "--data.dir", dir}, `unknown subcommand "burn"`},
+		{[]string{"token", "list", "--data.dir", dir}, "--name is required"},
+		{[]string{"token", "revoke", "--data.dir", dir, "--name", "wang"}, "--id is required"},
+		{[]string{"token", "revoke", "--data.dir", dir, "--name", "wang", "--id", "99"}, `--id: user "wang" has no token 99`},
+	} {
+		if code, out, errs := run("", c.args...); code != 2 || !strings.Contains(errs, c.want) || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	code, out, errs := run("", "token", "--data.dir", dir, "--name", "wang", "--for", "city platform")
+	if code != 0 || !strings.HasPrefix(out, identity.TokenPrefix) || !strings.Contains(errs, "expires "+time.Now().UTC().Add(90*24*time.Hour).Format("2006-01-02")) {
+		t.Fatalf("issue (old form): exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, out, errs = run("", "token", "issue", "--data.dir", dir, "--name", "wang", "--for", "forever", "--ttl", "never"); code != 0 || !strings.Contains(errs, "never expires") {
+		t.Fatalf("issue never: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, _ = run("", "token", "list", "--data.dir", dir, "--name", "wang")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[1], "active") || !strings.Contains(lines[1], `"city platform"`) ||
+		!strings.Contains(lines[1], "never") || !strings.HasSuffix(strings.Join(strings.Fields(lines[2]), " "), `never never "forever"`) {
+		t.Fatalf("list: exit %d\n%s", code, out)
+	}
+	if code, out, errs = run("", "token", "revoke", "--data.dir", dir, "--name", "wang", "--id", "1"); code != 0 || out != "token 1 of \"wang\" revoked\n" {
+		t.Fatalf("revoke: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if _, out, _ = run("", "token", "list", "--data.dir", dir, "--name", "wang"); !strings.Contains(strings.Split(out, "\n")[1], "revoked") {
+		t.Fatalf("list after revoke:\n%s", out)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
 	"github.com/liftwatch/liftwatch/alerts/notify/channel"
+	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/internal/suggest"
 	"github.com/liftwatch/liftwatch/registry"
 )
@@ -37,6 +38,9 @@ import (
 type AlertsConfig struct {
 	Policies  alerts.Policies
 	Receivers []notify.Receiver
+	// Paging is the `paging:` section: which alerts are paged, the
+	// acknowledgement timeout, retries (alerts/paging).
+	Paging paging.Config
 	// Channels are the paging channels by name (a roster's contacts name
 	// them); Notifiers builds them.
 	Channels map[string]channel.Config
@@ -64,7 +68,7 @@ func LoadAlertsConfig(path string) (AlertsConfig, error) {
 // naming the file, the line and the key; only a file that cannot be read or
 // parsed as YAML stops it at once.
 func loadAlertsConfig(path string) (AlertsConfig, error) {
-	cfg := AlertsConfig{Policies: alerts.Policies{Default: alerts.DefaultPolicy(), Estates: map[string]alerts.Policy{}}}
+	cfg := AlertsConfig{Policies: alerts.Policies{Default: alerts.DefaultPolicy(), Estates: map[string]alerts.Policy{}}, Paging: paging.DefaultConfig()}
 	if path == "" {
 		return cfg, nil
 	}
@@ -81,13 +85,14 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	}
 	var errs []error
 	bad := func(err error) { errs = append(errs, fmt.Errorf("alerts config %s: %w", path, err)) }
-	for _, err := range knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers", "channels"}) {
+	for _, err := range knownKeys(doc.Content[0], "", []string{"policy", "estates", "receivers", "channels", "paging"}) {
 		bad(err)
 	}
 	var raw struct {
 		Policy    yaml.Node   `yaml:"policy"`
 		Estates   yaml.Node   `yaml:"estates"`
 		Receivers []yaml.Node `yaml:"receivers"`
+		Paging    yaml.Node   `yaml:"paging"`
 		Channels  yaml.Node   `yaml:"channels"`
 	}
 	if err := doc.Content[0].Decode(&raw); err != nil { // unknown keys are reported above
@@ -131,6 +136,9 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 		}
 		cfg.Policies.Estates[estate] = p
 	}
+	if raw.Paging.Kind != 0 {
+		loadPaging(&raw.Paging, &cfg.Paging, bad)
+	}
 	receiverKeys := yamlKeys(reflect.TypeOf(notify.Receiver{}))
 	names := map[string]int{} // receiver name: its line
 	for i := range raw.Receivers {
@@ -163,6 +171,24 @@ func loadAlertsConfig(path string) (AlertsConfig, error) {
 	}
 	loadChannels(&cfg, &raw.Channels, bad)
 	return cfg, errors.Join(errs...)
+}
+
+// loadPaging reads the paging: section over the defaults, reporting every
+// unknown key and bad value at its line.
+func loadPaging(node *yaml.Node, c *paging.Config, bad func(error)) {
+	for _, err := range knownKeys(node, "paging.", yamlKeys(reflect.TypeOf(paging.Config{}))) {
+		bad(err)
+	}
+	p := *c
+	if err := node.Decode(&p); err != nil {
+		decodeErrs(bad, "paging", err)
+		return
+	}
+	if err := p.Validate(); err != nil {
+		keyErrs(bad, node, "paging: ", "", err)
+		return
+	}
+	*c = p
 }
 
 // loadChannels reads the channels: mapping (name: settings), reporting each

@@ -20,6 +20,8 @@ import (
 
 	"github.com/liftwatch/liftwatch/alerts"
 	"github.com/liftwatch/liftwatch/alerts/notify"
+	"github.com/liftwatch/liftwatch/alerts/notify/channel"
+	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/history"
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
@@ -128,6 +130,9 @@ type App struct {
 	maint    *maint
 	// contractors is the contractor directory (duty phones).
 	contractors registry.Contractors
+	pager       *paging.Pager // nil until EnablePaging
+	paging      paging.Config
+	channelCfg  map[string]channel.Config // the alerts file's paging channels
 }
 
 // settings are the files a Config names, read and checked.
@@ -310,13 +315,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.Close()
 		return nil, err
 	}
+	a.dir = newDirectory(a.index, a.db.Trusteeship(), set.subdistrict, time.Now)
 	a.ident, err = identity.NewService(a.db.Identity(), identity.Config{Now: time.Now, SecureCookie: cfg.HTTP.SecureCookie,
-		Log: log.With("component", "identity")})
+		Log: log.With("component", "identity"), Directory: a.dir})
 	if err != nil {
 		a.db.Close()
 		return nil, err
 	}
-	a.dir = newDirectory(a.index, a.db.Trusteeship(), set.subdistrict, time.Now)
 	ids := make([]string, 0, a.index.Len())
 	for _, l := range a.index.Lifts() {
 		ids = append(ids, l.ID)
@@ -330,7 +335,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	d := a.Domain()
 	a.api = api.New(api.Deps{Lifts: a.index, States: a.ing.State(), DeadLetters: a.ing.DeadLetters(), History: hist,
 		Gatherer: a.prom, Registerer: a.prom, Logger: log.With("component", "api"), Safety: a.engine,
-		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident},
+		Auth:        &api.AuthDeps{Authorizer: identity.Authorizer{Dir: a.dir}, Accounts: a.ident, Users: a.ident, Watch: a.ident},
 		LiftFeed:    a.feed,
 		Contractors: set.contractors,
 		Maintenance: api.NewMaintenanceDeps(d.Maintenance, a.db.Maintenance(), d.Lift, d.Trusteeship),
@@ -342,11 +347,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			// Degraded, not failed: without receivers liftwatch still
 			// ingests and records alerts, but nobody is told of them.
 			"notify": func(context.Context) error {
-				if a.notifier.Receivers() == 0 {
+				if a.notifier.Receivers() == 0 && (a.pager == nil || a.pager.Channels() == 0) {
 					return &api.DegradedError{Reason: "no receivers configured: nobody is notified of alerts (--alerts.config receivers)"}
 				}
 				return nil
 			},
+			"paging": a.pagingReady,
 			"store": func(ctx context.Context) error {
 				if err := a.ing.SinkError(); err != nil {
 					return fmt.Errorf("writes failing, data kept in the spool and retried: %w", err)
@@ -365,6 +371,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				return nil
 			},
 		}})
+	a.paging, a.channelCfg = set.alerts.Paging, set.alerts.Channels
+	a.pagingRoutes()
 	// The pages: shells and assets beside the API; the board's clock is the
 	// alert engine's (fake under --debug.fake-clock).
 	web.Register(a.api, web.Deps{Now: a.engine.Now, Estates: a.estates,
@@ -459,6 +467,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Add("mqtt", a.rcv.Run)
 	g.Add("alert-clocks", func(ctx context.Context) error { return a.engine.Run(ctx, time.Second) })
 	g.Add("notify", a.notifier.Run)
+	if a.pager != nil {
+		g.Add("paging", a.pager.Run)
+	}
 	g.Add("lift-feed", func(ctx context.Context) error { return a.feed.Run(ctx, time.Second) })
 	g.Add("session-purge", func(ctx context.Context) error {
 		purge := func() {
@@ -517,7 +528,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		log.Warn("alert clocks run on a fake clock (--debug.fake-clock): for tests only")
 	}
 	a.notifier, err = notify.New(acfg.Receivers, notify.Options{Log: a.db.Alerts(), Logger: log.With("component", "notify"), Clock: now,
-		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors),
+		Registerer: a.prom, Place: liftPlace(a.index), DutyPhone: dutyPhone(a.index, a.contractors), PublicURL: a.cfg.HTTP.PublicURL,
 		OnResult: func(r notify.Record) {
 			a.engine.RecordDelivery(alerts.Delivery{AlertID: r.AlertID, Event: r.Event, Receiver: r.Receiver,
 				Outcome: r.Outcome, Attempts: r.Attempts, Error: r.Error})
@@ -532,7 +543,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		WorkOrders: inProgress{a},
 		Logger:     log.With("component", "alerts"),
 		Estates:    a.index.Estate,
-		Recipients: a.notifier.Recipients})
+		Recipients: a.recipients})
 	if err != nil {
 		return err
 	}

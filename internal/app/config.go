@@ -24,14 +24,23 @@ type HTTPConfig struct {
 	// SecureCookie marks the session cookie Secure (and names it
 	// __Host-liftwatch_session): set it when users reach liftwatch over TLS.
 	SecureCookie bool `flag:"secure-cookie" help:"the site is served over TLS (a reverse proxy): the session cookie is Secure and __Host- prefixed"`
+	// PublicURL is where the people paged reach liftwatch: the base of
+	// the acknowledge links in pages ("" : http://<the bound listen address>).
+	PublicURL string `flag:"public-url" help:"where people reach liftwatch, the base of the acknowledge links in pages (default: http:// and the listen address)"`
 }
 
 // Validate checks the group, one error per broken constraint.
 func (c *HTTPConfig) Validate() []error {
+	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return []error{fmt.Errorf("http.listen %q: want HOST:PORT", c.Listen)}
+		errs = append(errs, fmt.Errorf("http.listen %q: want HOST:PORT", c.Listen))
 	}
-	return nil
+	if c.PublicURL != "" {
+		if err := validHTTPURL(c.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("http.public-url %q: %w", c.PublicURL, err))
+		}
+	}
+	return errs
 }
 
 // DataConfig is where the embedded database, spool and dead letters live.

@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/liftwatch/liftwatch/alerts"
+	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/maintenance"
+	"github.com/liftwatch/liftwatch/oncall"
 	"github.com/liftwatch/liftwatch/telemetry"
 	"github.com/liftwatch/liftwatch/web"
 )
@@ -119,6 +121,18 @@ func TestEveryCodeHasALabel(t *testing.T) {
 	}
 	for s := telemetry.FaultState(0); s.String() != "invalid"; s++ {
 		need("fstate." + s.String())
+	}
+	// The pager's alert type, the states of a page and the roles paged.
+	need("type." + paging.TypePagingFailed)
+	states := constsIn(t, filepath.Join("..", "..", "alerts", "paging"), "", "Page states")
+	if len(states) < 6 {
+		t.Fatalf("found %d page states in alerts/paging", len(states))
+	}
+	for _, v := range states {
+		need("page.state." + v)
+	}
+	for _, r := range []string{oncall.RoleTechnician, oncall.RoleSupervisor, oncall.RoleManager, oncall.RoleSubdistrict} {
+		need("page.role." + r)
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {

@@ -8,6 +8,8 @@ const NEXT = { open: 'acknowledge', acknowledged: 'dispatch', dispatched: 'arriv
 const alerts = new Map(); // id → alert view
 const pending = new Map(); // id → {action, version, note}
 const notes = new Map(); // id → {text, kind} the card's last message
+const paged = new Map(); // id → the alert's pages (who was paged, how it went)
+const pagesDue = new Map(); // id → a pending refetch of its pages
 let me;
 let heard = false; // the first list is loaded: later openings are new
 let audio = null;
@@ -79,6 +81,7 @@ function card(a) {
       phone ? h('span', {}, ' · ', h('a', { class: 'phone', text: phone, attrs: { href: 'tel:' + phone.replace(/[^0-9+]/g, '') } })) : null),
     h('div', { class: 'summary', text: `${t('board.opened')} ${fmtTime(a.opened_at)} · ${a.text ? t(a.text.code, a.text.params) : a.summary}` }),
     progress(a),
+    pagesList(a),
     clocks(a),
     actions(a),
     h('div', { class: 'cardmsg' }));
@@ -104,6 +107,42 @@ function progress(a) {
   if (a.on_site_by) parts.push(h('span', { class: 'onsiteby', text: t('board.on_site_by', { who: a.on_site_by, at: at(a.on_site_at) }) }));
   if (!parts.length) return null;
   return h('div', { class: 'progress muted' }, parts.flatMap((p, i) => (i ? [' · ', p] : [p])));
+}
+
+// paging says whether the alert is one the pager pages people for.
+const paging = (a) => (a.rescue || a.severity === 'critical') && a.type !== 'paging_failed';
+
+// pagesList says who was paged for the alert, on which channel, and what
+// became of each page (delivered, failed, acknowledged).
+function pagesList(a) {
+  const list = paged.get(a.id);
+  if (!paging(a) || !list) return null;
+  if (!list.length) return h('div', { class: 'pages muted', text: t('pages.none') });
+  return h('ul', { class: 'pages' }, list.map((p) => h('li', { class: 'page', dataset: { state: p.state, channel: p.channel } },
+    h('span', { class: 'person', text: `${p.person} · ${t('page.role.' + p.role)}` }), ' · ',
+    h('span', { class: 'muted', text: `${p.channel} ${p.to}` }), ' · ',
+    h('span', { class: 'pstate', text: t('page.state.' + p.state), attrs: { title: p.error || null } }),
+    p.attempts > 1 ? h('span', { class: 'muted', text: ' · ' + t('pages.attempts', { n: p.attempts }) }) : null,
+    p.acknowledged_by ? h('span', { class: 'ackby', text: ' · ' + t('pages.acked_by', { who: p.acknowledged_by }) }) : null)));
+}
+
+// loadPages fetches an alert's pages (at most once a second per alert) and
+// redraws its card.
+function loadPages(a) {
+  if (!paging(a) || a.state === 'resolved' || pagesDue.has(a.id)) return;
+  pagesDue.set(a.id, setTimeout(async () => {
+    pagesDue.delete(a.id);
+    try {
+      const { data } = await api(`/api/v1/alerts/${a.id}/pages`);
+      paged.set(a.id, data);
+      const cur = alerts.get(a.id);
+      const card = document.querySelector(`.card[data-alert-id="${a.id}"]`);
+      const fresh = cur && pagesList(cur);
+      if (!card || !fresh) return;
+      const el = card.querySelector('.pages');
+      if (el) el.replaceWith(fresh); else (card.querySelector('.clocks') || card.querySelector('.cardmsg')).before(fresh);
+    } catch { /* the card shows the alert without its pages */ }
+  }, paged.has(a.id) ? 1000 : 0));
 }
 
 // notice is a supervision alert's line in the notices section: no clocks,
@@ -178,7 +217,7 @@ async function act(a, p, input, released) {
 }
 
 function upsert(a) {
-  if (a.state === 'resolved') { alerts.delete(a.id); pending.delete(a.id); } else {
+  if (a.state === 'resolved') { alerts.delete(a.id); pending.delete(a.id); paged.delete(a.id); } else {
     const old = alerts.get(a.id);
     if (old && old.version !== undefined && a.version !== undefined && a.version < old.version) return; // older news
     alerts.set(a.id, a);
@@ -253,7 +292,7 @@ function unlockAudio() {
 async function load() {
   const list = await getAll('/api/v1/alerts?open=true');
   alerts.clear();
-  for (const a of list) alerts.set(a.id, a);
+  for (const a of list) { alerts.set(a.id, a); loadPages(a); }
   render();
   heard = true;
 }
@@ -271,6 +310,7 @@ boot('board', async (m, again) => {
     if (name === 'reset') { load().catch((e) => message(msg, errorText(e), 'error')); return; }
     const isNew = heard && !alerts.has(d.alert.id) && d.event.action === 'opened';
     upsert(d.alert);
+    loadPages(d.alert);
     if (isNew && d.alert.rescue && d.alert.state !== 'resolved') cue(d.alert);
   }, liveBadge);
   try { await load(); } catch (e) { message(msg, errorText(e), 'error'); }

@@ -118,6 +118,7 @@ const NAV = [
   { href: '/work-orders', key: 'nav.workorders', page: 'workorders', roles: ['admin', 'manager', 'contractor', 'subdistrict'] },
   { href: '/supervision', key: 'nav.supervision', page: 'supervision', roles: ['admin', 'manager', 'subdistrict'] },
   { href: '/owner', key: 'nav.owner', page: 'owner', roles: ['owner'] },
+  { href: '/users', key: 'nav.users', page: 'users', roles: ['admin', 'manager'] },
 ];
 const HOME = { admin: '/', manager: '/', contractor: '/work-orders', owner: '/owner', subdistrict: '/supervision' };
 export const home = (role) => HOME[role] || '/';
@@ -218,6 +219,10 @@ export function stream(url, names, on, status = () => {}, reopened = () => {}) {
   let opens = 0;
   es.addEventListener('open', () => { status(true); if (opens++ > 0) reopened(); });
   es.addEventListener('error', () => status(false));
+  // The server ends a stream whose session or token has ended (logout,
+  // revocation, a password, role or scope change, a disabled account):
+  // stop reconnecting and reload, which meets the login.
+  es.addEventListener('ended', () => { es.close(); status(false); location.reload(); });
   for (const n of names) es.addEventListener(n, (ev) => { let d = null; try { d = JSON.parse(ev.data); } catch { return; } on(n, d, ev); });
   return es;
 }

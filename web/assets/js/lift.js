@@ -1,6 +1,6 @@
 // One lift: live status, recent events, and its charts (trips, door cycles,
 // faults per day, monthly availability).
-import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock, liveBadge, faultName } from './core.js';
+import { api, boot, h, t, fmtTime, stream, message, errorText, liftState, serverClock, liveBadge, faultName, alertTitle } from './core.js';
 import { points, perDay, availability, bars } from './charts.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
@@ -63,6 +63,24 @@ async function load(msg) {
   charts();
 }
 
+// pages shows who was paged for the lift's open rescue and critical
+// alerts (hidden for a role that may not read alerts, or with none).
+async function pages() {
+  const panel = document.getElementById('pages-panel');
+  try {
+    const { data: open } = await api(`/api/v1/alerts?open=true&lift=${encodeURIComponent(id)}`);
+    const paging = open.filter((a) => (a.rescue || a.severity === 'critical') && a.type !== 'paging_failed');
+    const lists = await Promise.all(paging.map((a) => api(`/api/v1/alerts/${a.id}/pages`).then((r) => r.data)));
+    const items = paging.flatMap((a, i) => lists[i].map((p) => h('li', { class: 'page', dataset: { alert: String(a.id), state: p.state } },
+      h('b', { text: alertTitle(a.type) }), ' · ', h('span', { text: `${p.person} · ${t('page.role.' + p.role)}` }), ' · ',
+      h('span', { class: 'muted', text: `${p.channel} ${p.to} · ${fmtTime(p.created_at)}` }), ' · ',
+      h('span', { class: 'pstate', text: t('page.state.' + p.state), attrs: { title: p.error || null } }),
+      p.acknowledged_by ? h('span', { text: ' · ' + t('pages.acked_by', { who: p.acknowledged_by }) }) : null)));
+    panel.hidden = !paging.length;
+    document.getElementById('pages').replaceChildren(...(items.length ? items : [h('li', { class: 'muted', text: t('pages.none') })]));
+  } catch { panel.hidden = true; }
+}
+
 // denied shows why the lift cannot be shown instead of the page's panels:
 // the API answers a lift out of scope as it answers an unknown one (404),
 // so the page says both at once.
@@ -78,6 +96,8 @@ boot('lift', async (me, again) => {
   const msg = document.getElementById('msg');
   try { await serverClock.sync(); } catch { /* browser time */ }
   try { await load(msg); } catch (e) { denied(msg, e); return; }
+  pages();
+  setInterval(pages, 15000);
   // No replay on the lift stream: after a reconnection, read the lift again.
   stream('/api/v1/lifts/stream?lift=' + encodeURIComponent(id), ['lift'], (_, l) => { if (l.id === id) { lift = l; info(); } }, liveBadge,
     () => api('/api/v1/lifts/' + encodeURIComponent(id)).then(({ data }) => { lift = data; info(); }).catch(() => {}));
