@@ -44,7 +44,7 @@ func TestCheckURL(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://lw:s3cret@db:5432/lw?sslmode=require": "postgres://lw:xxx@db:5432/lw?sslmode=require",
+		"postgres://lw:s3cret@db:5432/lw?sslmode=require":  "postgres://lw:xxx@db:5432/lw?sslmode=require",
 		"postgres://lw@db/lw":                              "postgres://lw@db/lw",
 		"postgres://db/lw?password=s3cret&sslmode=require": "postgres://db/lw?password=xxx&sslmode=require",
 		"postgres://u:p w%zz@db/lw":                        "(not a URL)",
