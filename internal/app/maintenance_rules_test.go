@@ -424,9 +424,7 @@ func testMeterOrdersLatchedThroughServe(t *testing.T) {
 // TestSweepYieldsToBacklog: a sweep waits while ingest has more than
 // YieldInflight messages in flight, and the first also until the
 // subscription holds.
-func TestSweepYieldsToBacklog(t *testing.T) { onEachStore(t, testSweepYieldsToBacklog) }
-
-func testSweepYieldsToBacklog(t *testing.T) {
+func TestSweepYieldsToBacklog(t *testing.T) {
 	var inflight int64
 	subscribed := false
 	m := &maint{inflight: func() int64 { return inflight }, subscribed: func() bool { return subscribed }}
