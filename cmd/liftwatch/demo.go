@@ -168,7 +168,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
 	if kept {
-		fmt.Fprintf(stdout, "The data directory %s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", store.Where(cfg.Store.URL, cfg.Data.Dir))
+		where := "The data directory " + cfg.Data.Dir
+		if cfg.Store.URL != "" {
+			where = "The database " + store.Redact(cfg.Store.URL)
+		}
+		fmt.Fprintf(stdout, "%s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", where)
 	}
 	fmt.Fprint(stdout, accounts)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
