@@ -109,6 +109,29 @@ func (w workOrderService) WorkOrders(ctx context.Context, f maintenance.Filter) 
 	return w.Store.WorkOrders(ctx, f)
 }
 
+// WorkOrderStream is a WorkOrders that also hands the orders out as they
+// are read (the export streams them).
+type WorkOrderStream interface {
+	EachWorkOrder(ctx context.Context, f maintenance.Filter, fn func(*maintenance.WorkOrder) error) error
+}
+
+// EachWorkOrder streams from the store when it can, else lists.
+func (w workOrderService) EachWorkOrder(ctx context.Context, f maintenance.Filter, fn func(*maintenance.WorkOrder) error) error {
+	if st, ok := w.Store.(WorkOrderStream); ok {
+		return st.EachWorkOrder(ctx, f, fn)
+	}
+	list, err := w.Store.WorkOrders(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type planner struct {
 	svc  *maintenance.Service
 	info LiftInfo
@@ -402,20 +425,30 @@ func (s *Server) workOrders(r *http.Request, wq woQuery) ([]*maintenance.WorkOrd
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	match := s.woMatch(r, wq, s.now())
 	out := all[:0]
 	for _, o := range all {
+		if match(o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// woMatch is what the store's filter cannot say of wq (several values of
+// a field, overdue as of now) and the actor's scope.
+func (s *Server) woMatch(r *http.Request, wq woQuery, now time.Time) func(*maintenance.WorkOrder) bool {
+	return func(o *maintenance.WorkOrder) bool {
 		switch {
 		case len(wq.lifts) > 1 && !slices.Contains(wq.lifts, o.Lift),
 			len(wq.contractors) > 1 && !slices.Contains(wq.contractors, o.Contractor),
 			len(wq.kinds) > 1 && !slices.Contains(wq.kinds, string(o.Kind)),
 			wq.overdue != nil && o.Overdue(now) != *wq.overdue,
 			!s.visible(r, identity.ReadWorkOrder, identity.Object{Lift: o.Lift}):
-			continue
+			return false
 		}
-		out = append(out, o)
+		return true
 	}
-	return out, nil
 }
 
 func woKey(o *maintenance.WorkOrder) string { return timeKey(o.Due, idKey(o.ID)) }

@@ -222,6 +222,18 @@ func WriteWorkOrdersCSV(w io.Writer, orders []*WorkOrder, now time.Time) error {
 	if err := cw.Write(WorkOrderCSVHeader); err != nil {
 		return err
 	}
+	for _, o := range orders {
+		if err := cw.Write(WorkOrderCSVRecord(o, now)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WorkOrderCSVRecord is one order's line of the export (WorkOrderCSVHeader's
+// columns), for exports that write the orders as they are read.
+func WorkOrderCSVRecord(o *WorkOrder, now time.Time) []string {
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -234,35 +246,29 @@ func WriteWorkOrdersCSV(w io.Writer, orders []*WorkOrder, now time.Time) error {
 		}
 		return ts(*t)
 	}
-	for _, o := range orders {
-		level := ""
-		if o.Kind == KindRoutine {
-			level = o.Level.String()
-		}
-		var req, obs, ver string
-		if o.Proof != nil {
-			req, obs, ver = f1(o.Proof.Required.Minutes(), true), f1(o.Proof.Observed.Minutes(), true), strconv.FormatBool(o.Proof.Verified)
-		}
-		failed := 0
-		for _, r := range o.Results {
-			if r.Result == Fail {
-				failed++
-			}
-		}
-		var tb, ta, mb, ma string
-		if o.TechSign != nil {
-			tb, ta = o.TechSign.By, ts(o.TechSign.At)
-		}
-		if o.ManagerSign != nil {
-			mb, ma = o.ManagerSign.By, ts(o.ManagerSign.At)
-		}
-		if err := cw.Write([]string{strconv.FormatInt(o.ID, 10), o.Lift, o.Estate, string(o.Kind), level, o.Component, o.NeedKey,
-			string(o.State), strconv.FormatBool(o.Overdue(now)), o.Contractor, o.Technician, ts(o.CreatedAt), ts(o.WindowStart),
-			ts(o.Due), tp(o.StartedAt), tp(o.CompletedAt), req, obs, ver, strconv.Itoa(len(o.Results)), strconv.Itoa(failed),
-			o.Findings, strconv.FormatInt(o.PartsFen, 10), strconv.FormatInt(o.LabourFen, 10), tb, ta, mb, ma, o.Reason}); err != nil {
-			return err
+	level := ""
+	if o.Kind == KindRoutine {
+		level = o.Level.String()
+	}
+	var req, obs, ver string
+	if o.Proof != nil {
+		req, obs, ver = f1(o.Proof.Required.Minutes(), true), f1(o.Proof.Observed.Minutes(), true), strconv.FormatBool(o.Proof.Verified)
+	}
+	failed := 0
+	for _, r := range o.Results {
+		if r.Result == Fail {
+			failed++
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	var tb, ta, mb, ma string
+	if o.TechSign != nil {
+		tb, ta = o.TechSign.By, ts(o.TechSign.At)
+	}
+	if o.ManagerSign != nil {
+		mb, ma = o.ManagerSign.By, ts(o.ManagerSign.At)
+	}
+	return []string{strconv.FormatInt(o.ID, 10), o.Lift, o.Estate, string(o.Kind), level, o.Component, o.NeedKey,
+		string(o.State), strconv.FormatBool(o.Overdue(now)), o.Contractor, o.Technician, ts(o.CreatedAt), ts(o.WindowStart),
+		ts(o.Due), tp(o.StartedAt), tp(o.CompletedAt), req, obs, ver, strconv.Itoa(len(o.Results)), strconv.Itoa(failed),
+		o.Findings, strconv.FormatInt(o.PartsFen, 10), strconv.FormatInt(o.LabourFen, 10), tb, ta, mb, ma, o.Reason}
 }

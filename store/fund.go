@@ -227,9 +227,12 @@ func dateRange(col string, from, to civil.Date, args []any) (string, []any) {
 }
 
 // Entries returns a lift's entries dated from..to inclusive, with lines.
+// Ledger reads that may span years (statements, reconciliation, balances)
+// run on the bulk connection (DB.bulkSQL), never holding the one the API's
+// sign-in uses.
 func (r *Fund) Entries(ctx context.Context, lift string, from, to civil.Date) ([]fund.Entry, error) {
 	cond, args := dateRange("e.entry_date", from, to, []any{lift})
-	rows, err := r.db.SQL.QueryContext(ctx, r.q(`SELECT `+entryCols+` FROM fund_entries e WHERE e.lift = ?`+cond+
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+entryCols+` FROM fund_entries e WHERE e.lift = ?`+cond+
 		` ORDER BY e.entry_date, e.id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("entries of %s: %w", lift, err)
@@ -247,14 +250,14 @@ func (r *Fund) Entries(ctx context.Context, lift string, from, to civil.Date) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("entries of %s: %w", lift, err)
 	}
-	return out, r.fillLines(ctx, r.db.SQL, out)
+	return out, r.fillLines(ctx, r.db.bulkSQL, out)
 }
 
 // HouseholdLines returns the entries touching a household up to to, each
 // with only that household's line.
 func (r *Fund) HouseholdLines(ctx context.Context, household int64, to civil.Date) ([]fund.Entry, error) {
 	cond, args := dateRange("e.entry_date", civil.Date{}, to, []any{household})
-	rows, err := r.db.SQL.QueryContext(ctx, r.q(`SELECT `+entryCols+`, l.amount_fen FROM fund_lines l
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+entryCols+`, l.amount_fen FROM fund_lines l
 		JOIN fund_entries e ON e.id = l.entry_id WHERE l.household_id = ?`+cond+` ORDER BY e.entry_date, e.id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("lines of household %d: %w", household, err)
@@ -273,72 +276,12 @@ func (r *Fund) HouseholdLines(ctx context.Context, household int64, to civil.Dat
 	return out, rows.Err()
 }
 
-// ImportBank records an import and its new lines in one transaction,
-// serialised per lift: nothing if the file was imported before; lines whose
-// txn_id is already recorded with the same content count as duplicates; a
-// txn_id recorded with different content refuses the whole file.
-func (r *Fund) ImportBank(ctx context.Context, imp *fund.BankImport, lines []fund.BankLine) (fund.ImportResult, error) {
-	res := fund.ImportResult{}
-	tx, err := r.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return res, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := r.db.lockKey(ctx, tx, "liftwatch.fund."+imp.Lift); err != nil {
-		return res, err
-	}
-	prev, err := r.bankImport(ctx, tx, imp.Lift, imp.FileHash)
-	if err == nil {
-		return fund.ImportResult{Import: *prev, AlreadyImported: true}, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return res, err
-	}
-	var fresh []*fund.BankLine
-	for i := range lines {
-		l := &lines[i]
-		old, err := r.scanBankLines(tx.QueryContext(ctx, r.q(`SELECT `+bankCols+` FROM bank_lines WHERE lift = ? AND txn_id = ?`), imp.Lift, l.TxnID))
-		if err != nil {
-			return res, err
-		}
-		if len(old) == 0 {
-			fresh = append(fresh, l)
-			continue
-		}
-		if !old[0].Same(l) {
-			return res, fmt.Errorf("line %d, txn_id %s: %w (import %d, line %d)", l.Line, l.TxnID, fund.ErrBankConflict, old[0].ImportID, old[0].Line)
-		}
-		res.Duplicates++
-	}
-	imp.New = len(fresh)
-	err = tx.QueryRowContext(ctx, r.q(`INSERT INTO bank_imports (lift, file_name, file_hash, imported_at, actor, lines, new_lines)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), imp.Lift, imp.FileName, imp.FileHash, ms(imp.At), string(imp.Actor), imp.Lines,
-		imp.New).Scan(&imp.ID)
-	if err != nil {
-		return res, fmt.Errorf("record bank import: %w", err)
-	}
-	for _, l := range fresh {
-		l.ImportID = imp.ID
-		err := tx.QueryRowContext(ctx, r.q(`INSERT INTO bank_lines (lift, txn_id, import_id, line_no, booked, value_date, amount_fen,
-			counterparty, reference, balance_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), l.Lift, l.TxnID, l.ImportID, l.Line,
-			l.Date.String(), l.ValueDate.String(), l.AmountFen, l.Counterparty, l.Reference, l.BalanceFen).Scan(&l.ID)
-		if err != nil {
-			return res, fmt.Errorf("record bank line %d: %w", l.Line, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("commit bank import: %w", err)
-	}
-	res.Import, res.New = *imp, imp.New
-	return res, nil
-}
-
 func (r *Fund) bankImport(ctx context.Context, q queryer, lift, hash string) (*fund.BankImport, error) {
 	var b fund.BankImport
 	var at int64
 	var actor string
 	err := q.QueryRowContext(ctx, r.q(`SELECT id, lift, file_name, file_hash, imported_at, actor, lines, new_lines FROM bank_imports
-		WHERE lift = ? AND file_hash = ?`), lift, hash).Scan(&b.ID, &b.Lift, &b.FileName, &b.FileHash, &at, &actor, &b.Lines, &b.New)
+		WHERE lift = ? AND file_hash = ? AND state = 'done'`), lift, hash).Scan(&b.ID, &b.Lift, &b.FileName, &b.FileHash, &at, &actor, &b.Lines, &b.New)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
@@ -375,9 +318,10 @@ func (r *Fund) scanBankLines(rows *sql.Rows, err error) ([]fund.BankLine, error)
 	return out, rows.Err()
 }
 
-// BankLines returns a lift's bank lines booked from..to inclusive.
+// BankLines returns a lift's bank lines booked from..to inclusive, of
+// published imports only (an import being staged is not read).
 func (r *Fund) BankLines(ctx context.Context, lift string, from, to civil.Date) ([]fund.BankLine, error) {
 	cond, args := dateRange("booked", from, to, []any{lift})
-	return r.scanBankLines(r.db.SQL.QueryContext(ctx, r.q(`SELECT `+bankCols+` FROM bank_lines WHERE lift = ?`+cond+
-		` ORDER BY booked, id`), args...))
+	return r.scanBankLines(r.db.bulkSQL.QueryContext(ctx, r.q(`SELECT `+bankCols+` FROM bank_lines WHERE lift = ?`+cond+
+		` AND import_id IN (SELECT id FROM bank_imports WHERE state = 'done') ORDER BY booked, id`), args...))
 }

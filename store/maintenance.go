@@ -266,6 +266,18 @@ func (r *Maintenance) WorkOrder(ctx context.Context, id int64) (*maintenance.Wor
 
 // WorkOrders lists orders matching f by due time, then id (no history).
 func (r *Maintenance) WorkOrders(ctx context.Context, f maintenance.Filter) ([]*maintenance.WorkOrder, error) {
+	var out []*maintenance.WorkOrder
+	err := r.EachWorkOrder(ctx, f, func(w *maintenance.WorkOrder) error { out = append(out, w); return nil })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachWorkOrder calls fn with each work order matching f, in the order of
+// WorkOrders, as the rows come (an export streams them: memory does not
+// grow with the city); an error from fn stops it and is returned.
+func (r *Maintenance) EachWorkOrder(ctx context.Context, f maintenance.Filter, fn func(*maintenance.WorkOrder) error) error {
 	var where []string
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -303,20 +315,26 @@ func (r *Maintenance) WorkOrders(ctx context.Context, f maintenance.Filter) ([]*
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := r.db.SQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
+	// A city's orders (the CSV export) can take a while: on the bulk
+	// connection, not the one the API's sign-in uses.
+	rows, err := r.db.bulkSQL.QueryContext(ctx, r.db.Dialect.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("list work orders: %w", err)
+		return fmt.Errorf("list work orders: %w", err)
 	}
 	defer rows.Close()
-	var out []*maintenance.WorkOrder
 	for rows.Next() {
 		w, err := scanWorkOrder(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, w)
+		if err := fn(w); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list work orders: %w", err)
+	}
+	return nil
 }
 
 var doneStates = []any{string(maintenance.StateCompleted), string(maintenance.StateUnverified), string(maintenance.StateVerified)}

@@ -43,6 +43,11 @@ func pageArgs(p *paging.Page) ([]any, error) {
 
 // InsertPage writes a new page (setting its ID).
 func (r *Pages) InsertPage(ctx context.Context, p *paging.Page) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("InsertPage: %w", err)
+	}
+	defer done()
 	args, err := pageArgs(p)
 	if err != nil {
 		return err
@@ -59,6 +64,11 @@ func (r *Pages) InsertPage(ctx context.Context, p *paging.Page) error {
 
 // UpdatePage writes a page's changes.
 func (r *Pages) UpdatePage(ctx context.Context, p *paging.Page) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("UpdatePage: %w", err)
+	}
+	defer done()
 	args, err := pageArgs(p)
 	if err != nil {
 		return err
@@ -149,6 +159,11 @@ func (r *Pages) PageByKey(ctx context.Context, key string) (*paging.Page, error)
 // SpendToken marks the token used, once: false if it was spent already,
 // has expired or does not exist.
 func (r *Pages) SpendToken(ctx context.Context, hash string, at time.Time) (bool, error) {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return false, fmt.Errorf("SpendToken: %w", err)
+	}
+	defer done()
 	res, err := r.sql.ExecContext(ctx, r.q(`UPDATE pages SET token_spent = ?, updated_at = ? WHERE token_hash = ? AND token_hash <> ''
 		AND token_spent IS NULL AND token_expires > ?`), ms(at), ms(at), hash, ms(at))
 	if err != nil {
@@ -161,6 +176,11 @@ func (r *Pages) SpendToken(ctx context.Context, hash string, at time.Time) (bool
 // ExpireTokens ends the links of an alert's pages at at (the alert was
 // resolved).
 func (r *Pages) ExpireTokens(ctx context.Context, alertID int64, at time.Time) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("ExpireTokens: %w", err)
+	}
+	defer done()
 	if _, err := r.sql.ExecContext(ctx, r.q(`UPDATE pages SET token_expires = ? WHERE alert_id = ? AND token_expires > ?`),
 		ms(at), alertID, ms(at)); err != nil {
 		return fmt.Errorf("expire page links of alert %d: %w", alertID, err)
@@ -170,6 +190,11 @@ func (r *Pages) ExpireTokens(ctx context.Context, alertID int64, at time.Time) e
 
 // SaveChain writes an alert's paging progress (insert or update).
 func (r *Pages) SaveChain(ctx context.Context, c *paging.Chain) error {
+	done, err := r.db.urgentWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("SaveChain: %w", err)
+	}
+	defer done()
 	people, err := json.Marshal(c.People)
 	if err != nil {
 		return fmt.Errorf("chain people: %w", err)

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -70,6 +71,19 @@ type DB struct {
 	// readers do not block the writer; two writers take turns through the
 	// busy timeout). PostgreSQL: the same pool.
 	alertSQL *sql.DB
+
+	// gate puts the alert path's writes before bulk chunks (SQLite; nil on
+	// PostgreSQL); bulkLocks serialise bulk jobs per key (SQLite); bulkHook,
+	// if set (tests), is called as each chunk is begun and committed, and
+	// an error from it fails the chunk.
+	// bulkSQL is where bulk jobs read (SQLite: a handle of its own; the
+	// same pool on PostgreSQL), so that their reads never hold the
+	// connection the API's sign-in and the registers use (store/bulk.go).
+	bulkSQL   *sql.DB
+	gate      *writeGate
+	bulkMu    sync.Mutex
+	bulkLocks map[string]chan struct{}
+	bulkHook  func(what, stage string) error
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at file and
@@ -79,7 +93,11 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 }
 
 func sqliteDSN(file string) string {
-	return "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// _txlock=immediate: every transaction takes the write lock when it
+	// begins (waiting through busy_timeout), never upgrades a read to a
+	// write later, which fails at once with SQLITE_BUSY_SNAPSHOT when
+	// another connection wrote in between (store/bulk.go).
+	return "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn (a URL or
@@ -119,26 +137,47 @@ func openWith(ctx context.Context, d Dialect, dsn string, fsys fs.FS) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.Name, err)
 	}
-	s := &DB{SQL: db, Dialect: d, alertSQL: db}
+	s := &DB{SQL: db, Dialect: d, alertSQL: db, bulkSQL: db, bulkLocks: map[string]chan struct{}{}}
+	if d.Name == "sqlite" {
+		s.gate = newWriteGate()
+	}
 	if err := s.migrate(ctx, fsys); err != nil {
 		db.Close()
 		return nil, err
 	}
 	if d.Name == "sqlite" {
-		adb, err := sql.Open(d.Driver, dsn)
-		if err != nil {
+		// Neither the alerts' commits nor the bulk chunks' run the WAL's
+		// automatic checkpoint (copying the log into the file, with an
+		// fsync, inside the commit that crossed 1,000 pages): an alert
+		// write would pay for a bulk job's pages. The bulk jobs checkpoint
+		// between chunks instead (DB.checkpoint), the main handle as before.
+		if s.alertSQL, err = openSecond(ctx, d, dsn+noAutoCheckpoint, "alerts"); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("open %s for alerts: %w", d.Name, err)
+			return nil, err
 		}
-		adb.SetMaxOpenConns(1)
-		if err := adb.PingContext(ctx); err != nil {
-			adb.Close()
+		if s.bulkSQL, err = openSecond(ctx, d, dsn+noAutoCheckpoint, "bulk work"); err != nil {
+			s.alertSQL.Close()
 			db.Close()
-			return nil, fmt.Errorf("connect %s for alerts: %w", d.Name, err)
+			return nil, err
 		}
-		s.alertSQL = adb
 	}
 	return s, nil
+}
+
+const noAutoCheckpoint = "&_pragma=wal_autocheckpoint(0)"
+
+// openSecond opens another single-connection handle on an SQLite file.
+func openSecond(ctx context.Context, d Dialect, dsn, purpose string) (*sql.DB, error) {
+	db, err := sql.Open(d.Driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s for %s: %w", d.Name, purpose, err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect %s for %s: %w", d.Name, purpose, err)
+	}
+	return db, nil
 }
 
 // Close closes the database.
@@ -146,6 +185,11 @@ func (s *DB) Close() error {
 	var err error
 	if s.alertSQL != s.SQL {
 		err = s.alertSQL.Close()
+	}
+	if s.bulkSQL != s.SQL {
+		if cerr := s.bulkSQL.Close(); cerr != nil {
+			err = cerr
+		}
 	}
 	if cerr := s.SQL.Close(); cerr != nil {
 		err = cerr

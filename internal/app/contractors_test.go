@@ -127,7 +127,8 @@ func testContractorsThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another company's token: not in its list, and every action is 403.
+	// Another company's token: not in its list, and every action answers
+	// as for an order that does not exist (404, issue 18).
 	other := clientOf(tokC)
 	list, err := other.WorkOrders(ctx, "", contractor.StateAssigned, contractor.StateInProgress)
 	if err != nil {
@@ -136,12 +137,10 @@ func testContractorsThroughTheAPI(t *testing.T) {
 	if i := slices.IndexFunc(list, func(w contractor.WorkOrder) bool { return w.Lift != "MT-C" }); i >= 0 {
 		t.Fatalf("乙维保 lists another company's order: %+v", list[i])
 	}
-	// Another company's order answers as an unknown one does (issue 18,
-	// finding 8: 404, so that neither its lift nor its existence leaks).
 	forbidden := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, contractor.ErrNotFound) {
-			t.Fatalf("乙维保 %s MT-A's order: %v, want 404", what, err)
+			t.Fatalf("乙维保 %s MT-A's order: %v, want 404 (work order not found)", what, err)
 		}
 	}
 	_, err = other.Start(ctx, woA.ID, "王师傅")
