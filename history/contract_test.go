@@ -87,8 +87,8 @@ func expected(t *testing.T, ms []telemetry.Message, q history.Query) []history.P
 }
 
 // TestHistoryContract runs the same writes and queries against both
-// implementations of history.Store, the embedded store (real SQLite) and real
-// InfluxDB 1.8, and wants the same typed answer from both, page by page: by
+// implementations of history.Store, the embedded store (real SQLite and real
+// PostgreSQL) and real InfluxDB 1.8, and wants the same typed answer from both, page by page: by
 // lift, by kind, by time window, paginated by cursor.
 func TestHistoryContract(t *testing.T) {
 	ctx := context.Background()
@@ -104,6 +104,13 @@ func TestHistoryContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The embedded store on PostgreSQL too: serve --store.url keeps the
+	// history there unless --influx.url sends it to InfluxDB.
+	pdb, err := store.OpenPostgres(ctx, testrig.PostgresSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pdb.Close()
 	rig := testrig.StartInfluxDB(t)
 	ix, err := influx.New(influx.Config{URL: rig.URL, Bucket: rig.Bucket})
 	if err != nil {
@@ -111,7 +118,7 @@ func TestHistoryContract(t *testing.T) {
 	}
 	defer ix.Close()
 	// Both backends behind the one interface, written and read alike.
-	backends := map[string]history.Store{"sqlite": sqlhistory.New(db.SQL, db.Dialect), "influxdb": ix}
+	backends := map[string]history.Store{"sqlite": sqlhistory.New(db.SQL, db.Dialect), "postgres": sqlhistory.New(pdb.SQL, pdb.Dialect), "influxdb": ix}
 	for name, b := range backends {
 		if err := b.Write(ctx, recs); err != nil {
 			t.Fatalf("%s write: %v", name, err)

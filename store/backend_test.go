@@ -2,20 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
-)
 
-// defaultTestPostgres is the PostgreSQL the SQL tests use unless
-// LIFTWATCH_TEST_POSTGRES names another.
-const defaultTestPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	"github.com/liftwatch/liftwatch/internal/testrig"
+)
 
 // forEachBackend runs f once per backend, as subtests "sqlite" and
 // "postgres", each on a fresh, migrated database closed at cleanup.
@@ -50,72 +41,5 @@ func forEachDSN(t *testing.T, f func(t *testing.T, d Dialect, dsn string)) {
 	t.Run("postgres", func(t *testing.T) { f(t, Postgres, postgresSchema(t)) })
 }
 
-// postgresSchema creates a schema of its own for t in the test PostgreSQL,
-// dropped at cleanup, and returns a DSN whose search_path is that schema, so
-// that parallel tests and packages never see each other's tables. When the
-// server cannot be reached the test skips, or fails under
-// LIFTWATCH_REQUIRE_SERVICES=1.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("LIFTWATCH_TEST_POSTGRES")
-	if base == "" {
-		base = defaultTestPostgres
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("LIFTWATCH_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		msg := "PostgreSQL unreachable at " + redact(base) + " (set LIFTWATCH_TEST_POSTGRES; ./scripts/test starts it): " + err.Error()
-		if os.Getenv("LIFTWATCH_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "lw_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, base, schema)
-}
-
-// withSearchPath sets search_path in a pgx DSN, URL or key=value form.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("LIFTWATCH_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// redact hides a password in a URL DSN before it is printed.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxx")
-			return u.String()
-		}
-	}
-	return dsn
-}
+// postgresSchema is testrig.PostgresSchema: a fresh schema of t's own.
+func postgresSchema(t *testing.T) string { return testrig.PostgresSchema(t) }

@@ -155,6 +155,7 @@ func TestServeFlagsKeepNamesAndDefaults(t *testing.T) {
 		"registry.subdistricts":               "",
 		"shutdown.timeout":                    "5s",
 		"spool.max-bytes":                     "2147483648",
+		"store.url":                           "",
 		"topic.root":                          "lifts",
 		"ts.horizon":                          "168h0m0s",
 		"ts.max-future":                       "5m0s",

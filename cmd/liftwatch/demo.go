@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/liftwatch/liftwatch/internal/run"
 	"github.com/liftwatch/liftwatch/simulator"
 	"github.com/liftwatch/liftwatch/simulator/demohistory"
+	"github.com/liftwatch/liftwatch/store"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -58,10 +60,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// would lay another day over the same hours), and its terminals count
 	// their boots on from the earlier run's (boots are minutes since the
 	// epoch at start), as terminals restarted do.
+	// With --store.url the data is in that PostgreSQL database instead.
 	kept := false
-	if cfg.Data.Dir != "" {
-		if _, err := os.Stat(filepath.Join(cfg.Data.Dir, "liftwatch.db")); err == nil {
-			kept = true
+	if cfg.Data.Dir != "" || cfg.Store.URL != "" {
+		var err error
+		if kept, err = store.Populated(ctx, cfg.Store.URL, filepath.Join(cfg.Data.Dir, "liftwatch.db")); err != nil {
+			fmt.Fprintf(stderr, "liftwatch demo: --store.url %s: %v\n", store.Redact(cfg.Store.URL), err)
+			return 1
+		}
+		if kept {
 			o.backfill = 0
 		}
 	}
@@ -137,7 +144,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if do.historyMonths > 0 {
-		if err := writeHistory(ctx, a, &do, simCfg, o.seed, stdout, log); err != nil {
+		if err := writeHistory(ctx, a, cfg.Store.URL, &do, simCfg, o.seed, stdout, log); err != nil {
 			fmt.Fprintf(stderr, "liftwatch demo: maintenance history: %v\n", err)
 			return 1
 		}
@@ -168,7 +175,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 `, a.HTTPAddr(), cfg.MQTT.Broker, cfg.Data.Dir, len(simCfg.Lifts), o.backfill)
 	if kept {
-		fmt.Fprintf(stdout, "The data directory %s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", cfg.Data.Dir)
+		where := "The data directory " + cfg.Data.Dir
+		if cfg.Store.URL != "" {
+			where = "The database " + store.Redact(cfg.Store.URL)
+		}
+		fmt.Fprintf(stdout, "%s is kept from an earlier run: the simulation goes live at once (no second backfill), its terminals as if restarted.\n", where)
 	}
 	fmt.Fprint(stdout, accounts)
 	ds := &demoSim{ready: make(chan struct{}), ended: make(chan struct{})}
@@ -237,8 +248,28 @@ Simulating %[4]d lifts: %[5]s of history first, then live. Ctrl-C stops.
 // writeHistory writes --demo.history-months of maintenance history ending
 // where the simulation starts, and says what it holds and how long it took.
 // On a data directory that has it already it adds nothing.
-func writeHistory(ctx context.Context, a *app.App, do *demoOptions, simCfg simulator.Config, seed uint64, stdout io.Writer, log *slog.Logger) error {
+//
+// On PostgreSQL (storeURL) the history goes through a connection of its
+// own with synchronous_commit off: it is some 16,000 small transactions,
+// and each would otherwise wait for the server's WAL flush. A server crash
+// meanwhile could lose the last fraction of a second of this synthetic
+// history, no more than SQLite's synchronous=NORMAL risks on power loss;
+// the service's own writes keep the server's setting.
+func writeHistory(ctx context.Context, a *app.App, storeURL string, do *demoOptions, simCfg simulator.Config, seed uint64, stdout io.Writer, log *slog.Logger) error {
 	db := a.Store()
+	if storeURL != "" {
+		u, err := url.Parse(storeURL)
+		if err != nil { // checked at start
+			return fmt.Errorf("--store.url: %w", err)
+		}
+		q := u.Query()
+		q.Set("synchronous_commit", "off")
+		u.RawQuery = q.Encode()
+		if db, err = store.OpenURL(ctx, u.String(), ""); err != nil {
+			return fmt.Errorf("--store.url %s: %w", store.Redact(storeURL), err)
+		}
+		defer db.Close()
+	}
 	to := simCfg.Start
 	res, err := demohistory.Run(ctx, demohistory.Deps{Lifts: a.Registry().Lifts(), Maintenance: db.Maintenance(), Trusteeship: db.Trusteeship(),
 		Fund: db.Fund(), Sessions: historySessions{db.Inspections()},

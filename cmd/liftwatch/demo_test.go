@@ -37,7 +37,9 @@ const demoSimHour = 10
 // entrapment alert on JW-0042) and the trigger endpoint traps a passenger in
 // JW-0007; when the simulation ends the service has accepted exactly what
 // the simulator published, with no sequence gap; SIGTERM stops it cleanly.
-func TestDemoEndToEnd(t *testing.T) {
+func TestDemoEndToEnd(t *testing.T) { testrig.ForEachStore(t, testDemoEndToEnd) }
+
+func testDemoEndToEnd(t *testing.T, storeURL string) {
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	brokerAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
 	const backfill, live = 2 * time.Hour, 10 * time.Minute
@@ -45,7 +47,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	var out lockedBuffer
 	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", brokerAddr, "--log.level", "warn",
 		"--sim.start", start.Format(time.RFC3339), "--sim.backfill", backfill.String(), "--sim.speed", "10", "--sim.duration", live.String(),
-		"--demo.incident-after", "1s", "--broker.hold-at", "500")
+		"--demo.incident-after", "1s", "--broker.hold-at", "500", "--store.url", storeURL)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -55,6 +57,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	// The demo prints one account per role; the test signs in as its admin
 	// (a session cookie, and the CSRF token on state changes).
 	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	if m := regexp.MustCompile(`Maintenance history: .* written in [0-9.]+ s`).FindString(out.String()); m != "" {
+		t.Log(m) // most of the start-up, and what differs most between the databases
+	}
 	for _, role := range []string{"admin", "manager", "contractor", "owner", "subdistrict"} {
 		if !regexp.MustCompile(`(?m)^  demo-` + role + ` +\S{16} +` + role + ` +\S`).MatchString(out.String()) {
 			t.Fatalf("the demo does not print its %s account (name, password, role, scope):\n%s", role, out.String())
@@ -347,7 +352,9 @@ func demoSignIn(t *testing.T, base, out, name string) (*http.Client, string) {
 // TestDemoHistoryOnce: the demo first writes months of maintenance history
 // and says what it holds; started again on the same data directory it adds
 // nothing and says so.
-func TestDemoHistoryOnce(t *testing.T) {
+func TestDemoHistoryOnce(t *testing.T) { testrig.ForEachStore(t, testDemoHistoryOnce) }
+
+func testDemoHistoryOnce(t *testing.T, storeURL string) {
 	all, err := registry.Jiangwan()
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +375,7 @@ func TestDemoHistoryOnce(t *testing.T) {
 		cmd := exec.Command(binary, "demo", "--http.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)),
 			"--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)), "--data.dir", dir, "--log.level", "warn",
 			"--registry.file", fleetFile, "--sim.fleet", fleetFile, "--sim.start", start.Format(time.RFC3339), "--sim.backfill", "10m",
-			"--demo.incident-after", "0", "--demo.history-months", "2", "--demo.paper-share", "0.3")
+			"--demo.incident-after", "0", "--demo.history-months", "2", "--demo.paper-share", "0.3", "--store.url", storeURL)
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

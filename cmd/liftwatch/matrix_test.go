@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	"github.com/liftwatch/liftwatch/internal/app"
 	"github.com/liftwatch/liftwatch/internal/testrig"
 	"github.com/liftwatch/liftwatch/oncall"
-	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 	"github.com/liftwatch/liftwatch/web"
 )
@@ -446,16 +444,21 @@ func (w *world) newSilence(which string) int64 {
 // startWorld runs the wired service (app.New, the demo's routes) on a real
 // SQLite store and Mosquitto, with an open alert on each lift, a
 // notification of each, and an account and API token per role.
-func startWorld(t *testing.T) *world {
+func startWorld(t *testing.T) *world { t.Helper(); return startWorldOn(t, "") }
+
+// startWorldOn is startWorld on the database of storeURL (--store.url; "":
+// the embedded SQLite database).
+func startWorldOn(t *testing.T, storeURL string) *world {
 	t.Helper()
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	ctx := context.Background()
 	cfg := app.DefaultConfig()
 	cfg.Data.Dir, cfg.HTTP.Listen, cfg.MQTT.Broker = t.TempDir(), "127.0.0.1:0", broker.URL
 	cfg.Registry.Subdistricts = "guyuan=wusong"
+	cfg.Store.URL = storeURL
 	w := &world{t: t, tokens: map[string]string{}, ids: map[string]int64{}, found: map[string]int64{}}
 
-	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
+	db, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,8 +576,10 @@ func answersAsUnknown(code int, body string) bool {
 
 func denied(code int) bool { return code == http.StatusUnauthorized || code == http.StatusForbidden }
 
-func TestRoleRouteMatrix(t *testing.T) {
-	w := startWorld(t)
+func TestRoleRouteMatrix(t *testing.T) { testrig.ForEachStore(t, testRoleRouteMatrix) }
+
+func testRoleRouteMatrix(t *testing.T, storeURL string) {
+	w := startWorldOn(t, storeURL)
 	routes := w.a.API().Routes()
 	var patterns []string
 	for _, r := range routes {
@@ -602,6 +607,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 		for _, role := range everyone {
 			code, body := w.send(role, r.in)
 			want := slices.Contains(r.may, role)
+			if code >= 500 && code != http.StatusServiceUnavailable { // a server error is neither allowed nor denied
+				t.Errorf("%s as %s, object in scope: %d: %.300s", r.route, role, code, body)
+			}
 			if got := !denied(code); got != want {
 				t.Errorf("%s as %s, object in scope: %d, want %s: %.300s", r.route, role, code, map[bool]string{true: "allowed", false: "denied"}[want], body)
 			}
@@ -612,6 +620,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 				continue
 			}
 			code, body = w.send(role, r.out)
+			if code >= 500 && code != http.StatusServiceUnavailable {
+				t.Errorf("%s as %s, object out of scope: %d: %.300s", r.route, role, code, body)
+			}
 			switch {
 			case role == "admin" && denied(code):
 				t.Errorf("%s as admin, object out of every other scope: %d, want allowed: %.300s", r.route, code, body)

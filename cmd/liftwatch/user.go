@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,9 +54,9 @@ var userFieldFlags = map[string]string{
 }
 
 func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("user add", "Creates an account in the embedded database, e.g. the first admin. The password is read from\n"+
+	fs := newFlags("user add", "Creates an account in the database (embedded, or --store.url), e.g. the first admin. The password is read from\n"+
 		"standard input with --password-stdin (one line, never echoed); without it a random one is generated and printed once.", stderr)
-	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	db := userStoreFlags(fs)
 	name := fs.String("name", "", "login name: 1-64 of a-z 0-9 . _ @ -")
 	roleS := fs.String("role", "", "role: admin, manager, contractor, owner or subdistrict")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
@@ -105,17 +106,18 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		return bad("%v", err)
 	}
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "liftwatch user add: --data.dir %s: %v\n", *dataDir, err)
-		return 2
+	if *db.url == "" {
+		if err := os.MkdirAll(*db.dataDir, 0o755); err != nil {
+			fmt.Fprintf(stderr, "liftwatch user add: --data.dir %s: %v\n", *db.dataDir, err)
+			return 2
+		}
 	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(*dataDir, "liftwatch.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user add: database in --data.dir %s: %v\n", *dataDir, err)
-		return 1
+	sdb, code := db.open(ctx, "add", stderr)
+	if code != 0 {
+		return code
 	}
-	defer db.Close()
-	svc, err := identity.NewService(db.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
+	defer sdb.Close()
+	svc, err := identity.NewService(sdb.Identity(), identity.Config{Now: time.Now, Log: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		fmt.Fprintf(stderr, "liftwatch user add: %v\n", err)
 		return 1
@@ -161,7 +163,7 @@ func readPassword(fromStdin bool, stdin io.Reader) (pw string, generated bool, e
 func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("user passwd", "Sets an account's password and signs it out everywhere. The password is read from standard\n"+
 		"input with --password-stdin; without it a random one is generated and printed once.", stderr)
-	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	db := userStoreFlags(fs)
 	name := fs.String("name", "", "the account")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
@@ -184,7 +186,7 @@ func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	} else if err != nil {
 		return bad("--password-stdin: %v", err)
 	}
-	svc, u, closeDB, code := openAccount(ctx, "passwd", *dataDir, *name, stderr)
+	svc, u, closeDB, code := openAccount(ctx, "passwd", db, *name, stderr)
 	if code != 0 {
 		return code
 	}
@@ -200,14 +202,44 @@ func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return 0
 }
 
-// openAccount opens the embedded database of dataDir, finds the account
-// name and makes the identity service, for "liftwatch user <sub>". A
-// non-zero code means it has said what went wrong (2: bad --name).
-func openAccount(ctx context.Context, sub, dataDir, name string, stderr io.Writer) (*identity.Service, *identity.User, func(), int) {
-	db, err := store.OpenSQLite(ctx, filepath.Join(dataDir, "liftwatch.db"))
+// userStore is the database flags of "liftwatch user <sub>", as serve's:
+// --store.url (PostgreSQL) or the embedded database in --data.dir.
+type userStore struct{ dataDir, url *string }
+
+func userStoreFlags(fs *flag.FlagSet) userStore {
+	return userStore{
+		dataDir: fs.String("data.dir", "./data", "directory of the embedded database (as for serve)"),
+		url:     fs.String("store.url", "", "PostgreSQL database, as serve's --store.url (postgres://user:password@host:5432/db); empty: the embedded database in --data.dir"),
+	}
+}
+
+// open opens the database the flags name. A non-zero code means it has
+// said what went wrong (2: a bad --store.url; 1: it could not be opened).
+func (s userStore) open(ctx context.Context, sub string, stderr io.Writer) (*store.DB, int) {
+	if err := store.CheckURL(*s.url); err != nil {
+		fmt.Fprintf(stderr, "liftwatch user %s: --store.url %s: %v\n", sub, store.Redact(*s.url), err)
+		return nil, 2
+	}
+	file := filepath.Join(*s.dataDir, "liftwatch.db")
+	db, err := store.OpenURL(ctx, *s.url, file)
 	if err != nil {
-		fmt.Fprintf(stderr, "liftwatch user %s: database in --data.dir %s: %v\n", sub, dataDir, err)
-		return nil, nil, nil, 1
+		if *s.url != "" {
+			fmt.Fprintf(stderr, "liftwatch user %s: --store.url %s: %v\n", sub, store.Redact(*s.url), err)
+		} else {
+			fmt.Fprintf(stderr, "liftwatch user %s: database in --data.dir %s: %v\n", sub, *s.dataDir, err)
+		}
+		return nil, 1
+	}
+	return db, 0
+}
+
+// openAccount opens the database, finds the account name and makes the
+// identity service, for "liftwatch user <sub>". A non-zero code means it
+// has said what went wrong (2: bad --name or --store.url).
+func openAccount(ctx context.Context, sub string, s userStore, name string, stderr io.Writer) (*identity.Service, *identity.User, func(), int) {
+	db, code := s.open(ctx, sub, stderr)
+	if code != 0 {
+		return nil, nil, nil, code
 	}
 	u, err := db.Identity().UserByName(ctx, identity.NormalizeName(name))
 	if errors.Is(err, identity.ErrNotFound) {

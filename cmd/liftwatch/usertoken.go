@@ -70,7 +70,7 @@ func days(d time.Duration) string { return fmt.Sprintf("%d days", int(d/(24*time
 func userTokenIssue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("user token issue", "Issues an API token for an account and prints it once (send it as Authorization: Bearer <token>).\n"+
 		"It expires after "+days(identity.DefaultTokenTTL)+" unless --ttl says otherwise (at most "+days(identity.MaxTokenTTL)+", or never).", stderr)
-	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	db := userStoreFlags(fs)
 	name := fs.String("name", "", "the account the token acts as")
 	purpose := fs.String("for", "", "what the token is for, e.g. \"city platform export\"")
 	ttlS := fs.String("ttl", "", "how long the token is valid: a duration (720h) or days (30d); empty: "+days(identity.DefaultTokenTTL)+
@@ -91,7 +91,7 @@ func userTokenIssue(ctx context.Context, args []string, stdout, stderr io.Writer
 	case err != nil:
 		return bad("--ttl %v", err)
 	}
-	svc, u, closeDB, code := openAccount(ctx, "token", *dataDir, *name, stderr)
+	svc, u, closeDB, code := openAccount(ctx, "token", db, *name, stderr)
 	if code != 0 {
 		return code
 	}
@@ -117,7 +117,7 @@ func userTokenIssue(ctx context.Context, args []string, stdout, stderr io.Writer
 // userTokenList prints an account's tokens with their last use.
 func userTokenList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("user token list", "Lists an account's API tokens (never the tokens themselves): id, prefix, state, last use, expiry, purpose.", stderr)
-	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	db := userStoreFlags(fs)
 	name := fs.String("name", "", "the account")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -126,7 +126,7 @@ func userTokenList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "liftwatch user token list: --name is required")
 		return 2
 	}
-	svc, u, closeDB, code := openAccount(ctx, "token list", *dataDir, *name, stderr)
+	svc, u, closeDB, code := openAccount(ctx, "token list", db, *name, stderr)
 	if code != 0 {
 		return code
 	}
@@ -167,7 +167,7 @@ func userTokenList(ctx context.Context, args []string, stdout, stderr io.Writer)
 func userTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("user token revoke", "Revokes one of an account's API tokens (its id from \"user token list\"). A running server\n"+
 		"refuses it at once and ends streams opened with it within seconds.", stderr)
-	dataDir := fs.String("data.dir", "./data", "directory of the embedded database (as for serve)")
+	db := userStoreFlags(fs)
 	name := fs.String("name", "", "the account")
 	id := fs.Int64("id", 0, "the token's id")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
@@ -181,7 +181,7 @@ func userTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "liftwatch user token revoke: --id is required: the token's id from liftwatch user token list")
 		return 2
 	}
-	svc, u, closeDB, code := openAccount(ctx, "token revoke", *dataDir, *name, stderr)
+	svc, u, closeDB, code := openAccount(ctx, "token revoke", db, *name, stderr)
 	if code != 0 {
 		return code
 	}

@@ -46,6 +46,7 @@ import (
 type Config struct {
 	HTTP      HTTPConfig     `flag:"http."`
 	Data      DataConfig     `flag:"data."`
+	Store     StoreConfig    `flag:"store."`
 	Registry  RegistryConfig `flag:"registry."`
 	MQTT      MQTTConfig     `flag:"mqtt."`
 	Telemetry TelemetryConfig
@@ -65,7 +66,7 @@ type Config struct {
 // problem at once, each naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug, &c.Runtime} {
+	for _, g := range []interface{ Validate() []error }{&c.HTTP, &c.Data, &c.Store, &c.Telemetry, &c.MQTT, &c.Influx, &c.Ingest, &c.Maintenance, &c.Debug, &c.Runtime} {
 		errs = append(errs, g.Validate()...)
 	}
 	return errors.Join(errs...)
@@ -89,6 +90,21 @@ func validHTTPURL(raw string) error {
 		return errors.New("want http(s)://host:port")
 	}
 	return nil
+}
+
+// OpenStore opens and migrates the database cfg names: PostgreSQL with
+// --store.url, else the embedded SQLite file in --data.dir. An error names
+// the flag and never shows the password.
+func OpenStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	file := filepath.Join(cfg.Data.Dir, "liftwatch.db")
+	db, err := store.OpenURL(ctx, cfg.Store.URL, file)
+	if err != nil {
+		if cfg.Store.URL != "" {
+			return nil, fmt.Errorf("--store.url %s: %w", store.Redact(cfg.Store.URL), err)
+		}
+		return nil, fmt.Errorf("database %s in --data.dir: %w", file, err)
+	}
+	return db, nil
 }
 
 // App is a built service.
@@ -229,10 +245,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, prom: prometheus.NewRegistry()}
 	a.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.db, err = store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
+	a.db, err = OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	log.Info("database open", "dialect", a.db.Dialect.Name, "at", store.Where(cfg.Store.URL, filepath.Join(cfg.Data.Dir, "liftwatch.db")))
 	if err := registry.Import(ctx, a.db.Lifts(), set.lifts); err != nil {
 		a.db.Close()
 		return nil, err

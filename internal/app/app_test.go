@@ -31,7 +31,7 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func testConfig(t *testing.T, broker string) Config {
-	return Config{HTTP: HTTPConfig{Listen: "127.0.0.1:0"}, Data: DataConfig{Dir: t.TempDir()},
+	return Config{HTTP: HTTPConfig{Listen: "127.0.0.1:0"}, Data: DataConfig{Dir: t.TempDir()}, Store: StoreConfig{URL: testStoreURL(t)},
 		Telemetry:   TelemetryConfig{Root: telemetry.DefaultRoot, MaxPayload: telemetry.DefaultMaxPayload, Horizon: telemetry.DefaultHorizon, MaxFuture: telemetry.DefaultMaxFuture},
 		MQTT:        MQTTConfig{Options: mqttconn.Options{Broker: broker, MaxReconnect: 2 * time.Second}, ClientID: "lw-app-test"},
 		Ingest:      IngestConfig{MaxUnacked: 1000, BatchPoints: 100, FlushEvery: 100 * time.Millisecond, SpoolMax: 64 << 20, OfflineAfter: time.Minute, ShutdownWait: time.Second, GapGrace: 30 * time.Second},
@@ -66,6 +66,10 @@ func start(t *testing.T, cfg Config) (logs *syncBuf, readyz func() (int, map[str
 // warns at start and /readyz lists notify as degraded, yet answers 200 once
 // the subscription is made on a real Mosquitto.
 func TestReadyOnceSubscribedWithNotifyDegraded(t *testing.T) {
+	onEachStore(t, testReadyOnceSubscribedWithNotifyDegraded)
+}
+
+func testReadyOnceSubscribedWithNotifyDegraded(t *testing.T) {
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	logs, readyz := start(t, testConfig(t, broker.URL))
 	if !strings.Contains(logs.String(), "no notification receivers configured") {

@@ -9,6 +9,7 @@ import (
 	influxhistory "github.com/liftwatch/liftwatch/history/influx"
 	"github.com/liftwatch/liftwatch/ingest"
 	"github.com/liftwatch/liftwatch/internal/mqttconn"
+	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 )
 
@@ -51,6 +52,20 @@ type DataConfig struct {
 func (c *DataConfig) Validate() []error {
 	if c.Dir == "" {
 		return []error{errors.New("data.dir is required")}
+	}
+	return nil
+}
+
+// StoreConfig chooses the database: the embedded SQLite file in --data.dir
+// (the default) or a PostgreSQL server (docs/deploy.md).
+type StoreConfig struct {
+	URL string `flag:"url" help:"PostgreSQL database for the register, alerts, maintenance, fund and accounts: postgres://user:password@host:5432/db (?search_path=schema to use another schema; ?sslmode=…); empty: the embedded SQLite database <data.dir>/liftwatch.db"`
+}
+
+// Validate checks the group; the message never shows the password.
+func (c *StoreConfig) Validate() []error {
+	if err := store.CheckURL(c.URL); err != nil {
+		return []error{fmt.Errorf("store.url %s: %w", store.Redact(c.URL), err)}
 	}
 	return nil
 }

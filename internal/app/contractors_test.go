@@ -74,7 +74,9 @@ func account(t *testing.T, a *App, name string, role identity.Role, scope identi
 //     unverified and raises a supervision alert for MT-B;
 //   - 乙维保's token, of another company, cannot start, record or complete
 //     MT-A's order (403) and does not see it in its list.
-func TestContractorsThroughTheAPI(t *testing.T) {
+func TestContractorsThroughTheAPI(t *testing.T) { onEachStore(t, testContractorsThroughTheAPI) }
+
+func testContractorsThroughTheAPI(t *testing.T) {
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	t0 := itest.PinnedStart(time.Now(), 10, 3*time.Hour)
 	installed := t0.In(maintenance.Shanghai).AddDate(0, 0, -13).Format(time.DateOnly)

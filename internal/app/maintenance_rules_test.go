@@ -20,7 +20,6 @@ import (
 	"github.com/liftwatch/liftwatch/maintenance"
 	"github.com/liftwatch/liftwatch/registry"
 	"github.com/liftwatch/liftwatch/simulator"
-	"github.com/liftwatch/liftwatch/store"
 	"github.com/liftwatch/liftwatch/telemetry"
 	"github.com/liftwatch/liftwatch/trusteeship"
 )
@@ -105,6 +104,10 @@ func (s *statusSender) send(t *testing.T, a *App, lift string, ts time.Time, tri
 // to the lift's manager; on the expiry day an inspection_lapsed alert. A lift
 // whose certificate runs longer gets neither.
 func TestInspectionRemindersThroughServe(t *testing.T) {
+	onEachStore(t, testInspectionRemindersThroughServe)
+}
+
+func testInspectionRemindersThroughServe(t *testing.T) {
 	t0 := itest.PinnedStart(time.Now(), 10, 0)
 	d0 := civil.Of(t0)
 	expiry := d0.AddDays(40)
@@ -164,7 +167,9 @@ func TestInspectionRemindersThroughServe(t *testing.T) {
 //     days; OD-C (the same use; a fault, an alarm and a call-out in the last
 //     90 days, a fault 100 days ago) fewer; OD-B, on-demand but silent, stays
 //     periodic: monitoring not online.
-func TestOnDemandUsageThroughServe(t *testing.T) {
+func TestOnDemandUsageThroughServe(t *testing.T) { onEachStore(t, testOnDemandUsageThroughServe) }
+
+func testOnDemandUsageThroughServe(t *testing.T) {
 	t0 := itest.PinnedStart(time.Now(), 10, 31*24*time.Hour)
 	t1 := t0.AddDate(0, 0, 30)
 	d0 := civil.Of(t0)
@@ -200,7 +205,7 @@ func TestOnDemandUsageThroughServe(t *testing.T) {
 	// The history the alerts of the last months left: OD-C had a fault, an
 	// alarm someone was sent to, and (100 days ago, outside the window)
 	// another fault.
-	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
+	db, err := OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +268,9 @@ func TestOnDemandUsageThroughServe(t *testing.T) {
 // alert is addressed to the lift's manager. An expense leaves DC-C's fund
 // below three months of its expected cost: the next day's check raises
 // low_fund_balance; once the owners pay in, the following day resolves it.
-func TestDailyChecksThroughServe(t *testing.T) {
+func TestDailyChecksThroughServe(t *testing.T) { onEachStore(t, testDailyChecksThroughServe) }
+
+func testDailyChecksThroughServe(t *testing.T) {
 	t0 := itest.PinnedStart(time.Now(), 10, 0)
 	d0 := civil.Of(t0)
 	cfg, _ := rulesConfig(t, []registry.Lift{
@@ -309,7 +316,9 @@ func TestDailyChecksThroughServe(t *testing.T) {
 // (and one 13 months ago), PL-B 4: PL-A gets a problem_lift alert addressed
 // to its manager and exactly one corrective order for it, which later
 // sweeps do not repeat; PL-B gets neither.
-func TestProblemLiftThroughServe(t *testing.T) {
+func TestProblemLiftThroughServe(t *testing.T) { onEachStore(t, testProblemLiftThroughServe) }
+
+func testProblemLiftThroughServe(t *testing.T) {
 	t0 := itest.PinnedStart(time.Now(), 10, 0)
 	d0 := civil.Of(t0)
 	cfg, _ := rulesConfig(t, []registry.Lift{
@@ -317,7 +326,7 @@ func TestProblemLiftThroughServe(t *testing.T) {
 		{ID: "PL-B", Estate: "yixian", Landings: 6, RatedSpeed: 1, InstallDate: d0.AddDays(-800).String(), PropertyManager: "江湾物业", Contractor: "三菱维保"},
 	})
 	ctx := context.Background()
-	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data.Dir, "liftwatch.db"))
+	db, err := OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +375,10 @@ func TestProblemLiftThroughServe(t *testing.T) {
 // more messages in the same cycle, and a restart (the in-memory latch gone),
 // none more; crossing the next multiple a second one.
 func TestMeterOrdersLatchedThroughServe(t *testing.T) {
+	onEachStore(t, testMeterOrdersLatchedThroughServe)
+}
+
+func testMeterOrdersLatchedThroughServe(t *testing.T) {
 	t0 := itest.PinnedStart(time.Now(), 10, 2*time.Hour)
 	d0 := civil.Of(t0)
 	cfg, broker := rulesConfig(t, []registry.Lift{

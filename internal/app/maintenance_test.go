@@ -97,7 +97,9 @@ func fullChecklist(l maintenance.Level) []maintenance.ItemResult {
 //     manager);
 //   - B's order, with no inspection telemetry, ends unverified and raises a
 //     supervision alert addressed to B's manager.
-func TestMaintenanceThroughServe(t *testing.T) {
+func TestMaintenanceThroughServe(t *testing.T) { onEachStore(t, testMaintenanceThroughServe) }
+
+func testMaintenanceThroughServe(t *testing.T) {
 	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
 	t0 := itest.PinnedStart(time.Now(), 10, 3*time.Hour)
 	installed := t0.In(maintenance.Shanghai).AddDate(0, 0, -13).Format(time.DateOnly)
