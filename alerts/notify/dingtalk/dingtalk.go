@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,11 +48,6 @@ func Sign(timestamp int64, secret string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "\n" + secret))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-type answer struct {
-	ErrCode *int   `json:"errcode"`
-	ErrMsg  string `json:"errmsg"`
 }
 
 // Notify posts the page as markdown; a mobile number in Message.To is
@@ -118,21 +112,7 @@ func (r *Robot) Notify(ctx context.Context, m notify.Message) error {
 		return fail(0, true, err)
 	}
 	defer res.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	if err != nil {
-		return fail(res.StatusCode, true, fmt.Errorf("reading the answer: %w", err))
-	}
-	if res.StatusCode != http.StatusOK {
-		return fail(res.StatusCode, res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests, fmt.Errorf("answer %.200q", rb))
-	}
-	var a answer
-	if err := json.Unmarshal(rb, &a); err != nil || a.ErrCode == nil {
-		return fail(res.StatusCode, false, fmt.Errorf("answer without an errcode: %.200q", rb))
-	}
-	if *a.ErrCode == 0 {
-		return nil
-	}
-	return fail(res.StatusCode, Retryable(*a.ErrCode), fmt.Errorf("errcode %d: %s", *a.ErrCode, a.ErrMsg))
+	return notify.RobotAnswer("dingtalk", res, Retryable)
 }
 
 // Retryable: 130101 and 410100 (sending too fast: 20 a minute per robot)

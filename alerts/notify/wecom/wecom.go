@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -34,11 +33,6 @@ type Robot struct {
 	Key     string
 	MsgType string // "markdown" (default) or "text"
 	Client  *http.Client
-}
-
-type answer struct {
-	ErrCode *int   `json:"errcode"`
-	ErrMsg  string `json:"errmsg"`
 }
 
 // Notify posts the page to the group. With msgtype text and a mobile number
@@ -97,21 +91,7 @@ func (r *Robot) Notify(ctx context.Context, m notify.Message) error {
 		return fail(0, true, redact(err, r.Key))
 	}
 	defer res.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	if err != nil {
-		return fail(res.StatusCode, true, fmt.Errorf("reading the answer: %w", err))
-	}
-	if res.StatusCode != http.StatusOK {
-		return fail(res.StatusCode, res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests, fmt.Errorf("answer %.200q", rb))
-	}
-	var a answer
-	if err := json.Unmarshal(rb, &a); err != nil || a.ErrCode == nil {
-		return fail(res.StatusCode, false, fmt.Errorf("answer without an errcode: %.200q", rb))
-	}
-	if *a.ErrCode == 0 {
-		return nil
-	}
-	return fail(res.StatusCode, Retryable(*a.ErrCode), fmt.Errorf("errcode %d: %s", *a.ErrCode, a.ErrMsg))
+	return notify.RobotAnswer("wecom", res, Retryable)
 }
 
 // Retryable: 45009 (API rate limit) and -1 (system busy) are worth a retry;
