@@ -26,34 +26,7 @@ import (
 // without a session, shows the alert without acknowledging it, and its
 // button acknowledges as the technician's account (demo-contractor).
 func TestDemoPagesItsEntrapment(t *testing.T) {
-	all, err := registry.Jiangwan()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var few []registry.Lift
-	for _, l := range all {
-		if len(few) < 6 || l.ID == "JW-0042" {
-			few = append(few, l)
-		}
-	}
-	b, _ := json.Marshal(few)
-	fleetFile := filepath.Join(t.TempDir(), "fleet.json")
-	if err := os.WriteFile(fleetFile, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
-	start := itest.PinnedStart(time.Now(), demoSimHour, time.Hour)
-	var out lockedBuffer
-	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)),
-		"--log.level", "warn", "--registry.file", fleetFile, "--sim.fleet", fleetFile, "--sim.start", start.Format(time.RFC3339),
-		"--sim.backfill", "5m", "--demo.incident-after", "1s", "--demo.history-months", "0", "--demo.contractors=false")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + httpAddr
-	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	base, out := startPagingDemo(t)
 	if !strings.Contains(out.String(), base+"/demo/outbox") || !strings.Contains(out.String(), base+"/inbox") {
 		t.Fatalf("the demo does not point to its outbox and inbox:\n%s", out.String())
 	}
@@ -171,4 +144,41 @@ func TestDemoPagesItsEntrapment(t *testing.T) {
 	if resp.StatusCode != http.StatusGone {
 		t.Fatalf("a spent link: %d", resp.StatusCode)
 	}
+}
+
+// startPagingDemo runs the demo on JW-0042 and five other lifts of the
+// Jiangwan register, its incident a second into live time, no history and
+// no simulated contractors, until the test ends; it returns the demo's
+// base URL and its output, once the accounts are printed.
+func startPagingDemo(t *testing.T) (string, *lockedBuffer) {
+	t.Helper()
+	all, err := registry.Jiangwan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var few []registry.Lift
+	for _, l := range all {
+		if len(few) < 6 || l.ID == "JW-0042" {
+			few = append(few, l)
+		}
+	}
+	b, _ := json.Marshal(few)
+	fleetFile := filepath.Join(t.TempDir(), "fleet.json")
+	if err := os.WriteFile(fleetFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
+	start := itest.PinnedStart(time.Now(), demoSimHour, time.Hour)
+	out := &lockedBuffer{}
+	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)),
+		"--log.level", "warn", "--registry.file", fleetFile, "--sim.fleet", fleetFile, "--sim.start", start.Format(time.RFC3339),
+		"--sim.backfill", "5m", "--demo.incident-after", "1s", "--demo.history-months", "0", "--demo.contractors=false")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://" + httpAddr
+	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	return base, out
 }

@@ -1,22 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/liftwatch/liftwatch/internal/itest"
-	"github.com/liftwatch/liftwatch/internal/testrig"
-	"github.com/liftwatch/liftwatch/registry"
 )
 
 // TestWebPhoneInbox: in the demo, the duty technician (demo-contractor)
@@ -27,34 +17,7 @@ import (
 // the page was acknowledged.
 func TestWebPhoneInbox(t *testing.T) {
 	requireChromium(t)
-	all, err := registry.Jiangwan()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var few []registry.Lift
-	for _, l := range all {
-		if len(few) < 6 || l.ID == "JW-0042" {
-			few = append(few, l)
-		}
-	}
-	b, _ := json.Marshal(few)
-	fleetFile := filepath.Join(t.TempDir(), "fleet.json")
-	if err := os.WriteFile(fleetFile, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t))
-	start := itest.PinnedStart(time.Now(), demoSimHour, time.Hour)
-	var out lockedBuffer
-	cmd := exec.Command(binary, "demo", "--http.listen", httpAddr, "--broker.listen", fmt.Sprintf("127.0.0.1:%d", testrig.FreePort(t)),
-		"--log.level", "warn", "--registry.file", fleetFile, "--sim.fleet", fleetFile, "--sim.start", start.Format(time.RFC3339),
-		"--sim.backfill", "5m", "--demo.incident-after", "1s", "--demo.history-months", "0", "--demo.contractors=false")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + httpAddr
-	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	base, out := startPagingDemo(t)
 	pw := func(name string) string {
 		m := regexp.MustCompile(`(?m)^  ` + name + ` +(\S+) `).FindStringSubmatch(out.String())
 		if m == nil {
