@@ -70,6 +70,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Concurrency bounds the pages being sent at once (0: 16).
 	Concurrency int
+	// Active, if set, says whether paging is set up at all (a roster with
+	// people): while it is false no chain starts, so a service nobody has
+	// given a roster yet does not double every rescue with a paging_failed
+	// alert; its /readyz says paging is off instead. nil: always.
+	Active func() bool
 }
 
 // Pager pages people for alerts. Its methods are safe for concurrent use.
@@ -168,6 +173,9 @@ func (p *Pager) Handle(c alerts.Change) {
 	if c.Alert == nil || !p.cfg.Pages(c.Alert.Type, c.Alert.Severity) {
 		return // never paged (paging_failed included): nothing to do
 	}
+	if !p.Active() {
+		return // no roster at all: paging is off (Options.Active)
+	}
 	switch c.Event.Action {
 	case "paged", "page_failed", "page_next", "page_acknowledged", "notified", "notify_failed", "comment", "repeated", "condition_cleared", "condition_returned":
 		if c.Alert.State == alerts.StateOpen {
@@ -179,6 +187,9 @@ func (p *Pager) Handle(c alerts.Change) {
 	p.qmu.Unlock()
 	p.signal()
 }
+
+// Active says whether paging is set up (Options.Active).
+func (p *Pager) Active() bool { return p.o.Active == nil || p.o.Active() }
 
 func (p *Pager) signal() {
 	select {

@@ -12,6 +12,7 @@ import (
 	"github.com/liftwatch/liftwatch/alerts/paging"
 	"github.com/liftwatch/liftwatch/api"
 	"github.com/liftwatch/liftwatch/identity"
+	"github.com/liftwatch/liftwatch/oncall"
 )
 
 // EnablePaging starts paging people (alerts/paging) with roster over the
@@ -35,7 +36,8 @@ func (a *App) EnablePaging(ctx context.Context, roster paging.Roster, extra map[
 	}
 	p, err := paging.New(ctx, paging.Options{Store: a.db.Pages(), Roster: roster, Lifts: a.index,
 		Engine: syncedActions{a.engine, a.outbox}, Channels: channels, Config: a.paging, PublicURL: a.PublicURL(),
-		Clock: a.now, Logger: a.log.With("component", "paging"), Registerer: a.prom})
+		Clock: a.now, Logger: a.log.With("component", "paging"), Registerer: a.prom,
+		Active: rosterHasPeople(roster)})
 	if err != nil {
 		return err
 	}
@@ -43,6 +45,16 @@ func (a *App) EnablePaging(ctx context.Context, roster paging.Roster, extra map[
 	a.engine.Listen(p.Handle)
 	a.log.Info("paging on", "channels", len(channels), "public_url", a.PublicURL())
 	return nil
+}
+
+// rosterHasPeople is paging's Active for the on-call roster: on once the
+// roster has anybody in it. Another roster (a test's) is always on.
+func rosterHasPeople(roster paging.Roster) func() bool {
+	r, ok := roster.(interface{ Roster() *oncall.Roster })
+	if !ok {
+		return nil
+	}
+	return func() bool { return len(r.Roster().People()) > 0 }
 }
 
 // recipients names whom a change of an alert reaches at its tier: the
@@ -101,8 +113,8 @@ func (p pagesOf) Pages(ctx context.Context, id int64) ([]paging.View, error) {
 // pagingReady is the readiness check "paging": degraded while paging is
 // off (no roster) or while pages of an alert reached nobody.
 func (a *App) pagingReady(context.Context) error {
-	if a.pager == nil {
-		return &api.DegradedError{Reason: "paging is off: no on-call roster, nobody is paged"}
+	if a.pager == nil || !a.pager.Active() {
+		return &api.DegradedError{Reason: "paging is off: no on-call roster, nobody is paged (--oncall.file or the On-call page)"}
 	}
 	if why := a.pager.Degraded(); why != "" {
 		return &api.DegradedError{Reason: why}

@@ -140,3 +140,61 @@ func TestPagingOverTheConfiguredChannels(t *testing.T) {
 		t.Fatal("nothing paged to the configured robot")
 	}
 }
+
+// TestNoRosterMeansPagingOff: serve pages the on-call roster; while that
+// roster has nobody in it, paging is off — /readyz says so, and an
+// entrapment is raised without a paging_failed alert beside it (every
+// rescue of a service not yet given a roster would otherwise come twice).
+func TestNoRosterMeansPagingOff(t *testing.T) {
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	a, err := New(context.Background(), testConfig(t, broker.URL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnablePaging(context.Background(), a.OnCall(), map[string]notify.Notifier{"sms": acceptAll{}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	var out map[string]string
+	itest.WaitUntil(t, time.Minute, "ready", func() bool {
+		resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		out = nil
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode == 200
+	})
+	if !strings.HasPrefix(out["paging"], "degraded: paging is off: no on-call roster") {
+		t.Fatalf("readyz %v: want paging off", out)
+	}
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("paging-off-terminal"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":1,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, time.Now().UnixMilli())
+	if tok := pub.Publish("lifts/JW-0042/fault", 1, false, payload); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	itest.WaitUntil(t, time.Minute, "the entrapment alert", func() bool {
+		for _, al := range a.Engine().Open() {
+			if al.Lift == "JW-0042" && al.Type == "entrapment" {
+				return true
+			}
+		}
+		return false
+	})
+	if err := a.outbox.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range a.Engine().Open() {
+		if al.Type == paging.TypePagingFailed {
+			t.Fatalf("a paging_failed alert without any roster: %+v", al)
+		}
+	}
+}
