@@ -44,6 +44,8 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) int {
 	switch {
 	case errors.As(err, &fe):
 		return writeBad(w, badField(fe.Field, "%s", fe.Msg))
+	case errors.Is(err, identity.ErrNotFound):
+		return writeCoded(w, http.StatusNotFound, "not_found", "no account named "+r.PathValue("name"))
 	case err != nil:
 		s.d.Logger.Error("unlock", "err", err)
 		return writeError(w, http.StatusInternalServerError, "cannot unlock now")

@@ -71,10 +71,12 @@ func NewService(s Store, now func() time.Time, policies Policies) *Service {
 	return &Service{store: s, now: now, policies: policies}
 }
 
-// Sources says whether a source reference names something of lift (a work
-// order of that lift, say). Categories it cannot check it answers true for.
+// Sources checks an expense against what its source reference names: a
+// work order's cost must be that order's, on its own lift, once it is
+// signed. A refusal is an error wrapping ErrInvalid that says why;
+// categories it cannot check pass.
 type Sources interface {
-	Names(ctx context.Context, lift string, ref SourceRef) (bool, error)
+	Check(ctx context.Context, lift string, ref SourceRef, amountFen int64) error
 }
 
 // CheckSources makes every expense's reference be checked by src: an
@@ -181,12 +183,8 @@ func (s *Service) PostExpenseOn(ctx context.Context, actor Actor, in ExpenseInpu
 		return nil, err
 	}
 	if s.sources != nil {
-		ok, err := s.sources.Names(ctx, in.Lift, in.Ref)
-		if err != nil {
-			return nil, fmt.Errorf("check source %s: %w", in.Ref, err)
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: source_id: no %s %s of lift %s", ErrInvalid, in.Ref.Category, in.Ref.ID, in.Lift)
+		if err := s.sources.Check(ctx, in.Lift, in.Ref, in.AmountFen); err != nil {
+			return nil, err
 		}
 	}
 	hs, err := s.store.Households(ctx, in.Lift)

@@ -478,6 +478,9 @@ func (s *Service) Unlock(ctx context.Context, by Actor, name, remote string) err
 	if !nameRE.MatchString(name) {
 		return &FieldError{"name", "not a user name"}
 	}
+	if _, err := s.repo.UserByName(ctx, name); err != nil {
+		return fmt.Errorf("unlock %s: %w", name, err) // ErrNotFound for no such account
+	}
 	s.th.unlock(name)
 	return s.audit(ctx, by, "user.unlock", "user "+name, remote, OutcomeOK, "")
 }

@@ -404,12 +404,17 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 		t.Fatalf("after the delay: %v", err)
 	}
 
-	// Unlock: only an admin, audited; it clears the account's strikes.
-	for range 6 {
+	// Unlock: only an admin, audited; it clears the account's strikes (and
+	// its own devices'), not the attacking device's.
+	for range 6 { // five count on this device; the sixth is already throttled
 		e.svc.Login(ctx, "owner", "wrong", "192.0.2.77")
 	}
+	e.svc.Login(ctx, "owner", "wrong", "192.0.2.79") // ten on the account in all
 	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.77"); !errors.As(err, &rl) {
 		t.Fatalf("not throttled: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.78"); !errors.As(err, &rl) || rl.Key != "account" {
+		t.Fatalf("a new device of the attacked owner before the unlock: %v, want the account throttle", err)
 	}
 	manager := identity.Actor{UserID: e.ids["manager"], Name: "manager", Role: identity.RoleManager}
 	var fe *identity.ForbiddenError
@@ -420,8 +425,14 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	if err := e.svc.Unlock(ctx, admin, "owner", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.77"); err != nil {
-		t.Fatalf("after unlock: %v", err)
+	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.78"); err != nil {
+		t.Fatalf("a new device after unlock: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, "owner", pw, "192.0.2.77"); !errors.As(err, &rl) || rl.Key != "device" {
+		t.Fatalf("the attacking device after unlock: %v, want still throttled", err)
+	}
+	if err := e.svc.Unlock(ctx, admin, "nobody-at-all", "192.0.2.1"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("unlocking an account that does not exist: %v", err)
 	}
 }
 

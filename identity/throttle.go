@@ -175,12 +175,19 @@ func (th *throttles) succeed(account, address string) {
 	}
 }
 
-// unlock forgets every strike against account (an admin's unlock); the
-// addresses' strikes stay.
+// unlock forgets the account's strikes (an admin's unlock): the account
+// count, and the device counts of addresses the account is known on (its
+// owner's own devices). The devices that attacked it, and the addresses'
+// counts, stay: an unlock gives the attacker no fresh tries.
 func (th *throttles) unlock(account string) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
-	delete(th.dev, account)
+	now := th.now()
+	for addr := range th.dev[account] {
+		if th.isKnown(account, addr, now) {
+			delete(th.dev[account], addr)
+		}
+	}
 	delete(th.acct, account)
 }
 

@@ -29,13 +29,16 @@ const (
 )
 
 // maxSeqJump is the furthest a lift's sequence may move ahead at once (or a
-// new boot start) and still be believed: a terminal sending ten messages a
-// second would have to lose everything for 29 hours. A jump beyond it (a
-// forged or corrupt seq, 2^53-1 say) is suspect: it counts no gap and moves
-// nothing, unless suspectAgree messages in a row agree on the new place,
-// which then starts the sequence afresh.
+// new boot start) and still be believed: a terminal sends about one message
+// a minute on average (heartbeats, trips, doors), one a second when busy; it
+// would have to lose everything for 18 hours at one a second. maxBootJump
+// is the same for the boot counter (a thousand restarts unseen). A jump
+// beyond either (a forged or corrupt number, 2^53-1 say) is suspect: it
+// counts no gap and moves nothing, unless suspectAgree messages in a row
+// agree on the new place, which then starts the sequence afresh.
 const (
-	maxSeqJump   = 1 << 20
+	maxSeqJump   = 1 << 16
+	maxBootJump  = 1000
 	suspectAgree = 3
 )
 
@@ -303,7 +306,7 @@ func (l *liftSeq) judge(boot, seq int64, now time.Time, rejected bool) (verdict,
 		// First sight of this lift: what came before is not ours to count.
 		l.cur, l.bootAt = newSeqWindow(boot, seq-1), now
 		w = l.cur
-	case boot > w.boot && seq > maxSeqJump:
+	case boot > w.boot && (seq > maxSeqJump || boot-w.boot > maxBootJump):
 		if rejected || l.jumped(boot, seq, now) {
 			return suspect, c
 		}

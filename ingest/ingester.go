@@ -406,7 +406,7 @@ func (ing *Ingester) work(shard int) {
 			ing.m.suspectSequences.Inc()
 			if kind != telemetry.KindFault && kind != telemetry.KindAlarm {
 				ing.reject(in, &telemetry.DecodeError{Reason: telemetry.ReasonSuspectSeq, Field: "seq",
-					Msg: fmt.Sprintf("%d (boot %d) is more than %d ahead of the lift's newest, %d (boot %d): no terminal jumps so far", m.Seq, m.Boot, maxSeqJump, newest, boot)})
+					Msg: fmt.Sprintf("%d (boot %d) is further ahead of the lift's newest, %d (boot %d), than any terminal jumps (at most %d numbers, %d boots)", m.Seq, m.Boot, newest, boot, maxSeqJump, maxBootJump)})
 				continue
 			}
 			// A fault or alarm always reaches the alert engine (idempotent

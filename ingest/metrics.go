@@ -87,7 +87,7 @@ func newMetrics(reg prometheus.Registerer, ing *Ingester) *metrics {
 		laneRejectCopies: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_rejected_lane_copies_total",
 			Help: "Rejected faults and alarms received on the urgent lane: the main lane's copy of each is the one rejected, counted and dead-lettered."}),
 		suspectSequences: prometheus.NewCounter(prometheus.CounterOpts{Name: "liftwatch_ingest_seq_suspect_total",
-			Help: "Messages whose sequence number jumped further than any terminal could (more than 1,048,576 ahead): rejected as suspect_sequence, no gap counted; three in a row that agree start the lift's sequence afresh."}),
+			Help: "Messages whose sequence number jumped further than any terminal could (more than 65,536 ahead, or a boot more than 1,000 ahead): rejected as suspect_sequence, no gap counted; three in a row that agree start the lift's sequence afresh."}),
 	}
 	m.receivedBy[telemetry.KindInvalid] = m.received.WithLabelValues("invalid")
 	m.acceptedBy[telemetry.KindInvalid] = m.accepted.WithLabelValues("invalid")

@@ -57,6 +57,13 @@ func TestSuspectSequenceIsNoGap(t *testing.T) {
 	if len(dl) != 1 || !strings.Contains(dl[0].Error, "seq") {
 		t.Fatalf("dead letters of suspect_sequence: %+v", dl)
 	}
+	h.send(t, ingest.LaneMain, "status", 1<<53, 1, h.at, statusFields) // a forged boot
+	if dl := h.ing.DeadLetters().List(telemetry.ReasonSuspectSeq, 0); len(dl) != 2 {
+		t.Fatalf("a forged boot number: %d suspect_sequence dead letters, want 2", len(dl))
+	}
+	if l, _ := h.ing.State().Get(h.lift); l.Boot != 1 {
+		t.Fatalf("the lift's boot is %d after a forged one, want 1", l.Boot)
+	}
 	h.send(t, ingest.LaneMain, "status", 1, 4, h.at, statusFields)
 	h.send(t, ingest.LaneMain, "fault", 1, forged-1, h.at, `"code":"entrapment","state":"active","floor":1,"occupied":true`)
 	itest.WaitUntil(t, 10*time.Second, "the suspect fault at the consumer", func() bool {
@@ -75,8 +82,8 @@ func TestSuspectSequenceIsNoGap(t *testing.T) {
 		h.send(t, ingest.LaneMain, "status", 1, moved+i, h.at, statusFields)
 	}
 	h.send(t, ingest.LaneMain, "status", 1, moved+3, h.at, statusFields)
-	if n := len(h.ing.DeadLetters().List(telemetry.ReasonSuspectSeq, 0)); n != 3 {
-		t.Fatalf("%d suspect_sequence dead letters, want 3 (the forged one and two of the run)", n)
+	if n := len(h.ing.DeadLetters().List(telemetry.ReasonSuspectSeq, 0)); n != 4 {
+		t.Fatalf("%d suspect_sequence dead letters, want 4 (the forged seq, the forged boot and two of the run)", n)
 	}
 	if g := h.gaps(t); g != 0 {
 		t.Fatalf("after the counter moved: %d gaps", g)

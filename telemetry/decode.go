@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -262,8 +263,29 @@ func (p *parser) field(m *Message, key []byte) error {
 		if utf8.RuneCountInString(m.Detail) > MaxDetailRunes {
 			return &DecodeError{Reason: ReasonOutOfRange, Field: "detail", Msg: "longer than 256 characters"}
 		}
+		m.Detail = cleanText(m.Detail)
 	}
 	return nil
+}
+
+// cleanText is a terminal's free text as people may be shown it: control
+// characters (line breaks and tabs kept) and bidirectional controls, which
+// reorder what is shown (U+202E), become U+FFFD. The message is kept — a
+// fault always reaches the alert engine — only its text is made safe.
+func cleanText(s string) string {
+	bad := func(r rune) bool {
+		return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 ||
+			r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+	}
+	if strings.IndexFunc(s, bad) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if bad(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
 }
 
 // lookupField maps a key to the field it names for kind, or 0 if the key is

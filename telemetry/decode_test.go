@@ -386,3 +386,18 @@ func BenchmarkAppendLine(b *testing.B) {
 		buf = AppendLine(buf[:0], &m, "yixian")
 	}
 }
+
+// TestFaultDetailIsCleaned (issue 18): a fault's detail with a NUL, an
+// escape sequence or U+202E is kept as a fault (it must reach the alert
+// engine), its text with those characters replaced by U+FFFD; line breaks
+// and Chinese stay.
+func TestFaultDetailIsCleaned(t *testing.T) {
+	payload := strings.Replace(validFault, `"between 3 and 4"`, `"rlo \u202e nul \u0000 esc \u001b[31m 门区\n第二行"`, 1)
+	m, err := decode(t, KindFault, payload)
+	if err != nil {
+		t.Fatalf("%v (payload %s)", err, payload)
+	}
+	if want := "rlo \ufffd nul \ufffd esc \ufffd[31m 门区\n第二行"; m.Detail != want {
+		t.Fatalf("detail %q, want %q", m.Detail, want)
+	}
+}

@@ -861,7 +861,8 @@ func TestWebSupervisionAndLogin(t *testing.T) {
 
 	// next= takes only a path of this site (issue 18): a backslash or a tab
 	// that the browser reads as "//" leads home, not to another origin.
-	for _, next := range []string{`/\evil.example`, "/\t/evil.example", "//evil.example", "https://evil.example/"} {
+	for _, next := range []string{`/\evil.example`, "/\t/evil.example", "//evil.example", "https://evil.example/",
+		"/.//evil.example", "/..//evil.example", "/%2e//evil.example", "/a/..//evil.example"} {
 		nc := browser(t, 1280, 900)
 		do(t, nc, "login with next "+next,
 			chromedp.Navigate(s.base+"/login?next="+url.QueryEscape(next)),

@@ -81,11 +81,19 @@ func TestWorkOrderCostsHoldUnderAbuse(t *testing.T) {
 	if _, created, err := a.db.Fund().InsertEntry(ctx, e); err != nil || !created {
 		t.Fatalf("an old entry on A naming B's order: %v %v", created, err)
 	}
-	// And A's own order has an entry of the wrong amount already: its
-	// posting fails, and must not stop B's.
+	// A's own order cannot be taken either: not at another amount than
+	// it was signed for (nor before it is signed).
 	refA := fund.SourceRef{Category: fund.CatWorkOrder, ID: fmt.Sprint(woA.ID)}
-	if _, err := fs.PostExpenseOn(ctx, "mgr-a", fund.ExpenseInput{Lift: "MT-A", Ref: refA, AmountFen: 1, Date: civil.Of(t0), Reason: "typo"}); err != nil {
-		t.Fatal(err)
+	if _, err := fs.PostExpenseOn(ctx, "mgr-a", fund.ExpenseInput{Lift: "MT-A", Ref: refA, AmountFen: 1, Date: civil.Of(t0), Reason: "typo"}); !errors.Is(err, fund.ErrInvalid) ||
+		!strings.Contains(err.Error(), "was signed for") {
+		t.Fatalf("A's order at 1 fen: %v, want refused", err)
+	}
+	// Say an entry of the wrong amount is there from before these checks:
+	// A's posting then fails, and must not stop B's.
+	typo := &fund.Entry{Lift: "MT-A", Kind: fund.Expense, Category: fund.CatWorkOrder, AmountFen: -1, Date: civil.Of(t0), RecordedAt: t0,
+		Actor: "mgr-a", SourceRef: refA.String(), Lines: []fund.Line{{Household: hsA[0].ID, AmountFen: -1}}}
+	if _, created, err := a.db.Fund().InsertEntry(ctx, typo); err != nil || !created {
+		t.Fatalf("the old wrong entry of A's order: %v %v", created, err)
 	}
 
 	if err := a.maint.Sweep(ctx); err != nil {
@@ -119,7 +127,7 @@ func TestWorkOrderCostsHoldUnderAbuse(t *testing.T) {
 	}
 	// The conflict says nothing outside the lift: the entry it names is
 	// A's own, its amount in fen.
-	_, err = fs.PostExpenseOn(ctx, "mgr-a", fund.ExpenseInput{Lift: "MT-A", Ref: refA, AmountFen: 2, Date: civil.Of(t0), Reason: "again"})
+	_, err = fs.PostExpenseOn(ctx, "mgr-a", fund.ExpenseInput{Lift: "MT-A", Ref: refA, AmountFen: 10000 + woA.ID, Date: civil.Of(t0), Reason: "again"})
 	if !errors.Is(err, fund.ErrConflict) || !strings.Contains(err.Error(), "of this lift") || !strings.Contains(err.Error(), "-1 fen") ||
 		strings.Contains(err.Error(), "MT-B") {
 		t.Fatalf("conflict: %v", err)

@@ -852,21 +852,33 @@ func (m *maint) workOrderCosts(ctx context.Context, now time.Time) error {
 // a work order's cost may be posted only on that order's own lift.
 type fundSources struct{ m *maint }
 
-func (f fundSources) Names(ctx context.Context, lift string, ref fund.SourceRef) (bool, error) {
+func (f fundSources) Check(ctx context.Context, lift string, ref fund.SourceRef, amountFen int64) error {
 	if ref.Category != fund.CatWorkOrder {
-		return true, nil
+		return nil
 	}
+	unknown := fmt.Errorf("%w: source_id: no work_order %s of lift %s", fund.ErrInvalid, ref.ID, lift)
 	id, err := strconv.ParseInt(ref.ID, 10, 64)
-	if err != nil || id <= 0 {
-		return false, nil
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != ref.ID {
+		return unknown
 	}
 	w, err := f.m.Maintenance.Store.WorkOrder(ctx, id)
 	var nf *maintenance.NotFoundError
 	if errors.As(err, &nf) {
-		return false, nil
+		return unknown
 	}
 	if err != nil {
-		return false, err
+		return fmt.Errorf("check source %s: %w", ref, err)
 	}
-	return w.Lift == lift, nil
+	if w.Lift != lift {
+		return unknown
+	}
+	// A work order's cost is what was signed for it: nobody posts it
+	// before (taking the reference from the sweep) or at another amount.
+	if w.State != maintenance.StateCompleted && w.State != maintenance.StateUnverified && w.State != maintenance.StateVerified {
+		return fmt.Errorf("%w: source_id: work_order %s of lift %s is not signed yet (%s): its cost is posted when it is", fund.ErrInvalid, ref.ID, lift, w.State)
+	}
+	if cost := w.PartsFen + w.LabourFen; amountFen != cost {
+		return fmt.Errorf("%w: amount_fen: work_order %s was signed for %d fen (parts and labour), not %d", fund.ErrInvalid, ref.ID, cost, amountFen)
+	}
+	return nil
 }

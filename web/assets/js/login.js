@@ -22,6 +22,9 @@ export function safeNext(next, origin) {
   let u;
   try { u = new URL(next, origin); } catch { return null; }
   if (u.origin !== origin) return null;
+  // The path as resolved ('/.//x' is '//x'): one that starts with two
+  // slashes would itself name another host when the browser goes there.
+  if (/^[/\\]{2}/.test(u.pathname)) return null;
   return u.pathname + u.search + u.hash;
 }
 
