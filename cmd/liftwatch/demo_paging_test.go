@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,8 @@ func startPagingDemo(t *testing.T) (string, *lockedBuffer) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	base := "http://" + httpAddr
-	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool {
+		return regexp.MustCompile(`(?m)^  demo-subdistrict +\S{16} `).MatchString(out.String())
+	})
 	return base, out
 }

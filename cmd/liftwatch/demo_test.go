@@ -56,7 +56,11 @@ func testDemoEndToEnd(t *testing.T, storeURL string) {
 	base := "http://" + httpAddr
 	// The demo prints one account per role; the test signs in as its admin
 	// (a session cookie, and the CSRF token on state changes).
-	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool { return strings.Contains(out.String(), "demo-subdistrict") })
+	// The banner names demo-subdistrict before the accounts are printed:
+	// wait for its account line.
+	itest.WaitUntil(t, time.Minute, "the demo's accounts", func() bool {
+		return regexp.MustCompile(`(?m)^  demo-subdistrict +\S{16} `).MatchString(out.String())
+	})
 	if m := regexp.MustCompile(`Maintenance history: .* written in [0-9.]+ s`).FindString(out.String()); m != "" {
 		t.Log(m) // most of the start-up, and what differs most between the databases
 	}

@@ -676,7 +676,7 @@ func TestWebOwner(t *testing.T) {
 	base := "/api/v1/lifts/JW-0042/fund/entries"
 	s.apiJSON(t, "POST", base, `{"type":"contribution","unit":"`+ownerUnit+`","amount_fen":50000,"reason":"201 年度缴存 `+xss+`","bank_ref":"E2E-201"}`, 201, nil)
 	s.apiJSON(t, "POST", base, `{"type":"contribution","unit":"202","amount_fen":70000,"reason":"202 年度缴存","bank_ref":"E2E-202"}`, 201, nil)
-	s.apiJSON(t, "POST", base, `{"type":"expense","category":"work_order","source_id":"WO-E2E","amount_fen":10000,"reason":"更换门机皮带"}`, 201, nil)
+	s.apiJSON(t, "POST", base, `{"type":"expense","category":"other","source_id":"E2E-1","amount_fen":10000,"reason":"更换门机皮带"}`, 201, nil)
 	var hs []struct {
 		ID   int64  `json:"id"`
 		Unit string `json:"unit"`
