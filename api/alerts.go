@@ -131,7 +131,7 @@ func (s *Server) alertView(a *alerts.Alert) AlertView {
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) int {
 	f, err := alertFilter(r.URL.Query(), false)
 	if err == nil {
-		err = s.inRegister(f.Estates, f.Lifts)
+		err = s.inRegister(r, f.Estates, f.Lifts)
 	}
 	if err != nil {
 		return writeBad(w, err)
@@ -401,7 +401,7 @@ func (s *Server) listSilences(w http.ResponseWriter, r *http.Request) int {
 	}
 	lifts, _ := values(q, "lift", nil, "")
 	estates, _ := values(q, "estate", nil, "")
-	if err := s.inRegister(estates, lifts); err != nil {
+	if err := s.inRegister(r, estates, lifts); err != nil {
 		return writeBad(w, err)
 	}
 	p, err := pageParams(r)
@@ -546,7 +546,7 @@ func (s *Server) rescueReport(w http.ResponseWriter, r *http.Request) int {
 	if _, err := time.Parse("2006-01", month); err != nil {
 		return writeBad(w, badField("month", "month must be YYYY-MM, not %q", month))
 	}
-	if err := s.inRegister([]string{estate}, nil); err != nil {
+	if err := s.inRegister(r, []string{estate}, nil); err != nil {
 		return writeBad(w, err)
 	}
 	rep, err := s.d.Alerts.Report(r.Context(), estate, month)
@@ -568,7 +568,7 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) int {
 	}
 	f, err := alertFilter(r.URL.Query(), true)
 	if err == nil {
-		err = s.inRegister(f.Estates, f.Lifts)
+		err = s.inRegister(r, f.Estates, f.Lifts)
 	}
 	if err != nil {
 		return writeBad(w, err)

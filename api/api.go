@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,15 +113,22 @@ type Server struct {
 	routes []Route
 	// notFound answers a browser's unknown page (see HandleNotFound).
 	notFound http.Handler
-	// reports bounds the reports and exports that run at once (heavy).
+	// reports bounds the reports and exports that run at once (heavy):
+	// in all, and per actor (mine), so one user cannot shut the others out.
 	reports chan struct{}
+	mineMu  sync.Mutex
+	mine    map[string]int
 }
 
 // MaxConcurrentReports is how many reports and exports (reconciliation,
-// statements, compliance, CSV exports) run at once; a further one waits up
-// to Deps.ReportWait (5 s), then answers 503 with Retry-After. Four multi-year
-// reconciliations at once made a cheap GET wait 25 s (issue 18).
-const MaxConcurrentReports = 2
+// statements, compliance, CSV exports) run at once, MaxReportsPerActor of
+// them one user's; a further one waits up to Deps.ReportWait (5 s), then
+// answers 503 with Retry-After (a user's own third at once: 429). Four
+// multi-year reconciliations at once made a cheap GET wait 25 s (issue 18).
+const (
+	MaxConcurrentReports = 4
+	MaxReportsPerActor   = 2
+)
 
 const defaultReportWait = 5 * time.Second
 
@@ -138,6 +146,22 @@ func heavy(pattern string) bool {
 // report takes a place among the reports running, waiting up to
 // Deps.ReportWait; 0 and a release func, or the status it answered.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) (func(), int) {
+	who := s.actor(r).Name
+	s.mineMu.Lock()
+	if s.mine[who] >= MaxReportsPerActor {
+		s.mineMu.Unlock()
+		w.Header().Set("Retry-After", "10")
+		return nil, writeCoded(w, http.StatusTooManyRequests, "busy", fmt.Sprintf("you have %d reports running; wait for them", MaxReportsPerActor))
+	}
+	s.mine[who]++
+	s.mineMu.Unlock()
+	mineDone := func() {
+		s.mineMu.Lock()
+		if s.mine[who]--; s.mine[who] == 0 {
+			delete(s.mine, who)
+		}
+		s.mineMu.Unlock()
+	}
 	wait := s.d.ReportWait
 	if wait <= 0 {
 		wait = defaultReportWait
@@ -146,10 +170,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) (func(), int) {
 	defer t.Stop()
 	select {
 	case s.reports <- struct{}{}:
-		return func() { <-s.reports }, 0
+		return func() { <-s.reports; mineDone() }, 0
 	case <-t.C:
 	case <-r.Context().Done():
 	}
+	mineDone()
 	w.Header().Set("Retry-After", "10")
 	return nil, writeCoded(w, http.StatusServiceUnavailable, "busy", fmt.Sprintf("%d reports are running; try again in a few seconds", MaxConcurrentReports))
 }
@@ -162,7 +187,7 @@ func (s *Server) HandleNotFound(h http.Handler) { s.notFound = h }
 
 // New builds the server and registers its request metric.
 func New(d Deps) *Server {
-	s := &Server{d: d, mux: http.NewServeMux(), reports: make(chan struct{}, MaxConcurrentReports),
+	s := &Server{d: d, mux: http.NewServeMux(), reports: make(chan struct{}, MaxConcurrentReports), mine: map[string]int{},
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftwatch_http_requests_total",
 			Help: "HTTP requests by route and status code."}, []string{"route", "code"})}
 	if d.Registerer != nil {
@@ -238,7 +263,14 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // inRegister checks estate and lift filters: each must name an estate or a
 // lift of the register (a typo would otherwise match nothing, silently).
-func (s *Server) inRegister(estates, lifts []string) error {
+// Only for those who may see the whole register (admins, and everyone when
+// authorisation is off): for anyone else a filter naming something unknown
+// answers as one naming something out of their scope does, an empty list,
+// so that a filter does not tell which ids exist.
+func (s *Server) inRegister(r *http.Request, estates, lifts []string) error {
+	if s.d.Auth != nil && s.actor(r).Role != identity.RoleAdmin {
+		return nil
+	}
 	for _, id := range lifts {
 		if _, ok := s.d.Lifts.Get(id); !ok {
 			return badField("lift", "no lift %q in the register", id)
@@ -339,7 +371,7 @@ func (s *Server) listLifts(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	estates, _ := values(q, "estate", nil, "")
-	if err := s.inRegister(estates, nil); err != nil {
+	if err := s.inRegister(r, estates, nil); err != nil {
 		return writeBad(w, err)
 	}
 	online, err := boolParam(q, "online")

@@ -77,7 +77,7 @@ func (s *Server) writeCSV(w http.ResponseWriter, name string, write func(*bytes.
 // A city's orders are streamed: each is written to the response as the
 // store reads it (issue 17: memory does not grow with the export).
 func (s *Server) exportWorkOrders(w http.ResponseWriter, r *http.Request) int {
-	wq, err := s.workOrderQuery(r.URL.Query(), nil)
+	wq, err := s.workOrderQuery(r, r.URL.Query(), nil)
 	if err != nil {
 		return writeBad(w, err)
 	}

@@ -159,7 +159,13 @@ func (s *Server) fundError(w http.ResponseWriter, err error, field string) int {
 		errors.Is(err, fund.ErrBankConflict):
 		return writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, fund.ErrInvalid):
-		return writeBad(w, badField(field, "%s", invalidMsg(err)))
+		msg := invalidMsg(err)
+		// A message that starts with the field it is about names it
+		// ("date: …", "source_id: …"), whatever the caller guessed.
+		if f, _, ok := strings.Cut(msg, ": "); ok && (f == "date" || f == "source_id" || f == "amount_fen") {
+			field = f
+		}
+		return writeBad(w, badField(field, "%s", msg))
 	}
 	s.d.Logger.Error("fund", "err", err)
 	return writeError(w, http.StatusInternalServerError, "the fund operation failed")

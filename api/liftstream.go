@@ -32,7 +32,7 @@ func (s *Server) streamLifts(w http.ResponseWriter, r *http.Request) int {
 	}
 	estates, _ := values(q, "estate", nil, "")
 	lifts, _ := values(q, "lift", nil, "")
-	if err := s.inRegister(estates, lifts); err != nil {
+	if err := s.inRegister(r, estates, lifts); err != nil {
 		return writeBad(w, err)
 	}
 	ctx, stop := s.streamContext(r)

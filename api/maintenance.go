@@ -306,7 +306,7 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request) int {
 		return writeBad(w, err)
 	}
 	estates, _ := values(q, "estate", nil, "")
-	if err := s.inRegister(estates, nil); err != nil {
+	if err := s.inRegister(r, estates, nil); err != nil {
 		return writeBad(w, err)
 	}
 	p, err := pageParams(r)
@@ -373,13 +373,13 @@ func dueParam(q url.Values, name string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-func (s *Server) workOrderQuery(q url.Values, single []string) (woQuery, error) {
+func (s *Server) workOrderQuery(r *http.Request, q url.Values, single []string) (woQuery, error) {
 	var wq woQuery
 	if err := params(q, []string{"lift", "contractor", "state", "kind"}, append([]string{"due_from", "due_to", "overdue"}, single...)); err != nil {
 		return wq, err
 	}
 	wq.lifts, _ = values(q, "lift", nil, "")
-	if err := s.inRegister(nil, wq.lifts); err != nil {
+	if err := s.inRegister(r, nil, wq.lifts); err != nil {
 		return wq, err
 	}
 	wq.contractors, _ = values(q, "contractor", nil, "")
@@ -456,7 +456,7 @@ func woKey(o *maintenance.WorkOrder) string { return timeKey(o.Due, idKey(o.ID))
 // listWorkOrders: ?lift=&contractor=&state=&kind= (repeatable: any of
 // them), due_from, due_to, overdue=true|false; by due time, paginated.
 func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) int {
-	wq, err := s.workOrderQuery(r.URL.Query(), []string{"limit", "cursor"})
+	wq, err := s.workOrderQuery(r, r.URL.Query(), []string{"limit", "cursor"})
 	if err != nil {
 		return writeBad(w, err)
 	}
@@ -528,6 +528,14 @@ func text(field, v string, required bool, max int) error {
 		return badField(field, "%s is not valid UTF-8", field)
 	case utf8.RuneCountInString(v) > max:
 		return badField(field, "%s is longer than %d characters", field, max)
+	}
+	// The same rule as every JSON body's text (badText): no control or
+	// bidirectional characters in what a person reads later.
+	for _, r := range v {
+		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f || r >= 0x80 && r < 0xa0 ||
+			r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			return badField(field, "%s contains the control character U+%04X", field, r)
+		}
 	}
 	return nil
 }
@@ -732,7 +740,7 @@ func (s *Server) listSupervision(w http.ResponseWriter, r *http.Request) int {
 	}
 	estates, _ := values(q, "estate", nil, "")
 	lifts, _ := values(q, "lift", nil, "")
-	if err := s.inRegister(estates, lifts); err != nil {
+	if err := s.inRegister(r, estates, lifts); err != nil {
 		return writeBad(w, err)
 	}
 	p, err := pageParams(r)
@@ -806,7 +814,7 @@ func (s *Server) complianceQuery(r *http.Request, single []string) (time.Time, [
 		return time.Time{}, nil, nil, badField("month", "month must be YYYY-MM, not %q", v)
 	}
 	estates, _ := values(q, "estate", nil, "")
-	if err := s.inRegister(estates, nil); err != nil {
+	if err := s.inRegister(r, estates, nil); err != nil {
 		return time.Time{}, nil, nil, err
 	}
 	contractors, _ := values(q, "contractor", nil, "")

@@ -144,6 +144,10 @@ func ParseBankCSV(data []byte) ([]BankLine, error) {
 			fail(line, "%d fields, want %d", len(rec), len(BankColumns))
 			continue
 		}
+		if col, why := badBankText(rec); why != "" {
+			fail(line, "%s %s", BankColumns[col], why)
+			continue
+		}
 		bl, reason := parseBankRecord(rec)
 		if reason != "" {
 			fail(line, "%s", reason)
@@ -235,8 +239,30 @@ func (s *Service) ImportBankStatement(ctx context.Context, actor Actor, lift, fi
 		if err := s.plausible(lift, lines[i].Date, fmt.Sprintf("bank file %s, transaction %d (%s): the booking date", fileName, i+1, lines[i].TxnID)); err != nil {
 			return ImportResult{}, err
 		}
+		if d := lines[i].Date.DaysUntil(lines[i].ValueDate); !lines[i].ValueDate.IsZero() && (d > 31 || d < -31) {
+			return ImportResult{}, fmt.Errorf("%w: date: bank file %s, transaction %d (%s): the value date %s is more than 31 days from the booking date %s",
+				ErrInvalid, fileName, i+1, lines[i].TxnID, lines[i].ValueDate, lines[i].Date)
+		}
 	}
 	return s.store.ImportBank(ctx, imp, lines)
+}
+
+// badBankText finds a field with text people would be misled by when it is
+// shown (the reconciliation, the import record): a control character or a
+// bidirectional control (U+202E reorders what is shown), as the API refuses
+// in every JSON body. It returns the column and why, or "" .
+func badBankText(rec []string) (int, string) {
+	for i, f := range rec {
+		for _, r := range f {
+			switch {
+			case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+				return i, fmt.Sprintf("contains the control character U+%04X", r)
+			case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
+				return i, fmt.Sprintf("contains the bidirectional control U+%04X", r)
+			}
+		}
+	}
+	return 0, ""
 }
 
 // Match is a bank line and the ledger entry it pays.

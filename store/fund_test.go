@@ -402,3 +402,25 @@ func testFundDatesArePlausible(t *testing.T, db *DB) {
 		t.Fatalf("a refused file left bank lines: %+v %v", rec, err)
 	}
 }
+
+func TestBankFileTextIsText(t *testing.T) { forEachBackend(t, testBankFileTextIsText) }
+
+// testBankFileTextIsText (issue 18 trial): a bank file whose counterparty,
+// reference or txn_id holds a control or bidirectional character, or whose
+// value date is far from its booking date, is refused, naming the line;
+// nothing of it is stored.
+func testBankFileTextIsText(t *testing.T, db *DB) {
+	ctx := context.Background()
+	svc, _, _ := newFund(t, db, fund.DefaultPolicies())
+	for _, tc := range []struct{ line, want string }{
+		{"2026-03-01,2026-03-01,1.00,CR,Li \u202e601,C-1,T1,1.00\n", "counterparty contains the bidirectional control U+202E"},
+		{"2026-03-01,2026-03-01,1.00,CR,Li 601,C-1\x00,T1,1.00\n", "reference contains the control character U+0000"},
+		{"2026-03-01,2026-03-01,1.00,CR,Li 601,C-1,T\x07,1.00\n", "txn_id contains the control character U+0007"},
+		{"2026-03-01,9999-12-31,1.00,CR,Li 601,C-1,T1,1.00\n", "more than 31 days"},
+	} {
+		_, err := svc.ImportBankStatement(ctx, "treasurer", "L1", "x.csv", []byte(bankHeader+tc.line))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.line, err, tc.want)
+		}
+	}
+}
