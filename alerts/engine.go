@@ -430,10 +430,10 @@ func (e *Engine) Tick() {
 		p := e.cfg.Policies.For(a.Estate)
 		if a.Rescue {
 			if a.Tier < 2 && a.State == StateOpen && now.Sub(a.OpenedAt) >= p.AckWithin {
-				e.escalate(a, 2, now, fmt.Sprintf("not acknowledged within %v: escalated to tier 2 (property company, subdistrict duty desk)", p.AckWithin))
+				e.escalate(a, 2, now, fmt.Sprintf("not acknowledged within %v: escalated to tier 2 (the contractor's supervisor joins the on-call chain)", p.AckWithin))
 			}
 			if a.Tier < 3 && stateRank[a.State] < stateRank[StateOnSite] && now.Sub(a.OpenedAt) >= p.OnSiteWithin {
-				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: escalated to tier 3 (call emergency services, 110/119)", p.OnSiteWithin))
+				e.escalate(a, 3, now, fmt.Sprintf("nobody on site within %v: escalated to tier 3 (the subdistrict's duty officer joins the on-call chain; call emergency services, 110/119)", p.OnSiteWithin))
 			}
 		} else if criticalFault(a) {
 			e.criticalClocks(a, p, now)

@@ -141,7 +141,7 @@ func criticalFault(a *Alert) bool {
 // criticalClocks escalates an unattended critical fault alert.
 func (e *Engine) criticalClocks(a *Alert, p *Policy, now time.Time) {
 	if a.Tier < 2 && a.State == StateOpen && now.Sub(a.OpenedAt) >= p.AckWithin {
-		e.escalate(a, 2, now, fmt.Sprintf("critical fault not acknowledged within %v: escalated to tier 2 (property company, subdistrict duty desk)", p.AckWithin))
+		e.escalate(a, 2, now, fmt.Sprintf("critical fault not acknowledged within %v: escalated to tier 2 (the contractor's supervisor joins the on-call chain)", p.AckWithin))
 	}
 	if a.Tier < 3 && stateRank[a.State] < stateRank[StateOnSite] && now.Sub(a.OpenedAt) >= p.CriticalOnSiteWithin {
 		e.escalate(a, 3, now, fmt.Sprintf("no technician on site within %v: escalated to tier 3 (subdistrict office; the lift stays stopped until a technician checks it)", p.CriticalOnSiteWithin))

@@ -128,12 +128,6 @@ func (p *Pager) LinkHandler(csrf func(*http.Request) string) http.Handler {
 		}
 		lg := pageLang(r, "")
 		host := remoteHost(r)
-		if lim.blocked(host) {
-			p.log.Warn("acknowledge link: too many invalid links from one address", "remote", host)
-			w.Header().Set("Retry-After", "600")
-			p.renderLink(w, http.StatusTooManyRequests, lg, linkView{Invalid: true, TooMany: true})
-			return
-		}
 		var info *LinkInfo
 		var err error
 		done := false
@@ -146,6 +140,14 @@ func (p *Pager) LinkHandler(csrf func(*http.Request) string) http.Handler {
 		default:
 			w.Header().Set("Allow", "GET, HEAD, POST")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if errors.Is(err, ErrLinkInvalid) && lim.blocked(host) {
+			// Only invalid links are slowed: a valid one from the same
+			// address (a carrier's NAT, a proxy) always works.
+			p.log.Warn("acknowledge link: too many invalid links from one address", "remote", host)
+			w.Header().Set("Retry-After", "600")
+			p.renderLink(w, http.StatusTooManyRequests, lg, linkView{Invalid: true, TooMany: true})
 			return
 		}
 		if errors.Is(err, ErrLinkInvalid) {

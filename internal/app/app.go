@@ -560,7 +560,7 @@ func (a *App) buildAlerts(ctx context.Context, cfg Config, acfg AlertsConfig, lo
 		return &ConfigError{Err: fmt.Errorf("alerts config %s: %w", cfg.Alerts.File, err)}
 	}
 	if a.notifier.Receivers() == 0 {
-		log.Warn("no notification receivers configured: alerts are recorded and shown, but nobody is notified; add receivers to --alerts.config (/readyz reports notify degraded)")
+		log.Warn("no notification receivers configured (webhook, Alertmanager): alerts are recorded, shown and paged to the on-call roster over the alerts file's channels, nobody else is told; without paging channels either /readyz reports notify degraded")
 	}
 	a.engine, err = alerts.New(ctx, alerts.Config{Policies: acfg.Policies, Store: a.outbox, Clock: now, Lifts: a.ing.State(),
 		WorkOrders: inProgress{a},

@@ -63,7 +63,9 @@ func rosterHasPeople(roster paging.Roster) func() bool {
 func (a *App) recipients(al *alerts.Alert) []string {
 	to := a.notifier.Recipients(al)
 	if a.pager != nil && a.paging.Pages(al.Type, al.Severity) {
-		to = append(to, "the on-call chain (paged)")
+		// The chain is paged once per person, the next one when nobody
+		// acknowledges; a re-notification sends the chain nothing more.
+		to = append(to, "the on-call chain (each person paged once, the next after ack_timeout: see the alert's pages)")
 	}
 	return to
 }
