@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 )
 
 // RobotAnswer reads the answer of a group robot's webhook (WeCom and
@@ -34,4 +35,25 @@ func RobotAnswer(channel string, res *http.Response, retryable func(errcode int)
 		return nil
 	}
 	return fail(retryable(*a.ErrCode), fmt.Errorf("errcode %d: %s", *a.ErrCode, a.ErrMsg))
+}
+
+// Fit keeps text within max bytes: a longer text is cut at a character
+// boundary, marked "…", and ends with sep and the link, so the acknowledge
+// link is never the part cut off.
+func Fit(text, link, sep string, max int) string {
+	if len(text) <= max {
+		return text
+	}
+	tail := "…"
+	if link != "" {
+		tail += sep + link
+	}
+	cut := max - len(tail)
+	if cut < 0 {
+		cut = 0
+	}
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + tail
 }

@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftwatch/liftwatch/alerts/notify"
 )
@@ -123,20 +122,4 @@ func Retryable(errcode int) bool { return errcode == 130101 || errcode == 410100
 
 // fit keeps text within max bytes, cut at a character boundary, ending
 // with the acknowledge link when it had to be cut.
-func fit(text, link string, max int) string {
-	if len(text) <= max {
-		return text
-	}
-	tail := "…"
-	if link != "" {
-		tail += "\n\n" + link
-	}
-	cut := max - len(tail)
-	if cut < 0 {
-		cut = 0
-	}
-	for cut > 0 && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut] + tail
-}
+func fit(text, link string, max int) string { return notify.Fit(text, link, "\n\n", max) }

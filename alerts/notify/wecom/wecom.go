@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftwatch/liftwatch/alerts/notify"
 )
@@ -102,23 +101,7 @@ func Retryable(errcode int) bool { return errcode == 45009 || errcode == -1 }
 // Fit keeps content within max bytes: a longer content is cut at a
 // character boundary, marked "…", and ends with the link, so the
 // acknowledge link is never the part cut off.
-func Fit(content, link string, max int) string {
-	if len(content) <= max {
-		return content
-	}
-	tail := "…"
-	if link != "" {
-		tail += "\n" + link
-	}
-	cut := max - len(tail)
-	if cut < 0 {
-		cut = 0
-	}
-	for cut > 0 && !utf8.RuneStart(content[cut]) {
-		cut--
-	}
-	return content[:cut] + tail
-}
+func Fit(content, link string, max int) string { return notify.Fit(content, link, "\n", max) }
 
 // redact keeps the webhook key out of an error (url.Error quotes the URL).
 func redact(err error, key string) error {
