@@ -36,41 +36,11 @@ func (acceptAll) Notify(context.Context, notify.Message) error { return nil }
 // Mosquitto whose chain is empty (nobody on duty) raises paging_failed on
 // the lift and /readyz reports paging degraded, still answering 200.
 func TestReadyzPaging(t *testing.T) {
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
-	a, err := New(context.Background(), testConfig(t, broker.URL), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.EnablePaging(context.Background(), nobodyOnDuty{}, map[string]notify.Notifier{"sms": acceptAll{}}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	readyz := func() (int, map[string]string) {
-		resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]string
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
-	itest.WaitUntil(t, time.Minute, "ready", func() bool { code, _ := readyz(); return code == 200 })
+	a, readyz, trap := runPaging(t, func(a *App) paging.Roster { return nobodyOnDuty{} })
 	if _, out := readyz(); out["notify"] != "ok" || out["paging"] != "ok" {
 		t.Fatalf("readyz %v: paging channels count as receivers", out)
 	}
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("paging-test-terminal"))
-	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(100)
-	payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":1,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, time.Now().UnixMilli())
-	if tok := pub.Publish("lifts/JW-0042/fault", 1, false, payload); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	trap()
 	itest.WaitUntil(t, time.Minute, "paging degraded", func() bool {
 		_, out := readyz()
 		return strings.HasPrefix(out["paging"], "degraded: pages of 1 alert(s) reached nobody")
@@ -146,41 +116,12 @@ func TestPagingOverTheConfiguredChannels(t *testing.T) {
 // entrapment is raised without a paging_failed alert beside it (every
 // rescue of a service not yet given a roster would otherwise come twice).
 func TestNoRosterMeansPagingOff(t *testing.T) {
-	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
-	a, err := New(context.Background(), testConfig(t, broker.URL), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.EnablePaging(context.Background(), a.OnCall(), map[string]notify.Notifier{"sms": acceptAll{}}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var out map[string]string
-	itest.WaitUntil(t, time.Minute, "ready", func() bool {
-		resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		out = nil
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode == 200
-	})
-	if !strings.HasPrefix(out["paging"], "degraded: paging is off: no on-call roster") {
+	a, readyz, trap := runPaging(t, func(a *App) paging.Roster { return a.OnCall() })
+	if _, out := readyz(); !strings.HasPrefix(out["paging"], "degraded: paging is off: no on-call roster") {
 		t.Fatalf("readyz %v: want paging off", out)
 	}
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("paging-off-terminal"))
-	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(100)
-	payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":1,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, time.Now().UnixMilli())
-	if tok := pub.Publish("lifts/JW-0042/fault", 1, false, payload); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	trap()
+	ctx := context.Background()
 	itest.WaitUntil(t, time.Minute, "the entrapment alert", func() bool {
 		for _, al := range a.Engine().Open() {
 			if al.Lift == "JW-0042" && al.Type == "entrapment" {
@@ -197,4 +138,47 @@ func TestNoRosterMeansPagingOff(t *testing.T) {
 			t.Fatalf("a paging_failed alert without any roster: %+v", al)
 		}
 	}
+}
+
+// runPaging runs the app on a real Mosquitto with paging on over an sms
+// channel that accepts everything and the roster roster gives, until the
+// test ends, once /readyz answers 200. readyz reads /readyz; trap
+// publishes an entrapment of JW-0042 as its terminal would.
+func runPaging(t *testing.T, roster func(*App) paging.Roster) (a *App, readyz func() (int, map[string]string), trap func()) {
+	t.Helper()
+	broker := testrig.StartMosquitto(t, testrig.MosquittoOptions{})
+	a, err := New(context.Background(), testConfig(t, broker.URL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnablePaging(context.Background(), roster(a), map[string]notify.Notifier{"sms": acceptAll{}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	readyz = func() (int, map[string]string) {
+		resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	itest.WaitUntil(t, time.Minute, "ready", func() bool { code, _ := readyz(); return code == 200 })
+	trap = func() {
+		pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID("paging-test-terminal"))
+		if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		defer pub.Disconnect(100)
+		payload := fmt.Sprintf(`{"v":1,"boot":1,"seq":1,"ts":%d,"code":"entrapment","state":"active","floor":3,"occupied":true}`, time.Now().UnixMilli())
+		if tok := pub.Publish("lifts/JW-0042/fault", 1, false, payload); tok.Wait() && tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	return a, readyz, trap
 }
