@@ -128,6 +128,10 @@ func New(people []Person, duty []Duty) (*Roster, error) {
 	return r, nil
 }
 
+// Empty says whether the roster has nobody in it (no copy: the pager asks
+// on every change it is handed).
+func (r *Roster) Empty() bool { return r == nil || len(r.order) == 0 }
+
 // People lists the roster's people in order.
 func (r *Roster) People() []Person {
 	if r == nil {

@@ -54,7 +54,7 @@ func rosterHasPeople(roster paging.Roster) func() bool {
 	if !ok {
 		return nil
 	}
-	return func() bool { return len(r.Roster().People()) > 0 }
+	return func() bool { return !r.Roster().Empty() }
 }
 
 // recipients names whom a change of an alert reaches at its tier: the
